@@ -1,0 +1,155 @@
+// The network settings the firewall is derived from. The appliance configuration composes this schema
+// (under its `network` key), so it stays self-contained: zod and ./address.ts only.
+//
+// Defaults are the closed appliance: only 6000, 6002 and 6003 in; nothing out but replies.
+// Values are normalised: networks become canonical CIDR text (a bare address becomes /32 or /128),
+// addresses become canonical text. Networks with host bits set are refused, not rounded (see address.ts).
+import { z } from 'zod';
+import { KeyhavenError, ErrorCodes } from '../server/errors.js';
+import { networkContains, parseIpAddress, parseIpNetwork, type IpNetwork } from './address.js';
+
+/** A network in CIDR notation (a bare address means that host). Output: canonical text. */
+const networkSchema = z.string().transform((text, ctx) => {
+  const parsed = parseIpNetwork(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.reason });
+    return z.NEVER;
+  }
+  return parsed.value.text;
+});
+
+/** A single IP address: firewall destinations are pinned to addresses, so hostnames are refused. */
+const addressSchema = z.string().transform((text, ctx) => {
+  const parsed = parseIpAddress(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.reason });
+    return z.NEVER;
+  }
+  return parsed.value.text;
+});
+
+/** A list of networks where no entry repeats or lies inside another (nftables refuses overlaps). */
+const networkListSchema = z
+  .array(networkSchema)
+  .max(256)
+  .superRefine((list, ctx) => {
+    // zod runs this refinement even when an entry failed above; such entries are not strings here.
+    const parsed = list.map((text) => (typeof text === 'string' ? parseIpNetwork(text) : undefined)).map((p) => (p?.ok ? p.value : undefined));
+    parsed.forEach((net, i) => {
+      if (!net) return;
+      for (let j = 0; j < i; j++) {
+        const earlier = parsed[j] as IpNetwork | undefined;
+        if (!earlier) continue;
+        const relation =
+          earlier.text === net.text
+            ? 'repeats'
+            : networkContains(earlier, net)
+              ? 'lies inside'
+              : networkContains(net, earlier)
+                ? 'contains'
+                : undefined;
+        if (relation) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [i],
+            message: `"${net.text}" ${relation} entry [${j}] "${earlier.text}"; remove one of them`,
+          });
+          return;
+        }
+      }
+    });
+  });
+
+/** A list of distinct addresses. */
+const addressListSchema = z
+  .array(addressSchema)
+  .max(64)
+  .superRefine((list, ctx) => {
+    list.forEach((text, i) => {
+      if (typeof text !== 'string') return;
+      const j = list.indexOf(text);
+      if (j < i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `"${text}" repeats entry [${j}]` });
+    });
+  });
+
+const openingSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Source networks allowed to reach the port; required when enabled. */
+    networks: networkListSchema.default([]),
+  })
+  .strict();
+
+export const networkPolicySettingsSchema = z
+  .object({
+    /** Networks allowed to reach the SSH admin menu (22/tcp) when `ssh.enabled`. */
+    adminNetworks: networkListSchema.default([]),
+    ssh: z.object({ enabled: z.boolean().default(false) }).strict().default({}),
+    /** Key management for crypto officers, 6001/tcp. */
+    keyManagement: openingSchema.default({}),
+    /** Web management, 3886/tcp. */
+    webManagement: openingSchema.default({}),
+    mirroring: z
+      .object({
+        /** Other Keyhaven servers: outbound 6002 goes only to these. */
+        peers: addressListSchema.default([]),
+        /** When true, inbound 6002 is accepted only from `peers`; otherwise from anywhere. */
+        restrictInbound: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    /** Syslog destinations (514/udp and 514/tcp). */
+    siemHosts: addressListSchema.default([]),
+    /** SFTP backup destination (22/tcp). */
+    backupHost: addressSchema.optional(),
+    /** NTP servers (123/udp). */
+    ntpServers: addressListSchema.default([]),
+    /** DNS resolvers (53/udp and 53/tcp); DNS is closed when this is empty. */
+    dnsServers: addressListSchema.default([]),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    // An opening switched on with nowhere to open it to is a mistake, not a request for "anywhere".
+    const need = (on: boolean, list: readonly string[], path: (string | number)[], what: string) => {
+      if (on && list.length === 0) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `${what} is enabled but no source networks are configured; add at least one network or disable it` });
+      }
+    };
+    need(s.ssh.enabled, s.adminNetworks, ['adminNetworks'], 'SSH (ssh.enabled)');
+    need(s.keyManagement.enabled, s.keyManagement.networks, ['keyManagement', 'networks'], 'key management (6001)');
+    need(s.webManagement.enabled, s.webManagement.networks, ['webManagement', 'networks'], 'web management (3886)');
+    if (s.mirroring.restrictInbound && s.mirroring.peers.length === 0) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['mirroring', 'peers'],
+        message: 'mirroring.restrictInbound is true but no peers are configured; add the peer addresses or set restrictInbound to false',
+      });
+    }
+  });
+
+export type NetworkPolicySettings = z.output<typeof networkPolicySettingsSchema>;
+export type NetworkPolicySettingsInput = z.input<typeof networkPolicySettingsSchema>;
+
+/** `['keyManagement', 'networks', 1]` → `keyManagement.networks[1]`. */
+export function formatSettingPath(path: readonly (string | number)[], prefix = ''): string {
+  let out = prefix;
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out === '' ? '(settings)' : out;
+}
+
+/** One line per problem: `adminNetworks[1]: "10.0.0.300/24" is not an IPv4 or IPv6 network`. */
+export function describeSettingsError(error: z.ZodError, prefix = ''): string {
+  return error.issues.map((issue) => `${formatSettingPath(issue.path, prefix)}: ${issue.message}`).join('\n');
+}
+
+/**
+ * Validates and normalises firewall settings. Throws KeyhavenError(FIREWALL_INVALID) naming every
+ * bad setting; `pathPrefix` (e.g. `network`) is prepended when the settings sit inside a larger file.
+ */
+export function parseNetworkPolicySettings(input: unknown, pathPrefix = ''): NetworkPolicySettings {
+  const result = networkPolicySettingsSchema.safeParse(input === undefined ? {} : input);
+  if (!result.success) {
+    throw new KeyhavenError(ErrorCodes.FIREWALL_INVALID, describeSettingsError(result.error, pathPrefix), { cause: result.error });
+  }
+  return result.data;
+}

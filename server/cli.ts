@@ -1,0 +1,175 @@
+// `keyhaven …`: the key server's commands. (The appliance's launcher adds `firewall …`.)
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ErrorCodes, KeyhavenError } from './errors.js';
+import { loadConfig, parseConfig, type Config } from './config.js';
+import { createLogger } from './log.js';
+import { hashPassword } from './net/credentials.js';
+import { ensureDevPki, runPkiCli } from './pki/index.js';
+import { openStore, startServer } from './server.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+}
+
+export const USAGE = `usage: keyhaven <command> [options]
+
+  serve --config FILE          run the key server with a JSON configuration file
+  dev --data-dir DIR           try it out: creates a CA, a localhost server certificate and the
+      [--kmip-port N]          client certificate DIR/pki/clients/dev.{crt,key} on first run,
+                               then serves KMIP on 127.0.0.1 (port 6000 unless given)
+  pki <command> …              manage the CA and certificates (keyhaven pki --help)
+  audit verify (--config FILE | --data-dir DIR)
+                               check the audit log's hash chain; exit 1 if it was tampered with
+  audit tail (--config FILE | --data-dir DIR) [-n N]
+                               print the last N audit records (default 20)
+  credential hash              read a password on standard input, print its hash for the
+                               "credentials" setting
+  firewall <command> …         render, check or apply the appliance firewall (keyhaven firewall --help)
+`;
+
+function usage(message: string): never {
+  throw new KeyhavenError(ErrorCodes.CLI_USAGE, `${message}\n\n${USAGE}`);
+}
+
+function configFrom(values: { config?: string | undefined; 'data-dir'?: string | undefined }): Config {
+  if (values.config) return loadConfig(values.config);
+  if (values['data-dir']) return parseConfig({ dataDir: resolve(values['data-dir']) }, '--data-dir');
+  usage('give --config FILE or --data-dir DIR');
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((done) => {
+    const handler = (sig: string) => done(sig);
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  });
+}
+
+async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; port: number }) => string): Promise<number> {
+  const log = createLogger(config.log.level);
+  const server = await startServer(config, log);
+  if (banner) io.stdout.write(banner(server.kmip));
+  const signal = await waitForSignal();
+  log.info({ signal }, 'stopping');
+  await server.close();
+  return 0;
+}
+
+async function dev(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, 'kmip-port': { type: 'string' } } });
+  const dir = values['data-dir'];
+  if (!dir) usage('dev needs --data-dir DIR');
+  const port = Number(values['kmip-port'] ?? 6000);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) usage(`--kmip-port ${values['kmip-port']} is not a port number`);
+  const dataDir = resolve(dir);
+  const pki = await ensureDevPki(dataDir);
+  const config = parseConfig({ dataDir, listeners: { kmip: { host: '127.0.0.1', port } } }, 'dev defaults');
+  return serve(config, io, (kmip) =>
+    [
+      `Keyhaven dev server: KMIP on ${kmip.host}:${kmip.port} (mutual TLS)`,
+      `  CA certificate:      ${pki.caCert}`,
+      `  client certificate:  ${pki.clientCert}`,
+      `  client key:          ${pki.clientKey}`,
+      `  key store:           ${join(dataDir, 'keyhaven.db')} (master key ${join(dataDir, 'master.key')})`,
+      `Connect with any KMIP client using those three files, e.g. PyKMIP (pykmip.conf):`,
+      `  [client]`,
+      `  host=${kmip.host}`,
+      `  port=${kmip.port}`,
+      `  certfile=${pki.clientCert}`,
+      `  keyfile=${pki.clientKey}`,
+      `  ca_certs=${pki.caCert}`,
+      `Stop with Ctrl-C.`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function audit(args: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, n: { type: 'string', short: 'n' } },
+  });
+  const config = configFrom(values);
+  const { db, audit: log } = openStore(config, { create: false });
+  try {
+    if (sub === 'verify') {
+      const r = log.verify();
+      if (r.ok) {
+        io.stdout.write(`audit log intact: ${r.records} records, chain and sealed head verified\n`);
+        return 0;
+      }
+      io.stderr.write(`AUDIT LOG TAMPERED: ${r.problem} (${r.records} records verified before it)\n`);
+      return 1;
+    }
+    if (sub === 'tail') {
+      const n = Number(values.n ?? 20);
+      if (!Number.isInteger(n) || n < 1) usage(`-n ${values.n} is not a positive number`);
+      for (const r of log.tail(n)) {
+        io.stdout.write(`${r.seq}\t${r.time}\t${r.identity}\t${r.address}\t${r.operation}\t${r.objectId || '-'}\t${r.result}\t${r.reason}\n`);
+      }
+      return 0;
+    }
+    usage(`unknown audit command "${sub ?? ''}"`);
+  } finally {
+    db.close();
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function credential(args: string[], io: CliIo): Promise<number> {
+  if (args[0] !== 'hash') usage('use: keyhaven credential hash  (password on standard input)');
+  const password = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+  if (password.length < 12) {
+    throw new KeyhavenError(ErrorCodes.CLI_USAGE, 'the password must be at least 12 characters long');
+  }
+  io.stdout.write(`${hashPassword(password)}\n`);
+  return 0;
+}
+
+export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'serve': {
+        const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+        if (!values.config) usage('serve needs --config FILE');
+        return await serve(loadConfig(values.config), io);
+      }
+      case 'dev':
+        return await dev(args, io);
+      case 'pki':
+        return await runPkiCli(args, io);
+      case 'audit':
+        return await audit(args, io);
+      case 'credential':
+        return await credential(args, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        usage(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof KeyhavenError) {
+      io.stderr.write(`keyhaven: ${err.message} [${err.code}]\n`);
+      return err.code === ErrorCodes.CLI_USAGE ? 2 : 1;
+    }
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`keyhaven: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

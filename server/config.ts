@@ -1,0 +1,134 @@
+// The key server's one configuration file (JSON), checked with zod. Unknown keys are refused so a
+// misspelt setting cannot silently fall back to a default; every error names the field and why.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ErrorCodes, KeyhavenError } from './errors.js';
+
+const port = z.number().int().min(1).max(65535);
+const host = z.string().min(1).refine((h) => !/\s/.test(h), 'must not contain spaces');
+
+const listener = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: host.default('0.0.0.0'),
+    port,
+  })
+  .strict();
+
+const credential = z
+  .object({
+    /** Client certificate subject this credential applies to, e.g. "CN=vcenter.example.com,O=Example". */
+    subject: z.string().min(1),
+    username: z.string().min(1).max(256),
+    /** scrypt hash made by `keyhaven credential hash`. */
+    passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'must be a hash made by `keyhaven credential hash`'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Directory for the key store, the master key (unless given separately) and pki/. */
+    dataDir: z.string().min(1),
+    store: z
+      .object({
+        path: z.string().min(1).optional(),
+        masterKeyFile: z.string().min(1).optional(),
+        /** Create the master key if it does not exist (first start). */
+        createMasterKey: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    listeners: z
+      .object({
+        /** KMIP key retrieval: vCenter's key provider points here. */
+        kmip: listener.default({ port: 6000 }),
+      })
+      .strict()
+      .default({}),
+    tls: z
+      .object({
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      })
+      .strict()
+      .default({}),
+    limits: z
+      .object({
+        maxMessageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+        maxResponseBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+        handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+        /** Time allowed to receive the rest of a message once its first byte arrived. */
+        readTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        /** Idle connections are closed after this long. */
+        idleTimeoutMs: z.number().int().min(1000).max(86_400_000).default(300_000),
+        maxConnections: z.number().int().min(1).max(100_000).default(1024),
+        maxLocateItems: z.number().int().min(1).max(1_000_000).default(1000),
+      })
+      .strict()
+      .default({}),
+    /** Username/password checks required in addition to the certificate, per client subject. */
+    credentials: z.array(credential).default([]),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Paths the server uses, resolved from the configuration. */
+export interface ResolvedPaths {
+  database: string;
+  masterKey: string;
+  /** Directory holding pki/ (ca.crt, server.crt, server.key, crl.pem); see server/pki/store.ts. */
+  pkiDataDir: string;
+}
+
+export function resolvePaths(config: Config): ResolvedPaths {
+  const under = (p: string | undefined, fallback: string) => (p ? resolve(config.dataDir, p) : join(config.dataDir, fallback));
+  return {
+    database: under(config.store.path, 'keyhaven.db'),
+    masterKey: under(config.store.masterKeyFile, 'master.key'),
+    pkiDataDir: config.dataDir,
+  };
+}
+
+/** "limits.maxConnections: Number must be less than or equal to 100000" for each problem. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : '(top level)';
+      return `${path}: ${i.message}`;
+    })
+    .join('\n');
+}
+
+export function parseConfig(value: unknown, source: string): Config {
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${source}:\n${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Reads and checks a configuration file; a relative dataDir is taken relative to the file. */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KeyhavenError(ErrorCodes.CONFIG_UNREADABLE, `cannot read the configuration file ${file}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `the configuration file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const config = parseConfig(json, file);
+  if (!isAbsolute(config.dataDir)) config.dataDir = resolve(dirname(file), config.dataDir);
+  return config;
+}

@@ -1,0 +1,100 @@
+// Attribute structures on the wire (KMIP 1.4 §2.1.1: Attribute Name, Attribute Index, Attribute
+// Value) and their checking against the attribute table.
+import { Enum, ENUM_VALUE_NAMES, Tag } from './tables.js';
+import { integer, ITEM_TYPE_NAMES, structure, textString, type Item, type StructureItem } from './item.js';
+import { invalidField, StructReader, tagName } from './reader.js';
+import { attributeSpec, type AttributeSpec } from './attributes.js';
+import { KmipError } from '../errors.js';
+import { enumValueMinor } from './versions.js';
+
+export interface Attribute {
+  name: string;
+  /** KMIP 1.4 §2.1.1: instance number of a multi-instance attribute; 0 when single. */
+  index: number;
+  /** The Attribute Value item (tag Attribute Value). */
+  value: Item;
+}
+
+/** Reads an Attribute structure. `needValue` is false for requests that name an attribute only. */
+export function parseAttribute(item: Item, where: string, needValue = true): { name: string; index?: number; value?: Item } {
+  const r = StructReader.of(item, `Attribute in ${where}`);
+  const name = r.required(Tag.AttributeName, 0x07);
+  const index = r.optional(Tag.AttributeIndex, 0x02);
+  const value = r.item.value.find((c) => c.tag === Tag.AttributeValue);
+  r.ignore(Tag.AttributeValue);
+  r.done();
+  if (needValue && !value) throw new KmipError(Enum.ResultReason.InvalidMessage, `Attribute "${name}" in ${where} has no Attribute Value`);
+  if (index !== undefined && index < 0) throw invalidField(`Attribute Index of "${name}" must not be negative`);
+  const out: { name: string; index?: number; value?: Item } = { name };
+  if (index !== undefined) out.index = index;
+  if (value) out.value = value;
+  return out;
+}
+
+/** The spec of a named attribute, or Invalid Field naming it. */
+export function requireSpec(name: string): AttributeSpec {
+  const spec = attributeSpec(name);
+  if (!spec) {
+    throw invalidField(`"${name}" is not a KMIP attribute; custom attributes are named "x-…"`);
+  }
+  return spec;
+}
+
+/** Checks a client-supplied value against the attribute's type and fields (KMIP 1.4 §3). */
+export function checkValue(spec: AttributeSpec, name: string, value: Item): void {
+  if (spec.type === 'any') return;
+  if (value.type !== spec.type) {
+    throw invalidField(`"${name}" must be a ${ITEM_TYPE_NAMES.get(spec.type)}, not a ${ITEM_TYPE_NAMES.get(value.type)}`);
+  }
+  if (value.type === 0x05 && spec.enumId && !ENUM_VALUE_NAMES[spec.enumId].has(value.value)) {
+    throw invalidField(`${value.value} is not a valid ${spec.enumId} value for "${name}"`);
+  }
+  if (value.type === 0x07 && value.value.length === 0 && name !== 'Contact Information') {
+    throw invalidField(`"${name}" must not be empty`);
+  }
+  if (value.type === 0x01 && spec.fields) {
+    const allowed = new Map(spec.fields.map((f) => [f.tag, f]));
+    for (const c of value.value) {
+      const f = allowed.get(c.tag);
+      if (!f) throw invalidField(`"${name}" does not have a field ${tagName(c.tag)}`);
+      if (c.type !== f.type) throw invalidField(`${tagName(c.tag)} in "${name}" must be a ${ITEM_TYPE_NAMES.get(f.type)}`);
+      if (c.type === 0x05 && f.enumId && !ENUM_VALUE_NAMES[f.enumId].has(c.value)) {
+        throw invalidField(`${c.value} is not a valid ${f.enumId} value for ${tagName(c.tag)} in "${name}"`);
+      }
+    }
+    for (const f of spec.fields) {
+      if (f.required && !value.value.some((c) => c.tag === f.tag)) {
+        throw invalidField(`"${name}" lacks its required field ${tagName(f.tag)}`);
+      }
+    }
+  }
+}
+
+/** The Attribute structure for a response; the index is omitted when 0 (KMIP 1.4 §2.1.1). */
+export function attributeItem(a: Attribute): StructureItem {
+  const fields: Item[] = [textString(Tag.AttributeName, a.name)];
+  if (a.index > 0) fields.push(integer(Tag.AttributeIndex, a.index));
+  fields.push(a.value);
+  return structure(Tag.Attribute, fields);
+}
+
+/**
+ * The attribute as a client of KMIP 1.minor may receive it, or undefined when that version lacks
+ * the attribute or one of its enumeration values. KMIP 1.0 Digest has no Key Format Type field
+ * (added by KMIP 1.1 §3.17), so that field is dropped rather than the whole attribute.
+ */
+export function attributeForVersion(a: Attribute, minor: number): Attribute | undefined {
+  const spec = attributeSpec(a.name);
+  if (!spec || spec.minor > minor) return undefined;
+  const v = a.value;
+  if (v.type === 0x05 && spec.enumId) return enumValueMinor(spec.enumId, v.value) <= minor ? a : undefined;
+  if (v.type !== 0x01 || !spec.fields) return a;
+  const fields: Item[] = [];
+  for (const c of v.value) {
+    if (c.tag === Tag.KeyFormatType && spec.name === 'Digest' && minor < 1) continue;
+    const f = spec.fields.find((x) => x.tag === c.tag);
+    if (c.type === 0x05 && f?.enumId && enumValueMinor(f.enumId, c.value) > minor) return undefined;
+    fields.push(c);
+  }
+  return fields.length === v.value.length ? a : { ...a, value: { ...v, value: fields } };
+}

@@ -1,0 +1,146 @@
+// TTLV decoder, strict (KMIP 1.4 §9.1.1). Pure: bytes in, items out; knows no socket.
+import { ErrorCodes, TtlvError } from '../errors.js';
+import type { Item } from './item.js';
+
+export interface DecodeOptions {
+  /** Structures nested deeper than this are refused (protects the stack). Default 24. */
+  maxDepth?: number;
+}
+
+const HEADER = 8;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Value length each fixed-size type must declare, KMIP 1.4 §9.1.1.4. */
+const FIXED_LENGTH: Record<number, number> = {
+  0x02: 4, // Integer
+  0x03: 8, // Long Integer
+  0x05: 4, // Enumeration
+  0x06: 8, // Boolean
+  0x09: 8, // Date-Time
+  0x0a: 4, // Interval
+};
+
+const padded = (n: number) => (n + 7) & ~7;
+
+/**
+ * Decodes exactly one TTLV item that must span the whole buffer.
+ * Throws TtlvError (with a stable code and the byte offset) on any violation.
+ */
+export function decode(buf: Buffer, options: DecodeOptions = {}): Item {
+  const maxDepth = options.maxDepth ?? 24;
+  const end = readItem(buf, 0, buf.length, 0, maxDepth);
+  if (end.next !== buf.length) {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `${buf.length - end.next} trailing bytes after the item`, end.next);
+  }
+  return end.item;
+}
+
+interface Read { item: Item; next: number }
+
+function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDepth: number): Read {
+  if (limit - at < HEADER) {
+    throw new TtlvError(ErrorCodes.TTLV_TRUNCATED, `item header needs ${HEADER} bytes, ${limit - at} left`, at);
+  }
+  // KMIP 1.4 §9.1.1.1: a 3-byte tag whose first byte is 0x42 (defined) or 0x54 (extension).
+  const tag = (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!;
+  const hi = buf[at]!;
+  if (hi !== 0x42 && hi !== 0x54) {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_TAG, `tag 0x${tag.toString(16).padStart(6, '0')} is neither 0x42xxxx nor 0x54xxxx`, at);
+  }
+  const type = buf[at + 3]!;
+  const length = buf.readUInt32BE(at + 4);
+  const valueAt = at + HEADER;
+  if (type < 0x01 || type > 0x0a) {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_TYPE, `unknown item type 0x${type.toString(16).padStart(2, '0')}`, at + 3);
+  }
+  const fixed = FIXED_LENGTH[type];
+  if (fixed !== undefined && length !== fixed) {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `item type 0x0${type.toString(16)} must have length ${fixed}, not ${length}`, at + 4);
+  }
+  // KMIP 1.4 §9.1.1.3: Structure lengths are the sum of their (already padded) items; all other
+  // values are padded with zero bytes up to a multiple of eight.
+  const span = type === 0x01 ? length : padded(length);
+  if (type === 0x01 && length % 8 !== 0) {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `structure length ${length} is not a multiple of 8`, at + 4);
+  }
+  if (span > limit - valueAt) {
+    throw new TtlvError(ErrorCodes.TTLV_TRUNCATED, `item declares ${span} bytes but ${limit - valueAt} remain`, at + 4);
+  }
+  const next = valueAt + span;
+  for (let i = valueAt + length; i < next; i++) {
+    if (buf[i] !== 0) throw new TtlvError(ErrorCodes.TTLV_BAD_PADDING, 'padding bytes must be zero', i);
+  }
+
+  switch (type) {
+    case 0x01: {
+      if (depth >= maxDepth) {
+        throw new TtlvError(ErrorCodes.TTLV_TOO_DEEP, `structures nested more than ${maxDepth} deep`, at);
+      }
+      const value: Item[] = [];
+      let p = valueAt;
+      while (p < next) {
+        const r = readItem(buf, p, next, depth + 1, maxDepth);
+        value.push(r.item);
+        p = r.next;
+      }
+      return { item: { tag, type: 0x01, value }, next };
+    }
+    case 0x02:
+      return { item: { tag, type: 0x02, value: buf.readInt32BE(valueAt) }, next };
+    case 0x03:
+      return { item: { tag, type: 0x03, value: buf.readBigInt64BE(valueAt) }, next };
+    case 0x04: {
+      // KMIP 1.4 §9.1.1.4: big-endian two's complement, length a multiple of 8, sign-extended.
+      if (length === 0 || length % 8 !== 0) {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `Big Integer length ${length} is not a positive multiple of 8`, at + 4);
+      }
+      return { item: { tag, type: 0x04, value: readBigInteger(buf, valueAt, length) }, next };
+    }
+    case 0x05:
+      return { item: { tag, type: 0x05, value: buf.readUInt32BE(valueAt) }, next };
+    case 0x06: {
+      // KMIP 1.4 §9.1.1.4: 0x0000000000000000 is False, 0x0000000000000001 is True, nothing else.
+      const v = buf.readBigUInt64BE(valueAt);
+      if (v > 1n) throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Boolean must be 0 or 1', valueAt);
+      return { item: { tag, type: 0x06, value: v === 1n }, next };
+    }
+    case 0x07: {
+      let value: string;
+      try {
+        value = utf8.decode(buf.subarray(valueAt, valueAt + length));
+      } catch {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Text String is not valid UTF-8', valueAt);
+      }
+      return { item: { tag, type: 0x07, value }, next };
+    }
+    case 0x08:
+      // A copy, so a decoded message never pins (or exposes) the connection's receive buffer.
+      return { item: { tag, type: 0x08, value: Buffer.from(buf.subarray(valueAt, valueAt + length)) }, next };
+    case 0x09: {
+      const v = buf.readBigInt64BE(valueAt);
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Date-Time out of range', valueAt);
+      }
+      return { item: { tag, type: 0x09, value: Number(v) }, next };
+    }
+    default: // 0x0a Interval
+      return { item: { tag, type: 0x0a, value: buf.readUInt32BE(valueAt) }, next };
+  }
+}
+
+function readBigInteger(buf: Buffer, at: number, length: number): bigint {
+  let v = 0n;
+  for (let i = 0; i < length; i += 8) v = (v << 64n) | buf.readBigUInt64BE(at + i);
+  // Negative when the top bit is set: subtract 2^(8·length).
+  if (buf[at]! & 0x80) v -= 1n << BigInt(length * 8);
+  return v;
+}
+
+/** Reads just the 8-byte header of the item at `at` (used by the framer). */
+export function readHeader(buf: Buffer, at = 0): { tag: number; type: number; length: number } {
+  return {
+    tag: (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!,
+    type: buf[at + 3]!,
+    length: buf.readUInt32BE(at + 4),
+  };
+}

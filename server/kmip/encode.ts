@@ -1,0 +1,150 @@
+// TTLV encoder (KMIP 1.4 §9.1.1). Sizes first, then one allocation and one pass of writes.
+import { ErrorCodes, TtlvError } from '../errors.js';
+import type { Item } from './item.js';
+
+const HEADER = 8;
+const padded = (n: number) => (n + 7) & ~7;
+
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+const UINT32_MAX = 0xffffffff;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** Encodes one item (normally a whole Request or Response Message) to its TTLV bytes. */
+export function encode(item: Item): Buffer {
+  const size = sizeOf(item);
+  const buf = Buffer.allocUnsafe(size);
+  const end = write(buf, 0, item);
+  if (end !== size) throw new Error(`TTLV encoder size mismatch: ${end} != ${size}`);
+  return buf;
+}
+
+/** Byte length of an item's value before padding. */
+function valueLength(item: Item): number {
+  switch (item.type) {
+    case 0x01: {
+      let n = 0;
+      for (const c of item.value) n += sizeOf(c);
+      return n;
+    }
+    case 0x02:
+    case 0x05:
+    case 0x0a:
+      return 4;
+    case 0x03:
+    case 0x06:
+    case 0x09:
+      return 8;
+    case 0x04:
+      return bigIntegerBytes(item.value).length;
+    case 0x07:
+      return Buffer.byteLength(item.value, 'utf8');
+    case 0x08:
+      return item.value.length;
+  }
+}
+
+/** Total encoded size of an item, header and padding included. */
+export function sizeOf(item: Item): number {
+  return HEADER + padded(valueLength(item));
+}
+
+function checkTag(tag: number): void {
+  const hi = tag >>> 16;
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffff || (hi !== 0x42 && hi !== 0x54)) {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_TAG, `cannot encode tag ${tag}: tags are 0x42xxxx or 0x54xxxx`, 0);
+  }
+}
+
+function write(buf: Buffer, at: number, item: Item): number {
+  checkTag(item.tag);
+  buf[at] = item.tag >>> 16;
+  buf[at + 1] = (item.tag >>> 8) & 0xff;
+  buf[at + 2] = item.tag & 0xff;
+  buf[at + 3] = item.type;
+  const v = at + HEADER;
+  switch (item.type) {
+    case 0x01: {
+      let p = v;
+      for (const c of item.value) p = write(buf, p, c);
+      buf.writeUInt32BE(p - v, at + 4);
+      return p;
+    }
+    case 0x02:
+      if (!Number.isInteger(item.value) || item.value < INT32_MIN || item.value > INT32_MAX) {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `Integer ${item.value} is not a signed 32-bit value`, at);
+      }
+      buf.writeUInt32BE(4, at + 4);
+      buf.writeInt32BE(item.value, v);
+      buf.writeUInt32BE(0, v + 4);
+      return v + 8;
+    case 0x05:
+    case 0x0a:
+      if (!Number.isInteger(item.value) || item.value < 0 || item.value > UINT32_MAX) {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `value ${item.value} is not an unsigned 32-bit value`, at);
+      }
+      buf.writeUInt32BE(4, at + 4);
+      buf.writeUInt32BE(item.value, v);
+      buf.writeUInt32BE(0, v + 4);
+      return v + 8;
+    case 0x03:
+      if (item.value < INT64_MIN || item.value > INT64_MAX) {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `Long Integer ${item.value} is not a signed 64-bit value`, at);
+      }
+      buf.writeUInt32BE(8, at + 4);
+      buf.writeBigInt64BE(item.value, v);
+      return v + 8;
+    case 0x06:
+      buf.writeUInt32BE(8, at + 4);
+      buf.writeBigUInt64BE(item.value ? 1n : 0n, v);
+      return v + 8;
+    case 0x09:
+      if (!Number.isSafeInteger(item.value)) {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `Date-Time ${item.value} is not a whole number of seconds`, at);
+      }
+      buf.writeUInt32BE(8, at + 4);
+      buf.writeBigInt64BE(BigInt(item.value), v);
+      return v + 8;
+    case 0x04: {
+      const bytes = bigIntegerBytes(item.value);
+      buf.writeUInt32BE(bytes.length, at + 4);
+      bytes.copy(buf, v);
+      return v + bytes.length;
+    }
+    case 0x07: {
+      const n = buf.write(item.value, v, 'utf8');
+      buf.writeUInt32BE(n, at + 4);
+      return zeroPad(buf, v + n);
+    }
+    case 0x08: {
+      item.value.copy(buf, v);
+      buf.writeUInt32BE(item.value.length, at + 4);
+      return zeroPad(buf, v + item.value.length);
+    }
+  }
+}
+
+function zeroPad(buf: Buffer, end: number): number {
+  const to = padded(end);
+  buf.fill(0, end, to);
+  return to;
+}
+
+/**
+ * KMIP 1.4 §9.1.1.4: Big Integers are big-endian two's complement, padded (sign-extended) on the
+ * left to a multiple of eight bytes.
+ */
+export function bigIntegerBytes(value: bigint): Buffer {
+  const negative = value < 0n;
+  // Smallest byte count whose two's-complement range holds the value.
+  let bytes = 8;
+  while (negative ? value < -(1n << BigInt(bytes * 8 - 1)) : value >= 1n << BigInt(bytes * 8 - 1)) bytes += 8;
+  let v = negative ? (1n << BigInt(bytes * 8)) + value : value;
+  const out = Buffer.alloc(bytes);
+  for (let i = bytes - 8; i >= 0; i -= 8) {
+    out.writeBigUInt64BE(v & 0xffffffffffffffffn, i);
+    v >>= 64n;
+  }
+  return out;
+}

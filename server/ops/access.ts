@@ -1,0 +1,43 @@
+// Finding the object an operation names, and refusing it to anyone but its owner.
+import { KmipError } from '../errors.js';
+import { invalidMessage, type StructReader } from '../kmip/reader.js';
+import { Enum, Tag } from '../kmip/tables.js';
+import type { StoredObject } from '../store/key-store.js';
+import type { OpContext } from './context.js';
+import { applyScheduledTransitions } from './lifecycle.js';
+
+/**
+ * The Unique Identifier of a request payload, or the batch's ID Placeholder when it is omitted
+ * (KMIP 1.4 §2.1.3 and each operation's "Unique Identifier ... If omitted, then the ID Placeholder
+ * value is used").
+ */
+export function targetUid(p: StructReader, ctx: OpContext): string {
+  const uid = p.optional(Tag.UniqueIdentifier, 0x07) ?? ctx.placeholder.value;
+  if (uid === undefined) {
+    throw invalidMessage(`${p.where} has no Unique Identifier and no earlier batch item set the ID Placeholder`);
+  }
+  return uid;
+}
+
+/** Loads an object the caller owns, with its date-driven state changes applied. */
+export function ownedObject(ctx: OpContext, uid: string): StoredObject {
+  const o = ctx.store.load(uid);
+  if (!o) throw new KmipError(Enum.ResultReason.ItemNotFound, `no object has Unique Identifier ${uid}`);
+  checkOwner(ctx, o);
+  ctx.objectIds.push(uid);
+  if (applyScheduledTransitions(o, ctx.now)) {
+    ctx.store.save(o);
+    ctx.wrote = true;
+  }
+  return o;
+}
+
+export function checkOwner(ctx: OpContext, o: StoredObject): void {
+  if (o.owner !== ctx.identity) {
+    throw new KmipError(Enum.ResultReason.PermissionDenied, `object ${o.uid} belongs to another client identity`);
+  }
+}
+
+export function setPlaceholder(ctx: OpContext, uid: string): void {
+  ctx.placeholder.value = uid;
+}

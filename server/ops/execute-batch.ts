@@ -1,0 +1,129 @@
+// Runs the batch items of a request (KMIP 1.4 §7.1, §6.13–§6.15): in order, each atomic, with the
+// ID Placeholder passed along, and the Batch Error Continuation Option applied on failure:
+// Continue processes every item; Stop (the default) ends the batch at the failing item; Undo also
+// rolls back the items before it and reports them as Operation Undone.
+import { KeyhavenError, KmipError } from '../errors.js';
+import type { RequestMessage, ResponseBatchItem } from '../kmip/message.js';
+import { StructReader } from '../kmip/reader.js';
+import { Enum, ENUM_VALUE_NAMES, Tag } from '../kmip/tables.js';
+import { structure } from '../kmip/item.js';
+import { resultReasonFor } from '../kmip/versions.js';
+import type { KeyStore } from '../store/key-store.js';
+import type { OperationLimits, OpContext, ServerIdentity } from './context.js';
+import { FailureWithPayload } from './failure-with-payload.js';
+import { OPERATIONS } from './registry.js';
+
+export interface OperationOutcome {
+  operation: string;
+  objectIds: string[];
+  result: 'success' | 'failure' | 'undone';
+
+  /** Result Reason name for failures. */
+  reason: string;
+}
+
+export interface BatchResult {
+  items: ResponseBatchItem[];
+  outcomes: OperationOutcome[];
+  wrote: boolean;
+}
+
+export interface BatchEnvironment {
+  identity: string;
+  now: number;
+  store: KeyStore;
+  server: ServerIdentity;
+  limits: OperationLimits;
+  /** Receives unexpected (non-KMIP) errors, for the operator's log. */
+  onInternalError: (err: unknown) => void;
+}
+
+const Status = Enum.ResultStatus;
+const Continuation = Enum.BatchErrorContinuationOption;
+
+export function executeBatch(req: RequestMessage, env: BatchEnvironment): BatchResult {
+  const version = req.header.version;
+  const placeholder: { value?: string } = {};
+  const items: ResponseBatchItem[] = [];
+  const outcomes: OperationOutcome[] = [];
+  const undo = req.header.batchErrorContinuationOption === Continuation.Undo;
+  let wrote = false;
+  if (undo) env.store.savepoint('kh_batch');
+
+  for (const bi of req.items) {
+    const entry = OPERATIONS.get(bi.operation);
+    const opName = entry?.name ?? ENUM_VALUE_NAMES.Operation.get(bi.operation) ?? `operation ${bi.operation}`;
+    const ctx: OpContext = {
+      identity: env.identity,
+      version,
+      now: env.now,
+      store: env.store,
+      server: env.server,
+      limits: env.limits,
+      placeholder,
+      objectIds: [],
+      wrote: false,
+    };
+    const response: ResponseBatchItem = { operation: bi.operation, status: Status.Success };
+    if (bi.uniqueBatchItemId !== undefined) response.uniqueBatchItemId = bi.uniqueBatchItemId;
+    env.store.savepoint('kh_item');
+    try {
+      if (!entry || entry.minor > version.minor) {
+        throw new KmipError(Enum.ResultReason.OperationNotSupported, `${opName} is not supported in KMIP ${version.major}.${version.minor}`);
+      }
+      if (bi.extension?.criticalityIndicator) {
+        throw new KmipError(
+          Enum.ResultReason.FeatureNotSupported,
+          `Critical Message Extension from "${bi.extension.vendorIdentification}" is not supported`,
+        );
+      }
+      const fields = entry.handler(new StructReader(bi.payload, `${opName} request payload`), ctx);
+      response.payload = structure(Tag.ResponsePayload, fields);
+      env.store.release('kh_item');
+      wrote ||= ctx.wrote;
+      outcomes.push({ operation: opName, objectIds: ctx.objectIds, result: 'success', reason: '' });
+    } catch (err) {
+      env.store.rollbackTo('kh_item');
+      const failure = asKmipError(err, env);
+      const reason = resultReasonFor(failure.reason, version);
+      response.status = Status.OperationFailed;
+      response.reason = reason;
+      response.message = failure.message;
+      if (failure instanceof FailureWithPayload) response.payload = structure(Tag.ResponsePayload, failure.payload);
+      items.push(response);
+      outcomes.push({
+        operation: opName,
+        objectIds: ctx.objectIds,
+        result: 'failure',
+        reason: ENUM_VALUE_NAMES.ResultReason.get(reason) ?? String(reason),
+      });
+      // With Continue, a later item must not silently act on an object chosen before the failure.
+      delete placeholder.value;
+      if (req.header.batchErrorContinuationOption === Continuation.Continue) continue;
+      if (undo) {
+        env.store.rollbackTo('kh_batch');
+        wrote = false;
+        for (let i = 0; i < items.length - 1; i++) {
+          const done = items[i]!;
+          if (done.status === Status.Success) {
+            done.status = Status.OperationUndone;
+            delete done.payload;
+            outcomes[i]!.result = 'undone';
+          }
+        }
+      }
+      return { items, outcomes, wrote };
+    }
+    items.push(response);
+  }
+  if (undo) env.store.release('kh_batch');
+  return { items, outcomes, wrote };
+}
+
+/** Any error as a KMIP failure; internal errors become General Failure without their details. */
+function asKmipError(err: unknown, env: BatchEnvironment): KmipError {
+  if (err instanceof KmipError) return err;
+  env.onInternalError(err);
+  const detail = err instanceof KeyhavenError ? err.message : 'an internal error occurred; see the server log';
+  return new KmipError(Enum.ResultReason.GeneralFailure, detail);
+}

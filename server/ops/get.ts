@@ -1,0 +1,92 @@
+// KMIP 1.4 §4.11 Get: returns the object (its key material) to its owner, in the requested format.
+import { KmipError } from '../errors.js';
+import { decode } from '../kmip/decode.js';
+import { byteString, enumeration, structure, textString, type Item, type StructureItem } from '../kmip/item.js';
+import { StructReader } from '../kmip/reader.js';
+import { Enum, Tag } from '../kmip/tables.js';
+import { resultReasonFor } from '../kmip/versions.js';
+import { attributeItem } from '../kmip/attribute-codec.js';
+import type { OpContext } from './context.js';
+import { checkOwner, setPlaceholder, targetUid } from './access.js';
+import { applyScheduledTransitions, isDestroyed } from './lifecycle.js';
+import { convertSymmetricBlock } from './key-material.js';
+import { exportAsymmetric, parseAsymmetric } from './asymmetric-keys.js';
+import { attrValue } from './object-model.js';
+import { decodeTemplate } from './template-attributes.js';
+
+const OT = Enum.ObjectType;
+
+export function get(p: StructReader, ctx: OpContext): Item[] {
+  const uid = targetUid(p, ctx);
+  const format = p.optional(Tag.KeyFormatType, 0x05);
+  const compression = p.optional(Tag.KeyCompressionType, 0x05);
+  const wrapping = p.optionalItem(Tag.KeyWrappingSpecification, 0x01);
+  if (ctx.version.minor >= 4) p.optional(Tag.KeyWrapType, 0x05);
+  p.done();
+  if (wrapping) {
+    throw new KmipError(Enum.ResultReason.FeatureNotSupported, 'Get with a Key Wrapping Specification is not supported yet; fetch the key over this TLS connection instead');
+  }
+  if (compression !== undefined) {
+    throw new KmipError(Enum.ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
+  }
+
+  const found = ctx.store.loadWithMaterial(uid);
+  if (!found) throw new KmipError(Enum.ResultReason.ItemNotFound, `no object has Unique Identifier ${uid}`);
+  const { object: o, material } = found;
+  checkOwner(ctx, o);
+  ctx.objectIds.push(uid);
+  if (applyScheduledTransitions(o, ctx.now)) {
+    ctx.store.save(o);
+    ctx.wrote = true;
+  }
+  if (isDestroyed(o) || !material) {
+    throw new KmipError(Enum.ResultReason.ItemNotFound, `object ${uid} has been destroyed; its key material no longer exists`);
+  }
+  const extractable = attrValue(o, 'Extractable');
+  if (extractable?.type === 0x06 && !extractable.value) {
+    throw new KmipError(resultReasonFor(Enum.ResultReason.NotExtractable, ctx.version), `object ${uid} is not extractable`);
+  }
+
+  let value = decode(material) as StructureItem;
+  if (o.objectType === OT.Template) {
+    value = structure(Tag.Template, decodeTemplate(material).map((a) => attributeItem(a)));
+  } else if (format !== undefined) {
+    value = inFormat(o.objectType, value, format);
+  }
+  setPlaceholder(ctx, uid);
+  return [enumeration(Tag.ObjectType, o.objectType), textString(Tag.UniqueIdentifier, uid), value];
+}
+
+/** The object value with its Key Block in the requested Key Format Type (KMIP 1.4 §4.11). */
+function inFormat(objectType: number, value: StructureItem, format: number): StructureItem {
+  const blockAt = value.value.findIndex((c) => c.tag === Tag.KeyBlock);
+  const block = value.value[blockAt] as StructureItem | undefined;
+  const current = block?.value.find((c) => c.tag === Tag.KeyFormatType);
+  if (!block || current?.type !== 0x05) {
+    throw new KmipError(Enum.ResultReason.KeyFormatTypeNotSupported, 'this object has no key format to convert');
+  }
+  if (current.value === format) return value;
+  if (block.value.some((c) => c.tag === Tag.KeyWrappingData)) {
+    throw new KmipError(Enum.ResultReason.KeyFormatTypeNotSupported, 'a wrapped key is returned in the format it was registered in');
+  }
+  let converted: StructureItem;
+  if (objectType === OT.SymmetricKey) {
+    converted = convertSymmetricBlock(block, format);
+  } else if (objectType === OT.PrivateKey || objectType === OT.PublicKey) {
+    const kind = objectType === OT.PrivateKey ? 'private' : 'public';
+    const keyValue = block.value.find((c) => c.tag === Tag.KeyValue) as StructureItem;
+    const material = keyValue.value.find((c) => c.tag === Tag.KeyMaterial);
+    if (material?.type !== 0x08) throw new KmipError(Enum.ResultReason.KeyFormatTypeNotSupported, 'cannot convert this key');
+    const out = exportAsymmetric(parseAsymmetric(kind, current.value, material.value), kind, format);
+    converted = structure(Tag.KeyBlock, [
+      enumeration(Tag.KeyFormatType, format),
+      structure(Tag.KeyValue, [byteString(Tag.KeyMaterial, out), ...keyValue.value.filter((c) => c.tag !== Tag.KeyMaterial)]),
+      ...block.value.filter((c) => c.tag !== Tag.KeyFormatType && c.tag !== Tag.KeyValue),
+    ]);
+  } else {
+    throw new KmipError(Enum.ResultReason.KeyFormatTypeNotSupported, 'this object is only served in the format it was registered in');
+  }
+  const fields = [...value.value];
+  fields[blockAt] = converted;
+  return { ...value, value: fields };
+}

@@ -1,0 +1,145 @@
+// KMIP 1.4 §4.9 Locate: the caller's objects matching every attribute in the request, newest first.
+// An attribute given once must equal one of the object's instances (a structure matches when each
+// field it gives is equal); a date attribute given twice is an inclusive range; a usage mask
+// matches objects whose mask holds all the requested bits. Destroyed objects are only found when
+// the request names a State or a Destroy Date.
+import { parseAttribute, requireSpec, checkValue } from '../kmip/attribute-codec.js';
+import { integer, itemsEqual, textString, type Item } from '../kmip/item.js';
+import { invalidField, type StructReader } from '../kmip/reader.js';
+import { Enum, Tag } from '../kmip/tables.js';
+import { isIndexed, type StoredObject } from '../store/key-store.js';
+import type { OpContext } from './context.js';
+import { setPlaceholder } from './access.js';
+import { applyScheduledTransitions, isDestroyed } from './lifecycle.js';
+import { attrs } from './object-model.js';
+
+interface Criterion {
+  name: string;
+  values: Item[];
+}
+
+const PAGE = 256;
+
+export function locate(p: StructReader, ctx: OpContext): Item[] {
+  const maxItems = p.optional(Tag.MaximumItems, 0x02);
+  const offset = ctx.version.minor >= 3 ? p.optional(Tag.OffsetItems, 0x02) ?? 0 : 0;
+  if (ctx.version.minor >= 3) p.optional(Tag.StorageStatusMask, 0x02);
+  const groupMember = ctx.version.minor >= 1 ? p.optional(Tag.ObjectGroupMember, 0x05) : undefined;
+  const requested = p.all(Tag.Attribute, 0x01).map((a) => parseAttribute(a, 'the Locate request'));
+  p.done();
+  if (maxItems !== undefined && maxItems < 0) throw invalidField('Maximum Items must not be negative');
+  if (offset < 0) throw invalidField('Offset Items must not be negative');
+
+  const criteria = new Map<string, Criterion>();
+  for (const a of requested) {
+    const spec = requireSpec(a.name);
+    checkValue(spec, a.name, a.value!);
+    const c = criteria.get(a.name) ?? { name: a.name, values: [] };
+    c.values.push(a.value!);
+    criteria.set(a.name, c);
+  }
+  for (const c of criteria.values()) {
+    if (c.values.length > 2 || (c.values.length === 2 && c.values[0]!.type !== 0x09 && !requireSpec(c.name).multi)) {
+      throw invalidField(`"${c.name}" is given ${c.values.length} times; only a date may be given twice (as a range)`);
+    }
+  }
+  const includeDestroyed = criteria.has('State') || criteria.has('Destroy Date');
+  const wantFresh = groupMember === Enum.ObjectGroupMember.GroupMemberFresh;
+
+  const limit = Math.min(maxItems ?? ctx.limits.maxLocateItems, ctx.limits.maxLocateItems);
+  const found: StoredObject[] = [];
+  let total = 0;
+  const countAll = ctx.version.minor >= 3 && (maxItems !== undefined || offset > 0);
+  for (const o of candidates(ctx, criteria)) {
+    if (o.owner !== ctx.identity) continue;
+    applyScheduledTransitions(o, ctx.now);
+    if (!includeDestroyed && isDestroyed(o)) continue;
+    if (wantFresh && !isFresh(o)) continue;
+    if (![...criteria.values()].every((c) => matches(o, c))) continue;
+    total++;
+    if (total > offset && found.length < limit) found.push(o);
+    else if (found.length >= limit && !countAll) break;
+  }
+  if (wantFresh) {
+    // KMIP 1.4 §3.34: an object handed out as a fresh group member is no longer fresh.
+    for (const o of found) {
+      const fresh = o.attributes.find((a) => a.name === 'Fresh');
+      if (fresh) fresh.value = { tag: Tag.AttributeValue, type: 0x06, value: false };
+      ctx.store.save(o);
+      ctx.wrote = true;
+    }
+  }
+  if (found[0]) setPlaceholder(ctx, found[0].uid);
+  // The audit record names what was found (the first few, for very large results).
+  ctx.objectIds.push(...found.slice(0, 16).map((o) => o.uid));
+  const out: Item[] = [];
+  if (countAll) out.push(integer(Tag.LocatedItems, total));
+  for (const o of found) out.push(textString(Tag.UniqueIdentifier, o.uid));
+  return out;
+}
+
+function isFresh(o: StoredObject): boolean {
+  const f = attrs(o, 'Fresh')[0]?.value;
+  return f?.type === 0x06 && f.value;
+}
+
+/** Objects that may match, newest first, drawn from the most selective source available. */
+function* candidates(ctx: OpContext, criteria: Map<string, Criterion>): Generator<StoredObject> {
+  const uid = criteria.get('Unique Identifier');
+  if (uid) {
+    const v = uid.values[0]!;
+    const o = v.type === 0x07 ? ctx.store.load(v.value) : undefined;
+    if (o) yield o;
+    return;
+  }
+  const indexed = [...criteria.values()].find((c) => isIndexed(c.name) && c.values.length === 1 && isExact(c));
+  if (indexed) {
+    let before = Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const seqs = ctx.store.findByAttribute(indexed.name, indexed.values[0]!, before, PAGE);
+      for (const seq of seqs) {
+        const o = ctx.store.loadBySeq(seq);
+        if (o) yield o;
+      }
+      if (seqs.length < PAGE) return;
+      before = seqs[seqs.length - 1]!;
+    }
+  }
+  let before = Number.MAX_SAFE_INTEGER;
+  for (;;) {
+    const page = ctx.store.scanOwner(ctx.identity, before, PAGE);
+    yield* page;
+    if (page.length < PAGE) return;
+    before = page[page.length - 1]!.seq;
+  }
+}
+
+/** A criterion the index can answer by equality: not a partial structure, not a mask. */
+function isExact(c: Criterion): boolean {
+  if (c.name === 'Cryptographic Usage Mask') return false;
+  const spec = requireSpec(c.name);
+  const v = c.values[0]!;
+  return v.type !== 0x01 || (spec.fields ?? []).filter((f) => f.required).every((f) => v.value.some((x) => x.tag === f.tag));
+}
+
+function matches(o: StoredObject, c: Criterion): boolean {
+  if (c.name === 'Object Type') return c.values[0]!.type === 0x05 && o.objectType === c.values[0]!.value;
+  if (c.name === 'State') return c.values[0]!.type === 0x05 && o.state === c.values[0]!.value;
+  const instances = attrs(o, c.name).map((a) => a.value);
+  if (c.values.length === 2 && c.values[0]!.type === 0x09 && c.values[1]!.type === 0x09) {
+    const lo = Math.min(c.values[0]!.value, c.values[1]!.value);
+    const hi = Math.max(c.values[0]!.value, c.values[1]!.value);
+    return instances.some((v) => v.type === 0x09 && v.value >= lo && v.value <= hi);
+  }
+  return c.values.every((want) => instances.some((have) => valueMatches(c.name, want, have)));
+}
+
+function valueMatches(name: string, want: Item, have: Item): boolean {
+  if (name === 'Cryptographic Usage Mask' && want.type === 0x02 && have.type === 0x02) {
+    return (have.value & want.value) === want.value;
+  }
+  if (want.type === 0x01 && have.type === 0x01) {
+    return want.value.every((w) => have.value.some((h) => itemsEqual(w, h)));
+  }
+  return itemsEqual(want, have);
+}

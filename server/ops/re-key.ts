@@ -1,0 +1,87 @@
+// KMIP 1.4 §4.4 Re-key: a new symmetric key replacing an existing one. The replacement inherits
+// the existing key's algorithm, length and descriptive attributes; its Name moves to it; the two
+// are linked (Replacement / Replaced Object Link); with an Offset, its lifecycle dates keep the
+// existing key's spacing, starting Offset seconds from now.
+import { KmipError } from '../errors.js';
+import { enumeration, textString, type Item } from '../kmip/item.js';
+import type { StructReader } from '../kmip/reader.js';
+import { Enum, Tag } from '../kmip/tables.js';
+import type { Attribute } from '../kmip/attribute-codec.js';
+import type { OpContext } from './context.js';
+import { ownedObject, targetUid } from './access.js';
+import { isDestroyed } from './lifecycle.js';
+import { digestAttribute, generateSymmetricKey, symmetricKeyObject } from './key-material.js';
+import { storeNewObject } from './new-object.js';
+import { addAttr, attrs, av, numberAttr, removeAttr, touch } from './object-model.js';
+import { readTemplateAttribute } from './template-attributes.js';
+
+/** Attributes the replacement key takes over from the key it replaces. */
+const INHERITED = [
+  'Cryptographic Parameters',
+  'Cryptographic Domain Parameters',
+  'Cryptographic Usage Mask',
+  'Operation Policy Name',
+  'Object Group',
+  'Application Specific Information',
+  'Contact Information',
+  'Usage Limits',
+  'Alternative Name',
+  'Description',
+  'Comment',
+];
+const SHIFTED_DATES = ['Process Start Date', 'Protect Stop Date', 'Deactivation Date'];
+
+function link(type: number, uid: string): Item {
+  return av.struct([enumeration(Tag.LinkType, type), textString(Tag.LinkedObjectIdentifier, uid)]);
+}
+
+export function reKey(p: StructReader, ctx: OpContext): Item[] {
+  const uid = targetUid(p, ctx);
+  const offset = p.optional(Tag.Offset, 0x0a);
+  const overrides = readTemplateAttribute(p.optionalStruct(Tag.TemplateAttribute, 'Template-Attribute'), ctx, 'the Re-key request');
+  p.done();
+  const old = ownedObject(ctx, uid);
+  if (old.objectType !== Enum.ObjectType.SymmetricKey) {
+    throw new KmipError(Enum.ResultReason.IllegalOperation, 'Re-key replaces symmetric keys; use Re-key Key Pair for key pairs');
+  }
+  if (isDestroyed(old)) throw new KmipError(Enum.ResultReason.PermissionDenied, `object ${uid} is destroyed and cannot be re-keyed`);
+  const algorithm = numberAttr(old, 'Cryptographic Algorithm')!;
+  const length = numberAttr(old, 'Cryptographic Length')!;
+
+  const attributes: Attribute[] = [];
+  const overridden = new Set(overrides.map((a) => a.name));
+  const custom = new Set(old.attributes.filter((a) => a.name.startsWith('x-')).map((a) => a.name));
+  for (const name of [...INHERITED, 'Name', ...custom]) {
+    if (overridden.has(name)) continue;
+    for (const a of attrs(old, name)) attributes.push({ ...a });
+  }
+  attributes.push(...overrides);
+  if (offset !== undefined) {
+    const oldActivation = numberAttr(old, 'Activation Date') ?? numberAttr(old, 'Initial Date')!;
+    const activation = ctx.now + offset;
+    attributes.push({ name: 'Activation Date', index: 0, value: av.date(activation) });
+    for (const d of SHIFTED_DATES) {
+      const v = numberAttr(old, d);
+      if (v !== undefined && !overridden.has(d)) attributes.push({ name: d, index: 0, value: av.date(activation + (v - oldActivation)) });
+    }
+  }
+  const key = generateSymmetricKey(algorithm, length);
+  const fresh = storeNewObject(ctx, {
+    objectType: Enum.ObjectType.SymmetricKey,
+    clientAttributes: attributes,
+    derived: [
+      { name: 'Cryptographic Algorithm', value: av.enum(algorithm) },
+      { name: 'Cryptographic Length', value: av.int(length) },
+      { name: 'Digest', value: digestAttribute(key, Enum.KeyFormatType.Raw) },
+      { name: 'Link', value: link(Enum.LinkType.ReplacedObjectLink, uid) },
+    ],
+    value: symmetricKeyObject(key, algorithm, length),
+  });
+  key.fill(0);
+  // The name now identifies the replacement (KMIP 1.4 §4.4).
+  if (!overridden.has('Name')) removeAttr(old, 'Name');
+  addAttr(old, 'Link', link(Enum.LinkType.ReplacementObjectLink, fresh.uid));
+  touch(old, ctx.now);
+  ctx.store.save(old);
+  return [textString(Tag.UniqueIdentifier, fresh.uid)];
+}

@@ -1,0 +1,56 @@
+// The operations this server implements: one module each, the KMIP minor version that introduced
+// the operation (KMIP 1.4 §4), and whether it changes stored objects.
+import type { Item } from '../kmip/item.js';
+import type { StructReader } from '../kmip/reader.js';
+import { Enum } from '../kmip/tables.js';
+import { operationMinor } from '../kmip/versions.js';
+import type { OpContext } from './context.js';
+import { activate } from './activate.js';
+import { addAttribute } from './add-attribute.js';
+import { check } from './check.js';
+import { create } from './create.js';
+import { deleteAttribute } from './delete-attribute.js';
+import { destroy } from './destroy.js';
+import { discoverVersions } from './discover-versions.js';
+import { get } from './get.js';
+import { getAttributeList } from './get-attribute-list.js';
+import { getAttributes } from './get-attributes.js';
+import { locate } from './locate.js';
+import { modifyAttribute } from './modify-attribute.js';
+import { query } from './query.js';
+import { reKey } from './re-key.js';
+import { register } from './register.js';
+import { revoke } from './revoke.js';
+
+export type OperationHandler = (payload: StructReader, ctx: OpContext) => Item[];
+
+export interface OperationEntry {
+  name: string;
+  handler: OperationHandler;
+  minor: number;
+}
+
+const Op = Enum.Operation;
+
+const entries: [number, string, OperationHandler][] = [
+  [Op.Create, 'Create', create],
+  [Op.Register, 'Register', register],
+  [Op.ReKey, 'Re-key', reKey],
+  [Op.Locate, 'Locate', locate],
+  [Op.Check, 'Check', check],
+  [Op.Get, 'Get', get],
+  [Op.GetAttributes, 'Get Attributes', getAttributes],
+  [Op.GetAttributeList, 'Get Attribute List', getAttributeList],
+  [Op.AddAttribute, 'Add Attribute', addAttribute],
+  [Op.ModifyAttribute, 'Modify Attribute', modifyAttribute],
+  [Op.DeleteAttribute, 'Delete Attribute', deleteAttribute],
+  [Op.Activate, 'Activate', activate],
+  [Op.Revoke, 'Revoke', revoke],
+  [Op.Destroy, 'Destroy', destroy],
+  [Op.Query, 'Query', query],
+  [Op.DiscoverVersions, 'Discover Versions', discoverVersions],
+];
+
+export const OPERATIONS: ReadonlyMap<number, OperationEntry> = new Map(
+  entries.map(([op, name, handler]) => [op, { name, handler, minor: operationMinor(op) }]),
+);

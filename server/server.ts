@@ -1,0 +1,115 @@
+// Starting and stopping the key server from a checked configuration.
+import { existsSync } from 'node:fs';
+import { ErrorCodes, KeyhavenError } from './errors.js';
+import { AuditLog } from './audit/audit-log.js';
+import { resolvePaths, type Config } from './config.js';
+import { KmipService } from './kmip-service.js';
+import type { Logger } from './log.js';
+import { credentialChecker } from './net/credentials.js';
+import { KmipListener } from './net/tls-listener.js';
+import { refreshCrl } from './pki/index.js';
+import { openDatabase } from './store/database.js';
+import { WalDurability } from './store/durability.js';
+import { KeyStore } from './store/key-store.js';
+import { deriveKeys, loadMasterKey } from './store/master-key.js';
+
+export const PRODUCT = { vendor: 'Keyhaven', product: 'Keyhaven Key Server', version: '0.1.0' };
+
+/** Unsynced read-only commits (their audit records) are fsynced at least this often. */
+const AUDIT_SYNC_MS = 1000;
+const CRL_REFRESH_MS = 12 * 3600 * 1000;
+
+export interface RunningServer {
+  kmip: { host: string; port: number };
+  store: KeyStore;
+  audit: AuditLog;
+  close(): Promise<void>;
+}
+
+/** Opens the store with the master key, for the server and for offline commands (audit verify). */
+export function openStore(config: Config, options: { create: boolean }) {
+  const paths = resolvePaths(config);
+  const master = loadMasterKey(paths.masterKey, { create: options.create && config.store.createMasterKey });
+  const keys = deriveKeys(master.key);
+  master.key.fill(0);
+  if (!options.create && !existsSync(paths.database)) {
+    throw new KeyhavenError(ErrorCodes.STORE_MISSING, `no key store at ${paths.database}: check --data-dir or dataDir in the configuration`);
+  }
+  const { db } = openDatabase(paths.database, { create: options.create });
+  db.pragma('busy_timeout = 2000');
+  const store = new KeyStore(db, keys);
+  const audit = new AuditLog(db, keys.audit);
+  return { paths, db, store, audit, masterKeyCreated: master.created };
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  // Everything the server writes (WAL, CRL, logs) is private to its user.
+  process.umask(0o077);
+  const { paths, db, store, audit, masterKeyCreated } = openStore(config, { create: true });
+  if (masterKeyCreated) log.warn({ file: paths.masterKey }, 'created a new master key: back it up, the key store is useless without it');
+  const durability = new WalDurability(`${paths.database}-wal`);
+
+  const refresh = async () => {
+    try {
+      const r = await refreshCrl(paths.pkiDataDir, { ifExpiresWithinDays: 7 });
+      if (r.resigned) log.info({ nextUpdate: r.nextUpdate }, 're-signed the CRL');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not refresh the CRL; clients will be refused once it expires');
+    }
+  };
+  await refresh();
+
+  const service = new KmipService({
+    store,
+    audit,
+    durability,
+    server: PRODUCT,
+    limits: { maxLocateItems: config.limits.maxLocateItems },
+    maxResponseSize: config.limits.maxResponseBytes,
+    authenticate: credentialChecker(config.credentials),
+    onInternalError: (err) => log.error({ err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code, stack: err.stack } : String(err) }, 'internal error'),
+  });
+
+  const kmipConf = config.listeners.kmip;
+  const listener = new KmipListener({
+    host: kmipConf.host,
+    port: kmipConf.port,
+    pkiDataDir: paths.pkiDataDir,
+    minVersion: config.tls.minVersion,
+    handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
+    maxConnections: config.limits.maxConnections,
+    limits: {
+      maxMessageBytes: config.limits.maxMessageBytes,
+      readTimeoutMs: config.limits.readTimeoutMs,
+      idleTimeoutMs: config.limits.idleTimeoutMs,
+      maxQueuedMessages: 16,
+    },
+    service,
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+  });
+  const kmip = kmipConf.enabled ? await listener.listen() : { host: kmipConf.host, port: 0 };
+  service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Start', `KMIP on ${kmip.host}:${kmip.port}`, 'success');
+  log.info({ kmip, database: paths.database }, 'key server started');
+
+  const syncTimer = setInterval(() => durability.flush(), AUDIT_SYNC_MS);
+  const crlTimer = setInterval(() => void refresh(), CRL_REFRESH_MS);
+  syncTimer.unref();
+  crlTimer.unref();
+
+  return {
+    kmip,
+    store,
+    audit,
+    async close() {
+      clearInterval(syncTimer);
+      clearInterval(crlTimer);
+      await listener.close();
+      service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Stop', 'shutdown', 'success');
+      service.commit();
+      await new Promise<void>((resolve) => durability.whenDurable(durability.latest, () => resolve()));
+      durability.close();
+      db.close();
+      log.info('key server stopped');
+    },
+  };
+}

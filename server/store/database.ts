@@ -1,0 +1,96 @@
+// Opens the SQLite database (better-sqlite3) and brings its schema to the current version.
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
+
+export type Db = Database.Database;
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA_V1 = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+-- One row per managed object. attributes is the TTLV encoding of the object's attributes (no key
+-- material); material is the key material wrapped under the master key (NULL once destroyed).
+-- mac seals the row (see key-store.ts).
+CREATE TABLE objects (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid         TEXT NOT NULL UNIQUE,
+  object_type INTEGER NOT NULL,
+  owner       TEXT NOT NULL,
+  state       INTEGER NOT NULL,
+  attributes  BLOB NOT NULL,
+  material    BLOB,
+  mac         BLOB NOT NULL
+);
+CREATE INDEX objects_by_owner ON objects (owner, seq);
+-- Locate's index: the encoded value of selected attributes.
+CREATE TABLE attribute_index (
+  name  TEXT NOT NULL,
+  value BLOB NOT NULL,
+  seq   INTEGER NOT NULL,
+  PRIMARY KEY (name, value, seq)
+) WITHOUT ROWID;
+CREATE INDEX attribute_index_by_seq ON attribute_index (seq);
+-- The audit log: append-only, each record chained to the previous one by an HMAC.
+CREATE TABLE audit (
+  seq       INTEGER PRIMARY KEY,
+  time      TEXT NOT NULL,
+  identity  TEXT NOT NULL,
+  address   TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  result    TEXT NOT NULL,
+  reason    TEXT NOT NULL,
+  mac       BLOB NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit records cannot be changed'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
+`;
+
+export interface OpenedDb {
+  db: Db;
+  path: string;
+  created: boolean;
+}
+
+/** Opens (creating if needed) the database in WAL mode. */
+export function openDatabase(path: string, options: { create: boolean }): OpenedDb {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: !options.create });
+  } catch (err) {
+    throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `cannot open the key store ${path}: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    // Commits write the WAL without fsync; durability.ts fsyncs the WAL before any acknowledgement.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('secure_delete = ON'); // freed pages (e.g. destroyed wrapped keys) are zeroed
+    db.pragma('foreign_keys = ON');
+    const integrity = db.pragma('quick_check', { simple: true });
+    if (integrity !== 'ok') throw new Error(`integrity check failed: ${String(integrity)}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    let created = false;
+    if (version === 0) {
+      db.exec('BEGIN IMMEDIATE');
+      db.exec(SCHEMA_V1);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.exec('COMMIT');
+      created = true;
+    } else if (version !== SCHEMA_VERSION) {
+      throw new Error(`schema version ${version} is not supported by this Keyhaven (expects ${SCHEMA_VERSION})`);
+    }
+    // The wrapped keys and the audit log are nobody else's business, whatever the umask.
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+    return { db, path, created };
+  } catch (err) {
+    db.close();
+    if (err instanceof KeyhavenError) throw err;
+    throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `the key store ${path} is unusable: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,243 @@
+// The key store: managed objects in SQLite, key material wrapped under the master key, every row
+// sealed with an HMAC so that a modified owner, state or attribute is detected on load.
+import { createHmac } from 'node:crypto';
+import { decode } from '../kmip/decode.js';
+import { encode } from '../kmip/encode.js';
+import { integer, structure, textString, type Item } from '../kmip/item.js';
+import { Tag } from '../kmip/tables.js';
+import type { Attribute } from '../kmip/attribute-codec.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
+import type { Db } from './database.js';
+import { sameKey, type DerivedKeys } from './master-key.js';
+import { unwrapMaterial, wrapMaterial } from './wrap.js';
+
+export interface StoredObject {
+  seq: number;
+  uid: string;
+  objectType: number;
+  owner: string;
+  state: number;
+  attributes: Attribute[];
+  hasMaterial: boolean;
+}
+
+export interface NewObject {
+  uid: string;
+  objectType: number;
+  owner: string;
+  state: number;
+  attributes: Attribute[];
+  /** The object's KMIP value (e.g. its Key Block) as TTLV bytes, wrapped before it is stored. */
+  material?: Buffer;
+}
+
+/** Attributes Locate can find through the index rather than by scanning. */
+const INDEXED = new Set([
+  'Name',
+  'Object Group',
+  'Alternative Name',
+  'Application Specific Information',
+  'Link',
+  'Cryptographic Algorithm',
+  'Cryptographic Length',
+  'Contact Information',
+]);
+export const isIndexed = (name: string) => INDEXED.has(name) || name.startsWith('x-') || name.startsWith('y-');
+
+/** The index key of an attribute value: its canonical TTLV encoding. */
+export const indexKey = (value: Item) => encode(value);
+
+interface Row {
+  seq: number;
+  uid: string;
+  object_type: number;
+  owner: string;
+  state: number;
+  attributes: Buffer;
+  material: Buffer | null;
+  mac: Buffer;
+}
+
+export function encodeAttributes(attrs: Attribute[]): Buffer {
+  return encode(
+    structure(
+      Tag.TemplateAttribute,
+      attrs.map((a) =>
+        structure(Tag.Attribute, [textString(Tag.AttributeName, a.name), integer(Tag.AttributeIndex, a.index), a.value]),
+      ),
+    ),
+  );
+}
+
+export function decodeAttributes(buf: Buffer): Attribute[] {
+  const s = decode(buf, { maxDepth: 8 });
+  if (s.type !== 0x01) throw new Error('attributes are not a structure');
+  return s.value.map((a) => {
+    if (a.type !== 0x01 || a.value.length !== 3) throw new Error('malformed stored attribute');
+    const [n, i, v] = a.value as [Item, Item, Item];
+    if (n.type !== 0x07 || i.type !== 0x02) throw new Error('malformed stored attribute');
+    return { name: n.value, index: i.value, value: v };
+  });
+}
+
+export class KeyStore {
+  private readonly stmts;
+
+  constructor(
+    readonly db: Db,
+    private readonly keys: DerivedKeys,
+  ) {
+    this.checkMasterKey();
+    this.stmts = {
+      insert: db.prepare(
+        'INSERT INTO objects (uid, object_type, owner, state, attributes, material, mac) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      setMac: db.prepare('UPDATE objects SET mac = ? WHERE seq = ?'),
+      byUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
+      bySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
+      update: db.prepare('UPDATE objects SET state = ?, attributes = ?, material = ?, mac = ? WHERE seq = ?'),
+      indexInsert: db.prepare('INSERT OR IGNORE INTO attribute_index (name, value, seq) VALUES (?, ?, ?)'),
+      indexDelete: db.prepare('DELETE FROM attribute_index WHERE seq = ?'),
+      indexLookup: db.prepare(
+        'SELECT seq FROM attribute_index WHERE name = ? AND value = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+      ),
+      scanOwner: db.prepare('SELECT * FROM objects WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+      count: db.prepare('SELECT count(*) AS n FROM objects'),
+      countLive: db.prepare('SELECT count(*) AS n FROM objects WHERE material IS NOT NULL'),
+    };
+  }
+
+  /** The first start records the master key's check value; later starts refuse a different key. */
+  private checkMasterKey(): void {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'master_key_check'").get() as { value: Buffer } | undefined;
+    if (!row) {
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('master_key_check', ?)").run(this.keys.check);
+      return;
+    }
+    if (!sameKey(row.value, this.keys.check)) {
+      throw new KeyhavenError(
+        ErrorCodes.STORE_MASTER_KEY,
+        'the master key does not match this key store: start with the master key file this store was created with',
+      );
+    }
+  }
+
+  private seal(r: Omit<Row, 'mac'>): Buffer {
+    const h = createHmac('sha256', this.keys.row);
+    const field = (b: Buffer) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length);
+      h.update(len).update(b);
+    };
+    field(Buffer.from(`${r.seq}`));
+    field(Buffer.from(r.uid, 'utf8'));
+    field(Buffer.from(`${r.object_type}`));
+    field(Buffer.from(r.owner, 'utf8'));
+    field(Buffer.from(`${r.state}`));
+    field(r.attributes);
+    field(r.material ?? Buffer.alloc(0));
+    return h.digest();
+  }
+
+  insert(o: NewObject): StoredObject {
+    const attributes = encodeAttributes(o.attributes);
+    const material = o.material ? wrapMaterial(this.keys.wrap, o.uid, o.objectType, o.material) : null;
+    // The seal covers seq, known only after the insert: insert with a placeholder, then seal.
+    const { lastInsertRowid } = this.stmts.insert.run(o.uid, o.objectType, o.owner, o.state, attributes, material, Buffer.alloc(0));
+    const seq = Number(lastInsertRowid);
+    const row = { seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
+    this.stmts.setMac.run(this.seal(row), seq);
+    this.index(seq, o.attributes);
+    return { seq, uid: o.uid, objectType: o.objectType, owner: o.owner, state: o.state, attributes: o.attributes, hasMaterial: !!material };
+  }
+
+  private index(seq: number, attrs: Attribute[]): void {
+    for (const a of attrs) if (isIndexed(a.name)) this.stmts.indexInsert.run(a.name, indexKey(a.value), seq);
+  }
+
+  private verified(row: Row): Row {
+    const { mac, ...rest } = row;
+    if (!sameKey(mac, this.seal(rest))) {
+      throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${row.uid} failed its integrity check: the key store was modified outside Keyhaven`);
+    }
+    return row;
+  }
+
+  private fromRow(row: Row | undefined): StoredObject | undefined {
+    if (!row) return undefined;
+    this.verified(row);
+    return {
+      seq: row.seq,
+      uid: row.uid,
+      objectType: row.object_type,
+      owner: row.owner,
+      state: row.state,
+      attributes: decodeAttributes(row.attributes),
+      hasMaterial: row.material !== null,
+    };
+  }
+
+  load(uid: string): StoredObject | undefined {
+    return this.fromRow(this.stmts.byUid.get(uid) as Row | undefined);
+  }
+
+  loadBySeq(seq: number): StoredObject | undefined {
+    return this.fromRow(this.stmts.bySeq.get(seq) as Row | undefined);
+  }
+
+  /** The object and its unwrapped material (TTLV bytes; undefined once destroyed), in one read. */
+  loadWithMaterial(uid: string): { object: StoredObject; material: Buffer | undefined } | undefined {
+    const row = this.stmts.byUid.get(uid) as Row | undefined;
+    const object = this.fromRow(row);
+    if (!object || !row) return undefined;
+    const material = row.material === null ? undefined : unwrapMaterial(this.keys.wrap, row.uid, row.object_type, row.material);
+    return { object, material };
+  }
+
+  /**
+   * Writes an object's changed state and attributes. With `destroyMaterial` the wrapped material
+   * is removed (secure_delete zeroes the freed pages).
+   */
+  save(o: StoredObject, options: { destroyMaterial?: boolean } = {}): void {
+    const current = this.stmts.bySeq.get(o.seq) as Row | undefined;
+    if (!current) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${o.uid} vanished while being updated`);
+    const attributes = encodeAttributes(o.attributes);
+    const material = options.destroyMaterial ? null : current.material;
+    const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
+    this.stmts.update.run(o.state, attributes, material, this.seal(row), o.seq);
+    this.stmts.indexDelete.run(o.seq);
+    this.index(o.seq, o.attributes);
+    o.hasMaterial = material !== null;
+  }
+
+  /** Objects carrying an indexed attribute value, newest first, below `beforeSeq`. */
+  findByAttribute(name: string, value: Item, beforeSeq: number, limit: number): number[] {
+    return (this.stmts.indexLookup.all(name, indexKey(value), beforeSeq, limit) as { seq: number }[]).map((r) => r.seq);
+  }
+
+  /** An owner's objects, newest first, below `beforeSeq`. */
+  scanOwner(owner: string, beforeSeq: number, limit: number): StoredObject[] {
+    return (this.stmts.scanOwner.all(owner, beforeSeq, limit) as Row[]).map((r) => this.fromRow(r)!);
+  }
+
+  /** Savepoints make each batch item (and, for Undo, each batch) atomic inside the open transaction. */
+  savepoint(name: string): void {
+    this.db.exec(`SAVEPOINT ${name}`);
+  }
+
+  release(name: string): void {
+    this.db.exec(`RELEASE ${name}`);
+  }
+
+  rollbackTo(name: string): void {
+    this.db.exec(`ROLLBACK TO ${name}`);
+    this.db.exec(`RELEASE ${name}`);
+  }
+
+  count(): { objects: number; withMaterial: number } {
+    return {
+      objects: (this.stmts.count.get() as { n: number }).n,
+      withMaterial: (this.stmts.countLive.get() as { n: number }).n,
+    };
+  }
+}

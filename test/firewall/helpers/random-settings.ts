@@ -1,0 +1,53 @@
+// Seeded random network settings for property tests: every generated value is valid, networks in a
+// list never overlap, and both address families appear.
+import type { NetworkPolicySettingsInput } from '../../../firewall/settings.js';
+
+/** mulberry32: a tiny deterministic PRNG, so a failing seed can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomSettings(seed: number): NetworkPolicySettingsInput {
+  const rnd = prng(seed);
+  const int = (n: number) => Math.floor(rnd() * n);
+  const pick = <T>(xs: readonly T[]) => xs[int(xs.length)] as T;
+  const chance = (p: number) => rnd() < p;
+  let counter = 0;
+  // Each network gets its own second octet / second group, so none overlaps another.
+  const network = (): string => {
+    counter++;
+    return chance(0.6)
+      ? `10.${counter}.${pick([0, 16, 128])}.0/${pick([24, 25, 28, 32])}`
+      : `2001:db8:${counter.toString(16)}::/${pick([48, 56, 64, 128])}`;
+  };
+  const address = (): string => {
+    counter++;
+    return chance(0.6) ? `172.16.${counter}.${1 + int(254)}` : `2001:db8:ff:${counter.toString(16)}::${(1 + int(0xfffe)).toString(16)}`;
+  };
+  const some = <T>(make: () => T, max: number, min = 0): T[] => Array.from({ length: min + int(max - min + 1) }, make);
+  const opening = () => {
+    const enabled = chance(0.5);
+    return { enabled, networks: some(network, 3, enabled ? 1 : 0) };
+  };
+  const sshEnabled = chance(0.5);
+  const peers = some(address, 3);
+  const settings: NetworkPolicySettingsInput = {
+    adminNetworks: some(network, 4, sshEnabled ? 1 : 0),
+    ssh: { enabled: sshEnabled },
+    keyManagement: opening(),
+    webManagement: opening(),
+    mirroring: { peers, restrictInbound: peers.length > 0 && chance(0.5) },
+    siemHosts: some(address, 3),
+    ntpServers: some(address, 3),
+    dnsServers: some(address, 2),
+  };
+  if (chance(0.5)) settings.backupHost = address();
+  return settings;
+}
