@@ -42,7 +42,7 @@ export function openStore(config: Config, options: { create: boolean }) {
   return { paths, db, store, audit, masterKeyCreated: master.created };
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, options: { clock?: () => number } = {}): Promise<RunningServer> {
   // Everything the server writes (WAL, CRL, logs) is private to its user.
   process.umask(0o077);
   const { paths, db, store, audit, masterKeyCreated } = openStore(config, { create: true });
@@ -67,6 +67,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     limits: { maxLocateItems: config.limits.maxLocateItems },
     maxResponseSize: config.limits.maxResponseBytes,
     authenticate: credentialChecker(config.credentials),
+    ...(options.clock ? { clock: options.clock } : {}),
     onInternalError: (err) => log.error({ err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code, stack: err.stack } : String(err) }, 'internal error'),
   });
 

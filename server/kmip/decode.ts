@@ -8,7 +8,9 @@ export interface DecodeOptions {
 }
 
 const HEADER = 8;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF as part of the value: by default TextDecoder strips it, which
+// would silently change a Text String (and its re-encoding).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Value length each fixed-size type must declare, KMIP 1.4 §9.1.1.4. */
 const FIXED_LENGTH: Record<number, number> = {
@@ -20,7 +22,9 @@ const FIXED_LENGTH: Record<number, number> = {
   0x0a: 4, // Interval
 };
 
-const padded = (n: number) => (n + 7) & ~7;
+// Arithmetic, not `(n + 7) & ~7`: bitwise operators are 32-bit signed, so a declared length of 2^31
+// or more would pad to a negative number.
+const padded = (n: number) => n + ((8 - (n % 8)) % 8);
 
 /**
  * Decodes exactly one TTLV item that must span the whole buffer.
@@ -64,7 +68,16 @@ function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDept
     throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `structure length ${length} is not a multiple of 8`, at + 4);
   }
   if (span > limit - valueAt) {
-    throw new TtlvError(ErrorCodes.TTLV_TRUNCATED, `item declares ${span} bytes but ${limit - valueAt} remain`, at + 4);
+    // Past the end of the buffer the message is cut short; past the end of the enclosing structure
+    // (but within the buffer) the item's length contradicts its parent's.
+    if (limit === buf.length) {
+      throw new TtlvError(ErrorCodes.TTLV_TRUNCATED, `item declares ${span} bytes but ${limit - valueAt} remain`, at + 4);
+    }
+    throw new TtlvError(
+      ErrorCodes.TTLV_BAD_LENGTH,
+      `item declares ${span} bytes but its enclosing structure has ${limit - valueAt} left`,
+      at + 4,
+    );
   }
   const next = valueAt + span;
   for (let i = valueAt + length; i < next; i++) {
@@ -93,6 +106,11 @@ function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDept
       // KMIP 1.4 §9.1.1.4: big-endian two's complement, length a multiple of 8, sign-extended.
       if (length === 0 || length % 8 !== 0) {
         throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `Big Integer length ${length} is not a positive multiple of 8`, at + 4);
+      }
+      // "padded with the minimal number of leading sign-extended bytes": a leading 8-byte block that
+      // only repeats the sign of what follows is not minimal (and would not re-encode identically).
+      if (length > 8 && redundantSignBlock(buf, valueAt)) {
+        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Big Integer has more sign-extension padding than the minimum', valueAt);
       }
       return { item: { tag, type: 0x04, value: readBigInteger(buf, valueAt, length) }, next };
     }
@@ -126,6 +144,13 @@ function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDept
     default: // 0x0a Interval
       return { item: { tag, type: 0x0a, value: buf.readUInt32BE(valueAt) }, next };
   }
+}
+
+function redundantSignBlock(buf: Buffer, at: number): boolean {
+  const sign = buf[at]!;
+  if (sign !== 0x00 && sign !== 0xff) return false;
+  for (let i = at + 1; i < at + 8; i++) if (buf[i] !== sign) return false;
+  return (buf[at + 8]! & 0x80) === (sign & 0x80);
 }
 
 function readBigInteger(buf: Buffer, at: number, length: number): bigint {

@@ -3,13 +3,17 @@ import { ErrorCodes, TtlvError } from '../errors.js';
 import type { Item } from './item.js';
 
 const HEADER = 8;
-const padded = (n: number) => (n + 7) & ~7;
+// Arithmetic, not `(n + 7) & ~7`: bitwise operators are 32-bit signed, so a declared length of 2^31
+// or more would pad to a negative number.
+const padded = (n: number) => n + ((8 - (n % 8)) % 8);
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
+/** In a /u regular expression a surrogate pair is one code point, so this matches only lone halves. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Encodes one item (normally a whole Request or Response Message) to its TTLV bytes. */
 export function encode(item: Item): Buffer {
@@ -20,10 +24,14 @@ export function encode(item: Item): Buffer {
   return buf;
 }
 
-/** Byte length of an item's value before padding. */
+/**
+ * Byte length of an item's value before padding. Tolerates values of the wrong JavaScript type
+ * (write() refuses them with a TtlvError and the offset) so that sizing never throws a TypeError.
+ */
 function valueLength(item: Item): number {
   switch (item.type) {
     case 0x01: {
+      if (!Array.isArray(item.value)) return 0;
       let n = 0;
       for (const c of item.value) n += sizeOf(c);
       return n;
@@ -37,11 +45,13 @@ function valueLength(item: Item): number {
     case 0x09:
       return 8;
     case 0x04:
-      return bigIntegerBytes(item.value).length;
+      return typeof item.value === 'bigint' ? bigIntegerBytes(item.value).length : 8;
     case 0x07:
-      return Buffer.byteLength(item.value, 'utf8');
+      return typeof item.value === 'string' ? Buffer.byteLength(item.value, 'utf8') : 0;
     case 0x08:
-      return item.value.length;
+      return Buffer.isBuffer(item.value) ? item.value.length : 0;
+    default:
+      return 0; // an unknown type: write() refuses it
   }
 }
 
@@ -50,22 +60,24 @@ export function sizeOf(item: Item): number {
   return HEADER + padded(valueLength(item));
 }
 
-function checkTag(tag: number): void {
+function checkTag(tag: number, at: number): void {
   const hi = tag >>> 16;
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffff || (hi !== 0x42 && hi !== 0x54)) {
-    throw new TtlvError(ErrorCodes.TTLV_BAD_TAG, `cannot encode tag ${tag}: tags are 0x42xxxx or 0x54xxxx`, 0);
+    throw new TtlvError(ErrorCodes.TTLV_BAD_TAG, `cannot encode tag ${tag}: tags are 0x42xxxx or 0x54xxxx`, at);
   }
 }
 
 function write(buf: Buffer, at: number, item: Item): number {
-  checkTag(item.tag);
+  checkTag(item.tag, at);
   buf[at] = item.tag >>> 16;
   buf[at + 1] = (item.tag >>> 8) & 0xff;
   buf[at + 2] = item.tag & 0xff;
   buf[at + 3] = item.type;
   const v = at + HEADER;
+  const bad = (what: string) => new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `cannot encode ${what}`, at);
   switch (item.type) {
     case 0x01: {
+      if (!Array.isArray(item.value)) throw bad('a Structure whose value is not an array of items');
       let p = v;
       for (const c of item.value) p = write(buf, p, c);
       buf.writeUInt32BE(p - v, at + 4);
@@ -89,6 +101,7 @@ function write(buf: Buffer, at: number, item: Item): number {
       buf.writeUInt32BE(0, v + 4);
       return v + 8;
     case 0x03:
+      if (typeof item.value !== 'bigint') throw bad('a Long Integer whose value is not a bigint');
       if (item.value < INT64_MIN || item.value > INT64_MAX) {
         throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `Long Integer ${item.value} is not a signed 64-bit value`, at);
       }
@@ -96,6 +109,7 @@ function write(buf: Buffer, at: number, item: Item): number {
       buf.writeBigInt64BE(item.value, v);
       return v + 8;
     case 0x06:
+      if (typeof item.value !== 'boolean') throw bad('a Boolean whose value is not true or false');
       buf.writeUInt32BE(8, at + 4);
       buf.writeBigUInt64BE(item.value ? 1n : 0n, v);
       return v + 8;
@@ -107,21 +121,29 @@ function write(buf: Buffer, at: number, item: Item): number {
       buf.writeBigInt64BE(BigInt(item.value), v);
       return v + 8;
     case 0x04: {
+      if (typeof item.value !== 'bigint') throw bad('a Big Integer whose value is not a bigint');
       const bytes = bigIntegerBytes(item.value);
       buf.writeUInt32BE(bytes.length, at + 4);
       bytes.copy(buf, v);
       return v + bytes.length;
     }
     case 0x07: {
+      if (typeof item.value !== 'string') throw bad('a Text String whose value is not a string');
+      // KMIP 1.4 §9.1.1.4: Text Strings are UTF-8; a lone surrogate has no UTF-8 form (Buffer would
+      // silently write U+FFFD instead).
+      if (LONE_SURROGATE.test(item.value)) throw bad('a Text String containing a lone UTF-16 surrogate');
       const n = buf.write(item.value, v, 'utf8');
       buf.writeUInt32BE(n, at + 4);
       return zeroPad(buf, v + n);
     }
     case 0x08: {
+      if (!Buffer.isBuffer(item.value)) throw bad('a Byte String whose value is not a Buffer');
       item.value.copy(buf, v);
       buf.writeUInt32BE(item.value.length, at + 4);
       return zeroPad(buf, v + item.value.length);
     }
+    default:
+      throw new TtlvError(ErrorCodes.TTLV_BAD_TYPE, `cannot encode item type ${String((item as { type: unknown }).type)}`, at + 3);
   }
 }
 

@@ -1,6 +1,6 @@
 // Finding the object an operation names, and refusing it to anyone but its owner.
 import { KmipError } from '../errors.js';
-import { invalidMessage, type StructReader } from '../kmip/reader.js';
+import type { StructReader } from '../kmip/reader.js';
 import { Enum, Tag } from '../kmip/tables.js';
 import type { StoredObject } from '../store/key-store.js';
 import type { OpContext } from './context.js';
@@ -14,7 +14,10 @@ import { applyScheduledTransitions } from './lifecycle.js';
 export function targetUid(p: StructReader, ctx: OpContext): string {
   const uid = p.optional(Tag.UniqueIdentifier, 0x07) ?? ctx.placeholder.value;
   if (uid === undefined) {
-    throw invalidMessage(`${p.where} has no Unique Identifier and no earlier batch item set the ID Placeholder`);
+    throw new KmipError(
+      Enum.ResultReason.ItemNotFound,
+      `${p.where} names no object: it has no Unique Identifier and no earlier batch item produced one`,
+    );
   }
   return uid;
 }

@@ -9,6 +9,7 @@ import { ownedObject, setPlaceholder, targetUid } from './access.js';
 import { checkClientMayChange, checkDates } from './attribute-rules.js';
 import { applyScheduledTransitions } from './lifecycle.js';
 import { addAttr, attrs, touch } from './object-model.js';
+import { withUsageCount } from './usage-limits.js';
 
 export function addAttribute(p: StructReader, ctx: OpContext): Item[] {
   const uid = targetUid(p, ctx);
@@ -18,14 +19,14 @@ export function addAttribute(p: StructReader, ctx: OpContext): Item[] {
   const spec = requireSpec(a.name);
   checkValue(spec, a.name, a.value!);
   const o = ownedObject(ctx, uid);
-  checkClientMayChange(spec, a.name, o);
+  checkClientMayChange(spec, a.name, o, 'add');
   if (!spec.multi && attrs(o, a.name).length > 0) {
     throw new KmipError(
       Enum.ResultReason.IllegalOperation,
       `"${a.name}" already exists and has a single instance; use Modify Attribute to change it`,
     );
   }
-  const added = addAttr(o, a.name, a.value!);
+  const added = addAttr(o, a.name, withUsageCount(a.name, a.value!));
   checkDates(o);
   applyScheduledTransitions(o, ctx.now);
   touch(o, ctx.now);

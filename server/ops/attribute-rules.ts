@@ -10,9 +10,17 @@ import { numberAttr } from './object-model.js';
 
 const denied = (message: string) => new KmipError(Enum.ResultReason.PermissionDenied, message);
 
-export function checkClientMayChange(spec: AttributeSpec, name: string, o: StoredObject): void {
-  if (spec.setBy === 'server' || spec.clientModify === 'never') {
-    throw denied(`"${name}" is maintained by the server and cannot be changed by a client`);
+/**
+ * Whether a client may set the attribute now: `add` gives a value to an attribute the object lacks
+ * (allowed for any client-settable attribute), `modify` changes an existing value (KMIP 1.4 §3,
+ * "Modifiable by client").
+ */
+export function checkClientMayChange(spec: AttributeSpec, name: string, o: StoredObject, mode: 'add' | 'modify'): void {
+  if (spec.setBy === 'server') {
+    throw denied(`"${name}" is maintained by the server and cannot be set by a client`);
+  }
+  if (mode === 'modify' && spec.clientModify === 'never') {
+    throw denied(`"${name}" cannot be changed once set`);
   }
   if (spec.clientModify === 'pre-active' && o.state !== State.PreActive) {
     throw denied(`"${name}" can only be changed while the object is Pre-Active; it is ${STATE_NAMES[o.state]}`);

@@ -45,6 +45,11 @@ function tbsParts(der: Buffer): TbsParts {
   return { serial, signatureOid, issuer: raw(fields[at + 2]!), subject: raw(fields[at + 4]!) };
 }
 
+/** RFC 4514 string form of a DN: its RDNs last-to-first, comma-separated ("CN=x,O=y,C=US"). */
+function rfc4514(openSslLines: string): string {
+  return openSslLines.split('\n').filter(Boolean).reverse().join(',');
+}
+
 export function certificateAttributes(der: Buffer): { name: string; value: Item }[] {
   let x509: X509Certificate;
   let parts: TbsParts;
@@ -72,18 +77,18 @@ export function certificateAttributes(der: Buffer): { name: string; value: Item 
     // KMIP 1.0 §3.9–§3.11 text forms, for 1.0 clients.
     {
       name: 'Certificate Identifier',
-      value: av.struct([textString(Tag.Issuer, x509.issuer.replace(/\n/g, ', ')), textString(Tag.SerialNumber, x509.serialNumber)]),
+      value: av.struct([textString(Tag.Issuer, rfc4514(x509.issuer)), textString(Tag.SerialNumber, x509.serialNumber)]),
     },
     {
       name: 'Certificate Subject',
       value: av.struct([
-        textString(Tag.CertificateSubjectDistinguishedName, x509.subject.replace(/\n/g, ', ')),
+        textString(Tag.CertificateSubjectDistinguishedName, rfc4514(x509.subject)),
         ...(x509.subjectAltName ? [textString(Tag.CertificateSubjectAlternativeName, x509.subjectAltName)] : []),
       ]),
     },
     {
       name: 'Certificate Issuer',
-      value: av.struct([textString(Tag.CertificateIssuerDistinguishedName, x509.issuer.replace(/\n/g, ', '))]),
+      value: av.struct([textString(Tag.CertificateIssuerDistinguishedName, rfc4514(x509.issuer))]),
     },
   ];
   const sig = SIGNATURE_ALGORITHMS[parts.signatureOid];

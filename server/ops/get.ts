@@ -12,6 +12,7 @@ import { applyScheduledTransitions, isDestroyed } from './lifecycle.js';
 import { convertSymmetricBlock } from './key-material.js';
 import { exportAsymmetric, parseAsymmetric } from './asymmetric-keys.js';
 import { attrValue } from './object-model.js';
+import { isArchived } from './archive.js';
 import { decodeTemplate } from './template-attributes.js';
 
 const OT = Enum.ObjectType;
@@ -41,6 +42,9 @@ export function get(p: StructReader, ctx: OpContext): Item[] {
   }
   if (isDestroyed(o) || !material) {
     throw new KmipError(Enum.ResultReason.ItemNotFound, `object ${uid} has been destroyed; its key material no longer exists`);
+  }
+  if (isArchived(o)) {
+    throw new KmipError(Enum.ResultReason.ObjectArchived, `object ${uid} is archived; Recover it first`);
   }
   const extractable = attrValue(o, 'Extractable');
   if (extractable?.type === 0x06 && !extractable.value) {

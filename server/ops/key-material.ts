@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { KmipError } from '../errors.js';
 import { byteString, enumeration, integer, structure, type Item, type StructureItem } from '../kmip/item.js';
 import { invalidField, StructReader } from '../kmip/reader.js';
+import { encode } from '../kmip/encode.js';
 import { Enum, Tag } from '../kmip/tables.js';
 import { av } from './object-model.js';
 
@@ -108,6 +109,14 @@ export function convertSymmetricBlock(block: StructureItem, format: number): Str
     structure(Tag.KeyValue, [material, ...keyValueAttrs]),
     ...rest,
   ]);
+}
+
+/**
+ * KMIP 1.4 §3.17 Digest of Key Material as registered: a Byte String's bytes, or the TTLV encoding of
+ * a structured Key Material (Transparent formats).
+ */
+export function materialDigest(material: Item, format: number): Item {
+  return digestAttribute(material.type === 0x08 ? material.value : encode(material), format);
 }
 
 /** KMIP 1.4 §3.17 Digest: SHA-256 over the key material as it is held (Key Format Type recorded). */

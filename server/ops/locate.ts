@@ -2,11 +2,13 @@
 // An attribute given once must equal one of the object's instances (a structure matches when each
 // field it gives is equal); a date attribute given twice is an inclusive range; a usage mask
 // matches objects whose mask holds all the requested bits. Destroyed objects are only found when
-// the request names a State or a Destroy Date.
+// the request names a State or a Destroy Date. Group member requests (KMIP 1.4 §4.9, Object Group
+// Member) are answered oldest first.
 import { parseAttribute, requireSpec, checkValue } from '../kmip/attribute-codec.js';
 import { integer, itemsEqual, textString, type Item } from '../kmip/item.js';
 import { invalidField, type StructReader } from '../kmip/reader.js';
-import { Enum, Tag } from '../kmip/tables.js';
+import { Enum, Mask, Tag } from '../kmip/tables.js';
+import { isArchived } from './archive.js';
 import { isIndexed, type StoredObject } from '../store/key-store.js';
 import type { OpContext } from './context.js';
 import { setPlaceholder } from './access.js';
@@ -23,7 +25,8 @@ const PAGE = 256;
 export function locate(p: StructReader, ctx: OpContext): Item[] {
   const maxItems = p.optional(Tag.MaximumItems, 0x02);
   const offset = ctx.version.minor >= 3 ? p.optional(Tag.OffsetItems, 0x02) ?? 0 : 0;
-  if (ctx.version.minor >= 3) p.optional(Tag.StorageStatusMask, 0x02);
+  // KMIP 1.4 §4.9: without a Storage Status Mask only on-line objects are found.
+  const storage = p.optional(Tag.StorageStatusMask, 0x02) ?? Mask.StorageStatusMask.OnLineStorage;
   const groupMember = ctx.version.minor >= 1 ? p.optional(Tag.ObjectGroupMember, 0x05) : undefined;
   const requested = p.all(Tag.Attribute, 0x01).map((a) => parseAttribute(a, 'the Locate request'));
   p.done();
@@ -50,11 +53,15 @@ export function locate(p: StructReader, ctx: OpContext): Item[] {
   const found: StoredObject[] = [];
   let total = 0;
   const countAll = ctx.version.minor >= 3 && (maxItems !== undefined || offset > 0);
-  for (const o of candidates(ctx, criteria)) {
+  // Group members are handed out oldest first, so a pool of fresh keys is used in order.
+  const order = groupMember !== undefined ? 'oldest' : 'newest';
+  for (const o of candidates(ctx, criteria, order)) {
     if (o.owner !== ctx.identity) continue;
     applyScheduledTransitions(o, ctx.now);
     if (!includeDestroyed && isDestroyed(o)) continue;
     if (wantFresh && !isFresh(o)) continue;
+    const storageBit = isArchived(o) ? Mask.StorageStatusMask.ArchivalStorage : Mask.StorageStatusMask.OnLineStorage;
+    if ((storage & storageBit) === 0) continue;
     if (![...criteria.values()].every((c) => matches(o, c))) continue;
     total++;
     if (total > offset && found.length < limit) found.push(o);
@@ -84,7 +91,8 @@ function isFresh(o: StoredObject): boolean {
 }
 
 /** Objects that may match, newest first, drawn from the most selective source available. */
-function* candidates(ctx: OpContext, criteria: Map<string, Criterion>): Generator<StoredObject> {
+function* candidates(ctx: OpContext, criteria: Map<string, Criterion>, order: 'newest' | 'oldest'): Generator<StoredObject> {
+  const start = order === 'newest' ? Number.MAX_SAFE_INTEGER : 0;
   const uid = criteria.get('Unique Identifier');
   if (uid) {
     const v = uid.values[0]!;
@@ -94,23 +102,23 @@ function* candidates(ctx: OpContext, criteria: Map<string, Criterion>): Generato
   }
   const indexed = [...criteria.values()].find((c) => isIndexed(c.name) && c.values.length === 1 && isExact(c));
   if (indexed) {
-    let before = Number.MAX_SAFE_INTEGER;
+    let from = start;
     for (;;) {
-      const seqs = ctx.store.findByAttribute(indexed.name, indexed.values[0]!, before, PAGE);
+      const seqs = ctx.store.findByAttribute(indexed.name, indexed.values[0]!, from, PAGE, order);
       for (const seq of seqs) {
         const o = ctx.store.loadBySeq(seq);
         if (o) yield o;
       }
       if (seqs.length < PAGE) return;
-      before = seqs[seqs.length - 1]!;
+      from = seqs[seqs.length - 1]!;
     }
   }
-  let before = Number.MAX_SAFE_INTEGER;
+  let from = start;
   for (;;) {
-    const page = ctx.store.scanOwner(ctx.identity, before, PAGE);
+    const page = ctx.store.scanOwner(ctx.identity, from, PAGE, order);
     yield* page;
     if (page.length < PAGE) return;
-    before = page[page.length - 1]!.seq;
+    from = page[page.length - 1]!.seq;
   }
 }
 

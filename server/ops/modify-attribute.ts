@@ -22,7 +22,7 @@ export function modifyAttribute(p: StructReader, ctx: OpContext): Item[] {
   if (!instance) {
     throw new KmipError(Enum.ResultReason.ItemNotFound, `object ${uid} has no "${a.name}" with Attribute Index ${index}`);
   }
-  checkClientMayChange(spec, a.name, o);
+  checkClientMayChange(spec, a.name, o, 'modify');
   instance.value = a.value!;
   checkDates(o);
   applyScheduledTransitions(o, ctx.now);

@@ -1,7 +1,7 @@
 // KMIP 1.4 §4.4 Re-key: a new symmetric key replacing an existing one. The replacement inherits
 // the existing key's algorithm, length and descriptive attributes; its Name moves to it; the two
-// are linked (Replacement / Replaced Object Link); with an Offset, its lifecycle dates keep the
-// existing key's spacing, starting Offset seconds from now.
+// are linked (Replacement / Replaced Object Link). Its lifecycle dates are the existing key's; with
+// an Offset they keep the existing key's spacing but start Offset seconds from now.
 import { KmipError } from '../errors.js';
 import { enumeration, textString, type Item } from '../kmip/item.js';
 import type { StructReader } from '../kmip/reader.js';
@@ -56,7 +56,13 @@ export function reKey(p: StructReader, ctx: OpContext): Item[] {
     for (const a of attrs(old, name)) attributes.push({ ...a });
   }
   attributes.push(...overrides);
-  if (offset !== undefined) {
+  if (offset === undefined) {
+    // Without an Offset the replacement keeps the existing key's schedule (KMIP 1.4 §4.4).
+    for (const d of ['Activation Date', ...SHIFTED_DATES]) {
+      const v = numberAttr(old, d);
+      if (v !== undefined && !overridden.has(d)) attributes.push({ name: d, index: 0, value: av.date(v) });
+    }
+  } else {
     const oldActivation = numberAttr(old, 'Activation Date') ?? numberAttr(old, 'Initial Date')!;
     const activation = ctx.now + offset;
     attributes.push({ name: 'Activation Date', index: 0, value: av.date(activation) });

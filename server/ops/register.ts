@@ -10,7 +10,7 @@ import { encodeAttributes } from '../store/key-store.js';
 import type { OpContext } from './context.js';
 import { certificateAttributes } from './certificate-attributes.js';
 import { parseAsymmetric, publicKeyShape } from './asymmetric-keys.js';
-import { checkSymmetricLength, digestAttribute, materialBytes, rawSymmetricKey } from './key-material.js';
+import { checkSymmetricLength, digestAttribute, materialBytes, materialDigest, rawSymmetricKey } from './key-material.js';
 import { storeNewObject } from './new-object.js';
 import { av, numberAttr } from './object-model.js';
 import { readTemplateAttribute } from './template-attributes.js';
@@ -65,10 +65,14 @@ export function register(p: StructReader, ctx: OpContext): Item[] {
     case OT.OpaqueObject:
       derived = opaqueObject(value);
       break;
-    case OT.Template:
+    case OT.Template: {
+      // KMIP 1.0 §2.2.6: the Name inside a Template names the Template object itself.
+      const t = template(value);
       derived = [];
-      valueBytes = template(value);
+      valueBytes = encodeAttributes(t.filter((a) => a.name !== 'Name'));
+      for (const n of t.filter((a) => a.name === 'Name')) attributes.push({ ...n, index: attributes.filter((x) => x.name === 'Name').length });
       break;
+    }
     default: // Split Key, PGP Key: kept as given, with their Key Block checked.
       derived = keyBlockDigest(new StructReader(value, 'object').requiredItem(Tag.KeyBlock, 0x01));
   }
@@ -132,7 +136,7 @@ function keyBlockDigest(block: StructureItem): Derived {
   const out: Derived = [];
   if (kb.algorithm !== undefined) out.push({ name: 'Cryptographic Algorithm', value: av.enum(kb.algorithm) });
   if (kb.length !== undefined) out.push({ name: 'Cryptographic Length', value: av.int(kb.length) });
-  if (kb.material?.type === 0x08) out.push({ name: 'Digest', value: digestAttribute(kb.material.value, kb.format) });
+  if (kb.material) out.push({ name: 'Digest', value: materialDigest(kb.material, kb.format) });
   return out;
 }
 
@@ -159,7 +163,7 @@ function symmetricKey(value: StructureItem, holder: { attributes: Attribute[] })
     throw invalidField(`the key is ${raw.length} bytes but Cryptographic Length ${length} for ${name} needs ${materialBytes(algorithm, length)}`);
   }
   out.push({ name: 'Cryptographic Length', value: av.int(length) });
-  out.push({ name: 'Digest', value: digestAttribute(raw, Enum.KeyFormatType.Raw) });
+  out.push({ name: 'Digest', value: materialDigest(kb.material!, kb.format) });
   return out;
 }
 
@@ -208,7 +212,7 @@ function opaqueObject(value: StructureItem): Derived {
 }
 
 /** KMIP 1.0 §2.2.6 Template: a list of attributes, checked as a Template-Attribute is. */
-function template(value: StructureItem): Buffer {
+function template(value: StructureItem): Attribute[] {
   const r = new StructReader(value, 'Template');
   const attrs = r.all(Tag.Attribute, 0x01).map((a) => parseAttribute(a, 'Template'));
   r.done();
@@ -219,6 +223,6 @@ function template(value: StructureItem): Buffer {
     checkValue(spec, a.name, a.value!);
     list.push({ name: a.name, index: list.filter((x) => x.name === a.name).length, value: a.value! });
   }
-  return encodeAttributes(list);
+  return list;
 }
 

@@ -8,6 +8,7 @@ import { invalidField, StructReader } from '../kmip/reader.js';
 import { Enum, Tag } from '../kmip/tables.js';
 import type { Item } from '../kmip/item.js';
 import type { OpContext } from './context.js';
+import { withUsageCount } from './usage-limits.js';
 
 /**
  * Reads a Template-Attribute. Attributes given explicitly override those of referenced templates
@@ -24,9 +25,11 @@ export function readTemplateAttribute(t: StructReader | undefined, ctx: OpContex
   for (const n of templateNames) {
     for (const a of templateAttributes(ctx, n)) fromTemplates.push(a);
   }
+  // Explicit single-instance attributes replace the template's; multi-instance ones add to them
+  // (template instances first). A template's own Name names the template, not the new object.
   const out: Attribute[] = [];
-  const explicitNames = new Set(explicit.map((a) => a.name));
-  for (const a of fromTemplates) if (!explicitNames.has(a.name)) out.push(a);
+  const explicitSingle = new Set(explicit.filter((a) => !requireSpec(a.name).multi).map((a) => a.name));
+  for (const a of fromTemplates) if (a.name !== 'Name' && !explicitSingle.has(a.name)) out.push(a);
   for (const a of explicit) {
     const spec = requireSpec(a.name);
     if (spec.setBy === 'server') throw invalidField(`"${a.name}" is set by the server and cannot be supplied in ${where}`);
@@ -34,7 +37,7 @@ export function readTemplateAttribute(t: StructReader | undefined, ctx: OpContex
       throw invalidField(`"${a.name}" has a single instance; Attribute Index ${a.index} is not allowed`);
     }
     checkValue(spec, a.name, a.value!);
-    out.push({ name: a.name, index: 0, value: a.value! });
+    out.push({ name: a.name, index: 0, value: withUsageCount(a.name, a.value!) });
   }
   // Indices: 0, 1, … per name in the order given; single-instance names at most once.
   const seen = new Map<string, number>();

@@ -101,7 +101,11 @@ export class KeyStore {
       indexLookup: db.prepare(
         'SELECT seq FROM attribute_index WHERE name = ? AND value = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
       ),
+      indexLookupOldest: db.prepare(
+        'SELECT seq FROM attribute_index WHERE name = ? AND value = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
       scanOwner: db.prepare('SELECT * FROM objects WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+      scanOwnerOldest: db.prepare('SELECT * FROM objects WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?'),
       count: db.prepare('SELECT count(*) AS n FROM objects'),
       countLive: db.prepare('SELECT count(*) AS n FROM objects WHERE material IS NOT NULL'),
     };
@@ -210,14 +214,19 @@ export class KeyStore {
     o.hasMaterial = material !== null;
   }
 
-  /** Objects carrying an indexed attribute value, newest first, below `beforeSeq`. */
-  findByAttribute(name: string, value: Item, beforeSeq: number, limit: number): number[] {
-    return (this.stmts.indexLookup.all(name, indexKey(value), beforeSeq, limit) as { seq: number }[]).map((r) => r.seq);
+  /**
+   * Objects carrying an indexed attribute value, a page at a time: newest first below `from`, or
+   * oldest first above it.
+   */
+  findByAttribute(name: string, value: Item, from: number, limit: number, order: 'newest' | 'oldest' = 'newest'): number[] {
+    const stmt = order === 'newest' ? this.stmts.indexLookup : this.stmts.indexLookupOldest;
+    return (stmt.all(name, indexKey(value), from, limit) as { seq: number }[]).map((r) => r.seq);
   }
 
-  /** An owner's objects, newest first, below `beforeSeq`. */
-  scanOwner(owner: string, beforeSeq: number, limit: number): StoredObject[] {
-    return (this.stmts.scanOwner.all(owner, beforeSeq, limit) as Row[]).map((r) => this.fromRow(r)!);
+  /** An owner's objects, a page at a time, in the same order convention as findByAttribute. */
+  scanOwner(owner: string, from: number, limit: number, order: 'newest' | 'oldest' = 'newest'): StoredObject[] {
+    const stmt = order === 'newest' ? this.stmts.scanOwner : this.stmts.scanOwnerOldest;
+    return (stmt.all(owner, from, limit) as Row[]).map((r) => this.fromRow(r)!);
   }
 
   /** Savepoints make each batch item (and, for Undo, each batch) atomic inside the open transaction. */
