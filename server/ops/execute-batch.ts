@@ -7,7 +7,7 @@ import type { RequestMessage, ResponseBatchItem } from '../kmip/message.js';
 import { StructReader } from '../kmip/reader.js';
 import { Enum, ENUM_VALUE_NAMES, Tag } from '../kmip/tables.js';
 import { structure } from '../kmip/item.js';
-import { resultReasonFor } from '../kmip/versions.js';
+import { operationMinor, resultReasonFor } from '../kmip/versions.js';
 import type { KeyStore } from '../store/key-store.js';
 import type { OperationLimits, OpContext, ServerIdentity } from './context.js';
 import { FailureWithPayload } from './failure-with-payload.js';
@@ -64,7 +64,9 @@ export function executeBatch(req: RequestMessage, env: BatchEnvironment): BatchR
       objectIds: [],
       wrote: false,
     };
-    const response: ResponseBatchItem = { operation: bi.operation, status: Status.Success };
+    // An operation the client's version does not define is not echoed back in the response.
+    const response: ResponseBatchItem = { status: Status.Success };
+    if (operationMinor(bi.operation) <= version.minor) response.operation = bi.operation;
     if (bi.uniqueBatchItemId !== undefined) response.uniqueBatchItemId = bi.uniqueBatchItemId;
     env.store.savepoint('kh_item');
     try {

@@ -14,6 +14,7 @@ import { exportAsymmetric, parseAsymmetric } from './asymmetric-keys.js';
 import { attrValue } from './object-model.js';
 import { isArchived } from './archive.js';
 import { decodeTemplate } from './template-attributes.js';
+import { readWrappingSpec, wrapKeyBlock } from './key-wrapping.js';
 
 const OT = Enum.ObjectType;
 
@@ -24,9 +25,7 @@ export function get(p: StructReader, ctx: OpContext): Item[] {
   const wrapping = p.optionalItem(Tag.KeyWrappingSpecification, 0x01);
   if (ctx.version.minor >= 4) p.optional(Tag.KeyWrapType, 0x05);
   p.done();
-  if (wrapping) {
-    throw new KmipError(Enum.ResultReason.FeatureNotSupported, 'Get with a Key Wrapping Specification is not supported yet; fetch the key over this TLS connection instead');
-  }
+  const wrapSpec = wrapping ? readWrappingSpec(wrapping, ctx.version.minor) : undefined;
   if (compression !== undefined) {
     throw new KmipError(Enum.ResultReason.KeyCompressionTypeNotSupported, 'key compression is not supported');
   }
@@ -56,6 +55,13 @@ export function get(p: StructReader, ctx: OpContext): Item[] {
     value = structure(Tag.Template, decodeTemplate(material).map((a) => attributeItem(a)));
   } else if (format !== undefined) {
     value = inFormat(o.objectType, value, format);
+  }
+  if (wrapSpec) {
+    const at = value.value.findIndex((c) => c.tag === Tag.KeyBlock);
+    if (at < 0) throw new KmipError(Enum.ResultReason.IllegalOperation, `object ${uid} has no key block to wrap`);
+    const fields = [...value.value];
+    fields[at] = wrapKeyBlock(ctx, o, value.value[at] as StructureItem, wrapSpec);
+    value = { ...value, value: fields };
   }
   setPlaceholder(ctx, uid);
   return [enumeration(Tag.ObjectType, o.objectType), textString(Tag.UniqueIdentifier, uid), value];

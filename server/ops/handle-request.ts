@@ -82,7 +82,15 @@ export function handleRequest(raw: Buffer, env: RequestEnvironment): RequestResu
 
   const result = executeBatch(req, { ...env, now });
   const limit = Math.min(req.header.maximumResponseSize ?? Infinity, env.maxResponseSize);
-  let response = build(version, now, result.items, req.header.clientCorrelationValue);
+  let response: Buffer;
+  try {
+    response = build(version, now, result.items, req.header.clientCorrelationValue);
+  } catch (err) {
+    // A response this server cannot encode in the client's version is its own bug: report it as a
+    // General Failure rather than dropping the connection.
+    env.onInternalError(err);
+    return { ...failure(version, now, Enum.ResultReason.GeneralFailure, 'the server could not encode its response; see the server log', undefined), wrote: result.wrote };
+  }
   if (response.length > limit) {
     // KMIP 1.4 §6.3: a response over the client's Maximum Response Size is replaced by errors.
     const size = response.length;

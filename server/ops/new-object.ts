@@ -10,6 +10,7 @@ import type { OpContext } from './context.js';
 import { applyScheduledTransitions, State } from './lifecycle.js';
 import { attr, av, setAttr } from './object-model.js';
 import { setPlaceholder } from './access.js';
+import { checkDates } from './attribute-rules.js';
 
 export interface NewObjectSpec {
   objectType: number;
@@ -43,6 +44,7 @@ export function storeNewObject(ctx: OpContext, spec: NewObjectSpec): StoredObjec
     attributes: o.attributes,
     hasMaterial: true,
   };
+  checkDates(stored);
   // An Activation Date already reached makes the object Active at once (KMIP 1.4 §3.24).
   applyScheduledTransitions(stored, ctx.now);
   const material = spec.valueBytes ?? (spec.value ? encode(spec.value) : undefined);

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine (run as root), then the npm packages.
+#   python3-pykmip  real KMIP client and server for interop tests and the benchmark (/usr/bin/python3)
+#   nftables, iproute2  the firewall's nft -c checks and network-namespace proofs
+#   openssl, sqlite3    the PKI tests check certificates with openssl; audit tamper tests edit the store
+#   systemd             systemd-analyze verifies the appliance's units
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+packages=(python3-pykmip nftables iproute2 openssl sqlite3 systemd procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+npm ci --no-audit --no-fund
