@@ -38,8 +38,14 @@ export const ErrorCodes = {
   // Firewall
   FIREWALL_INVALID: 'KH_FIREWALL_INVALID',
   FIREWALL_NFT_FAILED: 'KH_FIREWALL_NFT_FAILED',
+  // Packer
+  PACKER_INVALID: 'KH_PACKER_INVALID',
   // Command line
   CLI_USAGE: 'KH_CLI_USAGE',
+  // Appliance image (ova/)
+  OVA_INVALID: 'KH_OVA_INVALID',
+  OVA_TOOL_FAILED: 'KH_OVA_TOOL_FAILED',
+  OVF_ENV_INVALID: 'KH_OVF_ENV_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

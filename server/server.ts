@@ -9,6 +9,7 @@ import { credentialChecker } from './net/credentials.js';
 import { KmipListener } from './net/tls-listener.js';
 import { refreshCrl } from './pki/index.js';
 import { openDatabase } from './store/database.js';
+import { warmRsaPool } from './ops/rsa-key-pool.js';
 import { WalDurability } from './store/durability.js';
 import { KeyStore } from './store/key-store.js';
 import { deriveKeys, loadMasterKey } from './store/master-key.js';
@@ -71,6 +72,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     onInternalError: (err) => log.error({ err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code, stack: err.stack } : String(err) }, 'internal error'),
   });
 
+  warmRsaPool([2048, 3072]); // 4096 is pooled after its first use: it costs seconds of CPU
   const kmipConf = config.listeners.kmip;
   const listener = new KmipListener({
     host: kmipConf.host,

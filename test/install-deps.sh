@@ -4,10 +4,11 @@
 #   nftables, iproute2  the firewall's nft -c checks and network-namespace proofs
 #   openssl, sqlite3    the PKI tests check certificates with openssl; audit tamper tests edit the store
 #   systemd             systemd-analyze verifies the appliance's units
+#   packer              packer validate checks the rendered keyhaven.pkr.json (Debian's 1.6.6 on bookworm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-packages=(python3-pykmip nftables iproute2 openssl sqlite3 systemd procps)
+packages=(python3-pykmip nftables iproute2 openssl sqlite3 systemd procps qemu-utils libxml2-utils packer)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -2,6 +2,11 @@
 // one at a time (responses go out in request order), and enforces the per-connection limits:
 // message size, time to finish a started message, idle time. A stream that cannot be framed gets a
 // KMIP error response and is closed; nothing a client sends can stop the server.
+//
+// Backpressure both ways: reading pauses while maxQueuedMessages requests wait, and no further
+// request is processed while the client leaves its responses unread (the socket's write buffer is
+// over its high-water mark), so a client that pipelines without reading cannot make the server
+// buffer responses without bound.
 import type { TLSSocket } from 'node:tls';
 import { TtlvError } from '../errors.js';
 import { TtlvFramer } from '../kmip/framer.js';
@@ -27,8 +32,12 @@ export class KmipConnection {
   private readonly queue: Buffer[] = [];
   private busy = false;
   private closing = false;
+  /** Reading stopped because the request queue is full. */
+  private paused = false;
+  /** Processing stopped until the client reads enough of its responses. */
+  private waitingForDrain = false;
   private readTimer: NodeJS.Timeout | undefined;
-  /** Set when the stream broke while a request was in flight: sent after its response. */
+  /** Set when the stream broke: sent once the requests framed before the break are answered. */
   private failure: string | undefined;
 
   constructor(
@@ -53,7 +62,7 @@ export class KmipConnection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closing) return;
+    if (this.closing || this.failure !== undefined) return;
     try {
       this.framer.push(chunk, (m) => this.queue.push(m));
     } catch (err) {
@@ -62,8 +71,17 @@ export class KmipConnection {
       this.fail(reason);
       return;
     }
-    // Slow senders: a started message must complete within readTimeoutMs.
-    if (this.framer.pending > 0) {
+    this.armReadTimer();
+    if (this.queue.length >= this.limits.maxQueuedMessages) this.setReading(false);
+    this.next();
+  }
+
+  /**
+   * Slow senders: a started message must complete within readTimeoutMs. The clock only runs while
+   * the server is reading; a pause for backpressure is not the client's delay.
+   */
+  private armReadTimer(): void {
+    if (this.framer.pending > 0 && !this.paused && !this.closing) {
       this.readTimer ??= setTimeout(() => {
         this.service.auditEvent(this.session, 'Connection', 'read timeout');
         this.abort('read timeout');
@@ -72,15 +90,31 @@ export class KmipConnection {
       clearTimeout(this.readTimer);
       this.readTimer = undefined;
     }
-    if (this.queue.length >= this.limits.maxQueuedMessages) this.socket.pause();
-    this.next();
+  }
+
+  private setReading(on: boolean): void {
+    if (this.paused === !on) return;
+    this.paused = !on;
+    if (on) this.socket.resume();
+    else this.socket.pause();
+    this.armReadTimer();
   }
 
   private next(): void {
-    if (this.busy || this.closing) return;
+    if (this.busy || this.closing || this.waitingForDrain) return;
+    if (this.socket.writableNeedDrain) {
+      // The client is not reading its responses: process nothing more until it does.
+      this.waitingForDrain = true;
+      this.socket.once('drain', () => {
+        this.waitingForDrain = false;
+        this.next();
+      });
+      return;
+    }
     const message = this.queue.shift();
     if (!message) {
-      this.socket.resume();
+      if (this.failure !== undefined) this.sendFailure(this.failure);
+      else this.setReading(true);
       return;
     }
     this.busy = true;
@@ -88,27 +122,34 @@ export class KmipConnection {
       this.busy = false;
       if (this.socket.destroyed) return;
       if (result instanceof Error) {
-        // The request could not be made durable: no response may claim it was.
-        this.events.onLog('closing connection after a storage failure', { identity: this.session.identity });
+        // The request could not be made durable (or its handling failed outright): no response
+        // may claim it was done, so the connection closes without one.
+        this.events.onLog('closing connection: the request could not be answered', {
+          identity: this.session.identity,
+          err: result.message,
+        });
         this.socket.destroy();
         return;
       }
       this.socket.write(result);
-      if (this.failure !== undefined) this.sendFailure(this.failure);
-      else this.next();
+      this.next();
     });
   }
 
-  /** Answers an unframeable stream with an Invalid Message response, then closes. */
+  /**
+   * An unframeable stream: nothing more is read; the complete requests that came before the break
+   * are still answered, in order, then an Invalid Message response, then the connection closes.
+   */
   private fail(reason: string): void {
-    this.closing = true;
-    this.queue.length = 0;
-    if (this.busy) this.failure = reason;
-    else this.sendFailure(reason);
+    this.failure = reason;
+    this.setReading(false);
+    this.next();
   }
 
   private sendFailure(reason: string): void {
-    if (this.socket.destroyed) return;
+    if (this.closing || this.socket.destroyed) return;
+    this.closing = true;
+    clearTimeout(this.readTimer);
     this.socket.end(protocolErrorResponse(`cannot read the request stream: ${reason}`));
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }

@@ -36,6 +36,20 @@ export interface ListenerOptions {
 /** Certificate serials as the CRL reader renders them: lower-case hex without leading zero octets. */
 export const normaliseSerial = (hex: string) => hex.toLowerCase().replace(/^(00)+(?=..)/, '');
 
+/**
+ * A short reason for a failed handshake, for the audit log. Node checks the client certificate
+ * when OpenSSL's handshake is done and then just drops the socket, so the error it reports is a
+ * bare "socket hang up"; the certificate's verdict (CERT_REVOKED, CERT_HAS_EXPIRED,
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, INVALID_PURPOSE…) is on the socket. Otherwise OpenSSL's own
+ * reason ("no shared cipher", "unsupported protocol") without its file and line noise.
+ */
+export function handshakeFailure(err: Error & { reason?: unknown }, socket: TLSSocket): string {
+  const verdict = (socket as { authorizationError?: unknown }).authorizationError;
+  if (verdict) return `client certificate not accepted: ${String(verdict)}`;
+  if (typeof err.reason === 'string' && err.reason) return err.reason;
+  return err.message.split('\n')[0]!.trim();
+}
+
 export class KmipListener {
   private server: tls.Server;
   private readonly connections = new Set<KmipConnection>();
@@ -50,7 +64,13 @@ export class KmipListener {
     this.crlPath = pkiPaths(o.pkiDataDir).crl;
     this.server = tls.createServer(this.contextOptions(), (socket) => this.accept(socket));
     this.server.maxConnections = o.maxConnections;
-    this.server.on('tlsClientError', (err, socket) => this.refused(socket.remoteAddress ?? '-', err.message));
+    this.server.on('tlsClientError', (err, socket) => {
+      this.refused(socket.remoteAddress ?? '-', handshakeFailure(err, socket));
+      // Node leaves the socket open after a handshake timeout (it only emits this event): without
+      // this, a client that never sends a ClientHello holds a connection slot forever.
+      socket.destroy();
+    });
+    this.server.on('drop', (d) => this.refused(d?.remoteAddress ?? '-', `the connection limit (${o.maxConnections}) is reached`));
     this.server.on('error', (err) => o.log('error', 'listener error', { err: err.message }));
     watchFile(this.crlPath, { interval: 2000, persistent: false }, () => this.reloadPki());
     this.minuteTimer = setInterval(() => {

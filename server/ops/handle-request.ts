@@ -15,7 +15,7 @@ import {
   type ResponseBatchItem,
 } from '../kmip/message.js';
 import { Enum, ENUM_VALUE_NAMES, Tag } from '../kmip/tables.js';
-import { isSupported, resultReasonFor, type ProtocolVersion } from '../kmip/versions.js';
+import { isSupported, operationMinor, resultReasonFor, type ProtocolVersion } from '../kmip/versions.js';
 import { executeBatch, type BatchEnvironment, type OperationOutcome } from './execute-batch.js';
 
 export interface RequestEnvironment extends Omit<BatchEnvironment, 'now'> {
@@ -57,7 +57,9 @@ export function handleRequest(raw: Buffer, env: RequestEnvironment): RequestResu
   } catch (err) {
     const e = err instanceof KmipError ? err : new KmipError(Enum.ResultReason.InvalidMessage, 'malformed request');
     const operation = firstOperation(item);
-    return failure(version, now, e.reason, e.message, operation);
+    // Only echo an operation the client's version defines (KMIP 1.4 §6.1).
+    const echoed = operation !== undefined && operationMinor(operation) <= version.minor ? operation : undefined;
+    return failure(version, now, e.reason, e.message, echoed);
   }
   const refusal = env.authenticate(env.identity, req.header.credentials);
   if (refusal) {
