@@ -122,6 +122,8 @@ export function loadConfig(file: string): Config {
   } catch (err) {
     throw new KeyhavenError(ErrorCodes.CONFIG_UNREADABLE, `cannot read the configuration file ${file}: ${(err as Error).message}`);
   }
+  // Some editors save UTF-8 with a byte order mark, which JSON.parse refuses.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);

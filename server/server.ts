@@ -37,10 +37,15 @@ export function openStore(config: Config, options: { create: boolean }) {
     throw new KeyhavenError(ErrorCodes.STORE_MISSING, `no key store at ${paths.database}: check --data-dir or dataDir in the configuration`);
   }
   const { db } = openDatabase(paths.database, { create: options.create });
-  db.pragma('busy_timeout = 2000');
-  const store = new KeyStore(db, keys);
-  const audit = new AuditLog(db, keys.audit);
-  return { paths, db, store, audit, masterKeyCreated: master.created };
+  try {
+    db.pragma('busy_timeout = 2000');
+    const store = new KeyStore(db, keys);
+    const audit = new AuditLog(db, keys.audit);
+    return { paths, db, store, audit, masterKeyCreated: master.created };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 export async function startServer(config: Config, log: Logger, options: { clock?: () => number } = {}): Promise<RunningServer> {
@@ -48,6 +53,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
   process.umask(0o077);
   const { paths, db, store, audit, masterKeyCreated } = openStore(config, { create: true });
   if (masterKeyCreated) log.warn({ file: paths.masterKey }, 'created a new master key: back it up, the key store is useless without it');
+  if (audit.startProblem) log.error({ problem: audit.startProblem }, 'the audit log was tampered with while the server was stopped; recorded in the log');
   const durability = new WalDurability(`${paths.database}-wal`);
 
   const refresh = async () => {

@@ -3,6 +3,13 @@
 // with a key derived from the master key; the log's head (last sequence number and HMAC) is sealed
 // the same way. Editing, removing, reordering or truncating records breaks the chain, and without
 // the master key the chain cannot be recomputed. There is no setting that turns it off.
+//
+// Tampering must stay evident after the server starts again on the tampered store: otherwise it
+// would append to the shortened chain and reseal the head over the evidence. So on opening, the
+// sealed head is checked against the last record; if they disagree (records removed from the end,
+// the head removed or replaced, or the whole log emptied on a store that holds objects), the next
+// transaction first appends an "Audit Check" failure record describing it, chained and sealed like
+// any other, and `verify` reports every such record.
 import { createHmac } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { sameKey } from '../store/master-key.js';
@@ -28,12 +35,17 @@ export type VerifyResult =
 
 const GENESIS = Buffer.alloc(32);
 
+/** Operation name of the record that reports tampering found when the log was opened. */
+export const AUDIT_CHECK_OPERATION = 'Audit Check';
+
 export class AuditLog {
   private lastSeq = 0;
   private lastMac: Buffer = GENESIS;
   private readonly insert;
   private readonly headRead;
   private readonly headWrite;
+  /** Tampering found when the log was opened, not yet recorded in the chain. */
+  private pendingProblem: string | undefined;
 
   constructor(
     private readonly db: Db,
@@ -47,11 +59,43 @@ export class AuditLog {
     this.resync();
   }
 
-  /** Reloads the chain's head from the database (after a rolled-back transaction). */
+  /** Reloads the chain's head from the database (on opening, and after a rolled-back transaction). */
   resync(): void {
     const row = this.db.prepare('SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; mac: Buffer } | undefined;
     this.lastSeq = row?.seq ?? 0;
     this.lastMac = row?.mac ?? GENESIS;
+    // Records and head are committed together, so they agree unless someone edited the database.
+    this.pendingProblem = this.headProblem(this.lastSeq, this.lastMac);
+  }
+
+  /** Tampering found when the log was opened that the next transaction will record, if any. */
+  get startProblem(): string | undefined {
+    return this.pendingProblem;
+  }
+
+  /** A store that never held an object and has no audit records yet (a brand-new store). */
+  private pristine(): boolean {
+    const objects = this.db.prepare('SELECT 1 FROM objects LIMIT 1').get();
+    const used = this.db.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'objects'").get();
+    return !objects && !used;
+  }
+
+  /** Why the sealed head does not vouch for a log ending at (seq, mac); undefined when it does. */
+  private headProblem(seq: number, mac: Buffer): string | undefined {
+    const head = this.headRead.get() as { value: Buffer } | undefined;
+    if (!head) {
+      if (seq === 0) {
+        return this.pristine() ? undefined : 'record 1 is missing: the log is empty and its sealed head is gone, but this key store holds or held objects';
+      }
+      return `the sealed head of the log (ending at record ${seq}) is missing`;
+    }
+    if (sameKey(head.value, this.headSeal(seq, mac))) return undefined;
+    const sealed = Buffer.isBuffer(head.value) && head.value.length === 72 && sameKey(head.value, this.headSeal(Number(head.value.readBigUInt64BE(0)), head.value.subarray(8, 40)));
+    if (sealed) {
+      const headSeq = Number(head.value.readBigUInt64BE(0));
+      return `the log ends at record ${seq} but its sealed head is for record ${headSeq}: records were removed from the end`;
+    }
+    return `the log ends at record ${seq} but its sealed head is not authentic`;
   }
 
   private mac(prev: Buffer, r: AuditRecord): Buffer {
@@ -70,6 +114,23 @@ export class AuditLog {
 
   /** Appends a record; must run inside the caller's transaction. */
   append(entry: AuditEntry): AuditRecord {
+    if (this.pendingProblem !== undefined) {
+      const problem = this.pendingProblem;
+      this.pendingProblem = undefined;
+      this.write({
+        time: entry.time,
+        identity: 'keyhaven',
+        address: '-',
+        operation: AUDIT_CHECK_OPERATION,
+        objectId: '',
+        result: 'failure',
+        reason: `tampering found when the audit log was opened: ${problem}`,
+      });
+    }
+    return this.write(entry);
+  }
+
+  private write(entry: AuditEntry): AuditRecord {
     const record = { seq: this.lastSeq + 1, ...entry };
     const mac = this.mac(this.lastMac, record);
     this.insert.run(record.seq, record.time, record.identity, record.address, record.operation, record.objectId, record.result, record.reason, mac);
@@ -102,12 +163,18 @@ export class AuditLog {
       prev = mac;
       expected++;
       count++;
+      if (record.operation === AUDIT_CHECK_OPERATION && record.result === 'failure') {
+        // Authentic (it is chained), so the tampering it reports really happened.
+        return { ok: false, records: count, seq: row.seq, problem: `record ${row.seq} reports ${record.reason}` };
+      }
     }
     const head = this.headRead.get() as { value: Buffer } | undefined;
-    if (count > 0 || head) {
-      if (!head || !sameKey(head.value, this.headSeal(count, prev))) {
-        return { ok: false, records: count, seq: count, problem: `the log ends at record ${count} but its sealed head disagrees: records were removed from the end` };
-      }
+    if (count === 0 && !head) {
+      if (this.pristine()) return { ok: true, records: 0 };
+      return { ok: false, records: 0, seq: 1, problem: 'record 1 is missing: the log is empty and its sealed head is gone, but this key store holds or held objects' };
+    }
+    if (!head || !sameKey(head.value, this.headSeal(count, prev))) {
+      return { ok: false, records: count, seq: count, problem: `the log ends at record ${count} but its sealed head disagrees: records were removed from the end` };
     }
     return { ok: true, records: count };
   }

@@ -26,8 +26,9 @@ export function targetUid(p: StructReader, ctx: OpContext): string {
 export function ownedObject(ctx: OpContext, uid: string): StoredObject {
   const o = ctx.store.load(uid);
   if (!o) throw new KmipError(Enum.ResultReason.ItemNotFound, `no object has Unique Identifier ${uid}`);
-  checkOwner(ctx, o);
+  // Recorded before the owner check, so a refusal's audit record names the object asked for.
   ctx.objectIds.push(uid);
+  checkOwner(ctx, o);
   if (applyScheduledTransitions(o, ctx.now)) {
     ctx.store.save(o);
     ctx.wrote = true;

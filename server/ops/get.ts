@@ -33,8 +33,8 @@ export function get(p: StructReader, ctx: OpContext): Item[] {
   const found = ctx.store.loadWithMaterial(uid);
   if (!found) throw new KmipError(Enum.ResultReason.ItemNotFound, `no object has Unique Identifier ${uid}`);
   const { object: o, material } = found;
-  checkOwner(ctx, o);
   ctx.objectIds.push(uid);
+  checkOwner(ctx, o);
   if (applyScheduledTransitions(o, ctx.now)) {
     ctx.store.save(o);
     ctx.wrote = true;

@@ -80,8 +80,12 @@ export function decodeAttributes(buf: Buffer): Attribute[] {
   });
 }
 
+/** How long to wait before retrying a scrub that another reader of the database held up. */
+const SCRUB_RETRY_MS = 1000;
+
 export class KeyStore {
   private readonly stmts;
+  private scrubScheduled = false;
 
   constructor(
     readonly db: Db,
@@ -212,6 +216,42 @@ export class KeyStore {
     this.stmts.indexDelete.run(o.seq);
     this.index(o.seq, o.attributes);
     o.hasMaterial = material !== null;
+    if (current.material !== null && material === null) this.scheduleScrub();
+  }
+
+  /**
+   * Destroyed material must not outlive its Destroy in any file. secure_delete zeroes the freed bytes
+   * in the new page images, but the WAL still holds the older frames (with the wrapped material) until
+   * a checkpoint copies the new pages over the database file and the WAL is truncated. Neither happens
+   * on its own for a long time (SQLite checkpoints after 1000 pages), so once the transaction that
+   * removed material has committed — the caller commits at the end of this turn of the event loop —
+   * the store checkpoints and truncates the WAL. That also makes the commit durable (the checkpoint
+   * syncs the WAL, then the database file), before the Destroy is acknowledged.
+   */
+  private scheduleScrub(delayMs = 0): void {
+    if (this.scrubScheduled && delayMs === 0) return;
+    this.scrubScheduled = true;
+    const run = () => this.scrub();
+    if (delayMs === 0) setImmediate(run);
+    else setTimeout(run, delayMs).unref();
+  }
+
+  private scrub(waited = 0): void {
+    if (!this.db.open) return;
+    if (this.db.inTransaction) {
+      // The epoch holding the Destroy has not committed yet (or a new one began): after it.
+      if (waited === 0) setImmediate(() => this.scrub(1));
+      else setTimeout(() => this.scrub(waited + 1), 10).unref();
+      return;
+    }
+    this.scrubScheduled = false;
+    try {
+      const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      // Another connection (e.g. `keyhaven audit tail`) kept an older snapshot: try again shortly.
+      if (r[0]?.busy) this.scheduleScrub(SCRUB_RETRY_MS);
+    } catch {
+      this.scheduleScrub(SCRUB_RETRY_MS);
+    }
   }
 
   /**

@@ -28,9 +28,10 @@ export function deriveKeys(master: Buffer): DerivedKeys {
   return { wrap, audit, row, check };
 }
 
-/** Constant-time comparison of two key check values. */
+/** Constant-time comparison of two key check values (or MACs); false for anything but equal Buffers. */
 export function sameKey(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+  // Values read from the database may be of any SQLite type if someone edited it: never throw on them.
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
@@ -50,13 +51,21 @@ export function loadMasterKey(path: string, options: { create: boolean }): { key
     }
     return { key: createMasterKey(path), created: true };
   }
+  if (!st.isFile()) {
+    throw new KeyhavenError(ErrorCodes.STORE_MASTER_KEY, `the master key file ${path} is not a regular file`);
+  }
   if ((st.mode & 0o077) !== 0) {
     throw new KeyhavenError(
       ErrorCodes.STORE_MASTER_KEY,
       `the master key file ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 on it`,
     );
   }
-  const key = readFileSync(path);
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (err) {
+    throw new KeyhavenError(ErrorCodes.STORE_MASTER_KEY, `cannot read the master key file ${path}: ${(err as Error).message}`);
+  }
   if (key.length !== MASTER_KEY_BYTES) {
     throw new KeyhavenError(ErrorCodes.STORE_MASTER_KEY, `the master key file ${path} holds ${key.length} bytes, not ${MASTER_KEY_BYTES}`);
   }
