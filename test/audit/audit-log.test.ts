@@ -333,7 +333,7 @@ test('each request leaves a record: identity, address, operation, object id, res
   }
 });
 
-test('a refused access records the object it was aimed at', { todo: 'server/ops/access.ts: ownedObject pushes the uid to ctx.objectIds only after checkOwner passes' }, async () => {
+test('a refused access records the object it was aimed at', async () => {
   const s = await startTestServer();
   try {
     const c = await s.client();
