@@ -46,6 +46,9 @@ export const ErrorCodes = {
   OVA_INVALID: 'KH_OVA_INVALID',
   OVA_TOOL_FAILED: 'KH_OVA_TOOL_FAILED',
   OVF_ENV_INVALID: 'KH_OVF_ENV_INVALID',
+  // Image pipeline (appliance/build)
+  IMAGE_BUILD_FAILED: 'KH_IMAGE_BUILD_FAILED',
+  IMAGE_TOOL_MISSING: 'KH_IMAGE_TOOL_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

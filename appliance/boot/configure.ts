@@ -1,0 +1,146 @@
+// `keyhaven appliance configure`, run by keyhaven-configure.service early at every boot (before any
+// interface is up): reads the OVF environment (vSphere vApp properties, through VMware Tools or the
+// iso transport's CD), turns it into the appliance settings, and applies them — host name,
+// interface address, resolver, time sources, firewall. Without an OVF environment the saved
+// settings (or the defaults: DHCP) apply. Invalid settings leave the appliance fail-closed.
+import { execFile } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { KeyhavenError } from '../../server/errors.js';
+import { renderPolicy } from '../../firewall/policy.js';
+import { renderFailClosed } from '../../firewall/fail-closed.js';
+import { nftApply } from '../../firewall/nft.js';
+import { parseOvfEnvironment, readOvfEnvironment } from '../../ova/ovf-environment.js';
+import { propertiesToSettings } from '../../ova/vapp-properties.js';
+import { initPki, issueServer, pkiPaths } from '../../server/pki/index.js';
+import { parseApplianceSettings, readApplianceSettings, settingsFromVapp, type ApplianceSettings } from '../settings.js';
+import { NETWORK_FILE, renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from './network-config.js';
+
+const run = promisify(execFile);
+
+export const PATHS = {
+  settings: '/etc/keyhaven/appliance.json',
+  firewall: '/etc/keyhaven/firewall.nft',
+  chronySources: '/etc/chrony/sources.d/keyhaven.sources',
+  dataDir: '/var/lib/keyhaven',
+  cdMount: '/run/keyhaven/ovf-cd',
+} as const;
+
+export interface ConfigureIo {
+  log: (line: string) => void;
+}
+
+/** Writes a file atomically (temporary file in the same directory, then rename). */
+function writeAtomic(path: string, text: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, path);
+}
+
+/** Mounts the first CD that carries an ovf-env.xml (iso transport) and returns its path. */
+async function mountOvfCd(log: ConfigureIo['log']): Promise<{ file: string; unmount: () => Promise<void> } | undefined> {
+  // The CD drive may appear a moment after boot begins; give udev up to 10 s to show it.
+  let drives: string[] = [];
+  for (let i = 0; i < 20 && drives.length === 0; i++) {
+    drives = existsSync('/sys/class/block') ? readdirSync('/sys/class/block').filter((d) => /^sr\d+$/.test(d)) : [];
+    if (drives.length === 0) await new Promise((r) => setTimeout(r, 500));
+  }
+  mkdirSync(PATHS.cdMount, { recursive: true, mode: 0o700 });
+  for (const d of drives) {
+    try {
+      await run('/usr/bin/mount', ['-t', 'iso9660', '-o', 'ro,nosuid,nodev,noexec', `/dev/${d}`, PATHS.cdMount]);
+    } catch {
+      continue; // no medium
+    }
+    const file = ['ovf-env.xml', 'OVF-ENV.XML', 'ovf_env.xml'].map((n) => join(PATHS.cdMount, n)).find((f) => existsSync(f));
+    if (file) {
+      log(`OVF environment CD found on /dev/${d}`);
+      return { file, unmount: async () => void (await run('/usr/bin/umount', [PATHS.cdMount]).catch(() => undefined)) };
+    }
+    await run('/usr/bin/umount', [PATHS.cdMount]).catch(() => undefined);
+  }
+  return undefined;
+}
+
+/** The settings this boot applies: from the OVF environment if there is one, else the saved ones. */
+export async function currentSettings(io: ConfigureIo): Promise<ApplianceSettings> {
+  const cd = await mountOvfCd(io.log);
+  try {
+    const env = await readOvfEnvironment({ vmtoolsd: '/usr/bin/vmtoolsd', isoFiles: cd ? [cd.file] : [] });
+    if (env) {
+      io.log(`reading vApp properties from ${env.transport} (${env.origin})`);
+      const settings = settingsFromVapp(propertiesToSettings(parseOvfEnvironment(env.document)));
+      writeAtomic(PATHS.settings, `${JSON.stringify(settings, null, 2)}\n`);
+      return settings;
+    }
+  } finally {
+    await cd?.unmount();
+  }
+  if (existsSync(PATHS.settings)) {
+    io.log(`no OVF environment; applying ${PATHS.settings}`);
+    return readApplianceSettings(PATHS.settings);
+  }
+  io.log('no OVF environment and no saved settings; using the defaults (DHCP)');
+  return parseApplianceSettings({}, 'defaults');
+}
+
+function applySystemFiles(s: ApplianceSettings): void {
+  writeAtomic(NETWORK_FILE, renderNetworkConfig(s));
+  writeAtomic('/etc/resolv.conf', renderResolvConf(s));
+  writeAtomic(PATHS.chronySources, renderChronySources(s));
+  writeAtomic('/etc/hostname', `${s.hostname}\n`);
+  writeAtomic('/etc/hosts', renderHosts(s));
+  writeFileSync('/proc/sys/kernel/hostname', s.hostname);
+}
+
+/** User and group ids of the key server's account. */
+async function serviceAccount(): Promise<{ uid: number; gid: number }> {
+  const [uid, gid] = await Promise.all([run('/usr/bin/id', ['-u', 'keyhaven']), run('/usr/bin/id', ['-g', 'keyhaven'])]);
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    const p = join(path, e.name);
+    if (e.isDirectory()) chownTree(p, uid, gid);
+    else chownSync(p, uid, gid);
+  }
+}
+
+/** First boot: the appliance CA and a server certificate for its name (and static address). */
+async function ensurePki(s: ApplianceSettings, io: ConfigureIo): Promise<void> {
+  if (existsSync(pkiPaths(PATHS.dataDir).caCert)) return;
+  io.log('first boot: creating the appliance CA and server certificate');
+  const ca = await initPki(PATHS.dataDir, { name: s.hostname });
+  const server = await issueServer(PATHS.dataDir, {
+    dns: [s.hostname],
+    ip: s.address.mode === 'static' ? [s.address.address] : [],
+  });
+  const { uid, gid } = await serviceAccount();
+  chownTree(PATHS.dataDir, uid, gid);
+  io.log(`CA certificate SHA-256 ${ca.fingerprint}`);
+  io.log(`server certificate SHA-256 ${server.fingerprint}`);
+}
+
+export async function configureAppliance(io: ConfigureIo): Promise<number> {
+  let settings: ApplianceSettings;
+  try {
+    settings = await currentSettings(io);
+    applySystemFiles(settings);
+    const ruleset = renderPolicy(settings.network, 'network.');
+    await nftApply(ruleset);
+    writeAtomic(PATHS.firewall, ruleset, 0o600);
+  } catch (err) {
+    const message = err instanceof KeyhavenError ? err.message : (err as Error).stack ?? String(err);
+    io.log(`settings cannot be applied, the appliance stays closed: ${message}`);
+    await nftApply(renderFailClosed()).catch((e: Error) => io.log(`loading the fail-closed ruleset failed: ${e.message}`));
+    return 1;
+  }
+  const a = settings.address;
+  io.log(`host ${settings.hostname}, ${a.mode === 'static' ? `${a.address}/${a.prefix} via ${a.gateway}` : 'DHCP'}; firewall applied`);
+  await ensurePki(settings, io);
+  return 0;
+}

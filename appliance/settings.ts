@@ -1,0 +1,93 @@
+// The appliance configuration (/etc/keyhaven/appliance.json): host name, how the interface gets its
+// address, and the network policy — the firewall's own schema (firewall/settings.ts), whose DNS,
+// NTP and syslog addresses also configure the resolver, chrony and log forwarding, so each address
+// is written once.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { describeSettingsError, networkPolicySettingsSchema } from '../firewall/settings.js';
+import type { VappSettings } from '../ova/vapp-properties.js';
+
+/** RFC 1123 host name, lower case, at most 253 characters. */
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a host name (letters, digits, hyphens; dot-separated labels)');
+
+const address = z
+  .discriminatedUnion('mode', [
+    z.object({ mode: z.literal('dhcp') }).strict(),
+    z
+      .object({
+        mode: z.literal('static'),
+        address: z.string().refine((a) => isIP(a) !== 0, 'must be an IPv4 or IPv6 address'),
+        prefix: z.number().int().min(1).max(128),
+        gateway: z.string().refine((a) => isIP(a) !== 0, 'must be an IPv4 or IPv6 address'),
+      })
+      .strict(),
+  ])
+  .default({ mode: 'dhcp' });
+
+export const applianceSettingsSchema = z
+  .object({
+    hostname: hostname.default('keyhaven'),
+    address,
+    /** The firewall policy and the service addresses it pins (see firewall/settings.ts). */
+    network: networkPolicySettingsSchema.default({}),
+  })
+  .strict();
+
+export type ApplianceSettings = z.output<typeof applianceSettingsSchema>;
+
+export function parseApplianceSettings(value: unknown, source: string): ApplianceSettings {
+  const r = applianceSettingsSchema.safeParse(value);
+  if (!r.success) throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `invalid appliance settings in ${source}:\n${describeSettingsError(r.error)}`);
+  return r.data;
+}
+
+export function readApplianceSettings(file: string): ApplianceSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KeyhavenError(ErrorCodes.CONFIG_UNREADABLE, `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseApplianceSettings(json, file);
+}
+
+/** The syslog port the firewall opens (firewall/ports.ts): other ports would be dropped. */
+const SYSLOG_PORT = 514;
+
+/**
+ * Settings from the vApp properties of the OVF environment. SSH stays closed here: it opens when the
+ * administrator finishes first boot on the console.
+ */
+export function settingsFromVapp(v: VappSettings): ApplianceSettings {
+  const wrongPort = v.syslog.find((s) => s.port !== SYSLOG_PORT);
+  if (wrongPort) {
+    throw new KeyhavenError(
+      ErrorCodes.OVF_ENV_INVALID,
+      `keyhaven.syslog: ${wrongPort.host}:${wrongPort.port} uses port ${wrongPort.port}; the appliance sends syslog to port ${SYSLOG_PORT} only`,
+    );
+  }
+  return parseApplianceSettings(
+    {
+      hostname: v.hostname,
+      address: v.network,
+      network: {
+        adminNetworks: v.adminNetworks,
+        siemHosts: [...new Set(v.syslog.map((s) => s.host))],
+        ntpServers: v.ntp,
+        dnsServers: v.dns,
+      },
+    },
+    'the OVF environment',
+  );
+}

@@ -1,0 +1,178 @@
+// End to end: build the OVA, unpack it as vSphere would, check the manifest and the disk, boot the
+// disk under QEMU with the OVF environment on a CD (iso transport), and from the host prove that the
+// KMIP port answers a Discover Versions through the firewall while the other ports stay silent.
+//
+// Needs root (image build, loop mount, tap device). The console log is kept in test-output/ on failure.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { buildOva } from '../../appliance/build/build-ova.js';
+import { runCommand } from '../../appliance/build/run-command.js';
+import { Enum, Tag } from '../../server/kmip/tables.js';
+import { initPki, issueClient, issueServer, pkiPaths } from '../../server/pki/index.js';
+import { KmipTestClient } from '../support/kmip-client.js';
+import { field, parseResponse, request } from '../support/requests.js';
+import { ovfEnvironmentIso } from './helpers/ovf-env.js';
+import { probeTcp } from './helpers/probe.js';
+import { createTap, startVm, type Vm } from './helpers/vm.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const GUEST = { ip: '10.77.0.10', prefix: 24, gateway: '10.77.0.1', hostname: 'kh-e2e.example.test', mac: '52:54:00:77:00:10' };
+const HOST_CIDR = '10.77.0.1/24';
+const TAP = 'khe2e0';
+const BOOT_DEADLINE_MS = 10 * 60 * 1000;
+
+const isRoot = process.getuid?.() === 0;
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The appliance's PKI made on the host (CA, server certificate for the guest's name and address, a client). */
+async function makeTestPki(dir: string) {
+  await initPki(dir, { name: 'e2e', bits: 2048 });
+  await issueServer(dir, { dns: [GUEST.hostname], ip: [GUEST.ip], bits: 2048 });
+  const client = await issueClient(dir, { name: 'vcenter-e2e', bits: 2048 });
+  return { ca: pkiPaths(dir).caCert, cert: client.certPath, key: client.keyPath };
+}
+
+/** Puts the PKI into /var/lib/keyhaven/pki of the raw disk's root partition (offset 1 MiB), owned by keyhaven. */
+async function injectPki(rawDisk: string, pkiDir: string, work: string): Promise<void> {
+  const mnt = join(work, 'mnt');
+  mkdirSync(mnt, { recursive: true });
+  await runCommand('mount', ['-o', 'loop,offset=1048576', rawDisk, mnt]);
+  try {
+    const passwd = readFileSync(join(mnt, 'etc/passwd'), 'utf8');
+    const entry = passwd.split('\n').find((l) => l.startsWith('keyhaven:'));
+    assert.ok(entry, 'the image has a keyhaven account');
+    const [, , uid, gid] = entry.split(':');
+    const target = join(mnt, 'var/lib/keyhaven/pki');
+    cpSync(join(pkiDir, 'pki'), target, { recursive: true });
+    await runCommand('chown', ['-R', `${uid}:${gid}`, target]);
+  } finally {
+    await runCommand('umount', [mnt]);
+  }
+}
+
+async function discoverVersions(files: { ca: string; cert: string; key: string }): Promise<number[][]> {
+  const client = await KmipTestClient.connect(6000, files, { host: GUEST.ip, servername: GUEST.hostname, timeout: 5000 });
+  try {
+    const response = parseResponse(await client.send(request([{ operation: Enum.Operation.DiscoverVersions, payload: [] }], { minor: 2 })));
+    const item = response.items[0]!;
+    assert.equal(item.status, Enum.ResultStatus.Success);
+    return (item.payload?.value ?? [])
+      .filter((v) => v.tag === Tag.ProtocolVersion)
+      .map((v) => [field<number>(v as never, Tag.ProtocolVersionMajor)!, field<number>(v as never, Tag.ProtocolVersionMinor)!]);
+  } finally {
+    client.close();
+  }
+}
+
+test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { skip: !isRoot && 'needs root (image build, loop mount, tap device)', timeout: 40 * 60 * 1000 }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'keyhaven-e2e-'));
+  let vm: Vm | undefined;
+  const tap = await createTap(TAP, HOST_CIDR);
+  try {
+    // 1. Build (warm when the base layer is cached).
+    const built = await buildOva({ repoRoot: ROOT, outDir: join(work, 'out'), diskGiB: 8, hardwareVersion: 15, mirror: process.env.KEYHAVEN_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian', rebuildBase: false, keepWork: false, log: (l) => t.diagnostic(l) });
+    t.diagnostic(`OVA ${(built.size / 1048576).toFixed(1)} MiB, built in ${built.seconds.toFixed(1)} s`);
+
+    // 2. The archive: USTAR, descriptor first, then manifest, then the disk.
+    const listing = (await runCommand('tar', ['-tf', built.ova], { captureStdout: true })).trim().split('\n');
+    assert.deepEqual(listing.map((n) => n.split('.').pop()), ['ovf', 'mf', 'vmdk']);
+    const header = readFileSync(built.ova).subarray(257, 265);
+    assert.equal(header.toString('latin1'), 'ustar\u000000', 'USTAR magic and version');
+    const unpacked = join(work, 'unpacked');
+    mkdirSync(unpacked);
+    await runCommand('tar', ['-xf', built.ova, '-C', unpacked]);
+    assert.deepEqual(readdirSync(unpacked).sort(), [...listing].sort());
+
+    // 3. The manifest: exactly `SHA256(name)= hex` lines, one per other file, digests matching.
+    const mf = readFileSync(join(unpacked, listing[1]!), 'utf8');
+    const lines = mf.trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      const m = /^SHA256\(([^)]+)\)= ([0-9a-f]{64})$/.exec(line);
+      assert.ok(m, `manifest line ${JSON.stringify(line)}`);
+      assert.equal(await sha256(join(unpacked, m[1]!)), m[2], `digest of ${m[1]}`);
+    }
+
+    // 4. The disk: a streamOptimized VMDK that qemu-img reads back.
+    const vmdk = join(unpacked, listing[2]!);
+    const info = JSON.parse(await runCommand('qemu-img', ['info', '--output=json', vmdk], { captureStdout: true })) as { format: string; 'virtual-size': number; 'format-specific'?: { data?: { 'create-type'?: string } } };
+    assert.equal(info.format, 'vmdk');
+    assert.equal(info['format-specific']?.data?.['create-type'], 'streamOptimized');
+    assert.equal(info['virtual-size'], 8 * 1024 ** 3);
+    const raw = join(work, 'disk.raw');
+    await runCommand('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', vmdk, raw]);
+
+    // 5. The PKI a deployed appliance would hold, and the vApp properties on a CD.
+    const pkiDir = join(work, 'pki-data');
+    const client = await makeTestPki(pkiDir);
+    await injectPki(raw, pkiDir, work);
+    const iso = await ovfEnvironmentIso(work, {
+      'keyhaven.hostname': GUEST.hostname,
+      'keyhaven.ip': GUEST.ip,
+      'keyhaven.prefix': String(GUEST.prefix),
+      'keyhaven.gateway': GUEST.gateway,
+      'keyhaven.dns': '',
+      'keyhaven.ntp': tap.hostAddress,
+      'keyhaven.syslog': tap.hostAddress,
+      // SSH would be allowed only from here, and the host is not in it.
+      'keyhaven.admin_networks': '10.77.1.0/24',
+    });
+
+    // 6. Boot; wait for a Discover Versions answer over mutual TLS through the firewall.
+    vm = startVm({ disk: raw, diskFormat: 'raw', cdrom: iso, tap: TAP, mac: GUEST.mac, consoleLog: join(work, 'console.log') });
+    let versions: number[][] | undefined;
+    let lastError = '';
+    while (!versions && Date.now() - vm.startedAt < BOOT_DEADLINE_MS) {
+      assert.equal(vm.process.exitCode, null, 'QEMU is still running');
+      try {
+        versions = await discoverVersions(client);
+      } catch (err) {
+        lastError = (err as Error).message;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+    assert.ok(versions, `no Discover Versions answer within ${BOOT_DEADLINE_MS / 1000} s (last error: ${lastError})`);
+    t.diagnostic(`boot to KMIP ready: ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s (QEMU TCG); versions ${versions.map((v) => v.join('.')).join(', ')}`);
+    assert.deepEqual(versions[0], [1, 4], 'the newest version first (KMIP 1.4 §4.26)');
+    assert.ok(versions.some(([a, b]) => a === 1 && b === 0));
+
+    // 7. The vApp properties were read from the CD and applied.
+    const consoleText = vm.console();
+    assert.match(consoleText, /reading vApp properties from iso/);
+    assert.match(consoleText, /host kh-e2e\.example\.test, 10\.77\.0\.10\/24 via 10\.77\.0\.1; firewall applied/);
+
+    // 8. Nothing else answers: SSH from outside the admin networks, HTTP, key management, web
+    // management — silent (dropped). 6002 and 6003 are let through but have no listener yet: refused,
+    // which shows the silence above is the firewall's doing.
+    for (const port of [22, 80, 443, 6001, 3886]) {
+      assert.equal(await probeTcp(GUEST.ip, port, 3000), 'silent', `port ${port} must not answer`);
+    }
+    for (const port of [6002, 6003]) {
+      assert.equal(await probeTcp(GUEST.ip, port, 3000), 'refused', `port ${port} is open in the firewall`);
+    }
+    assert.equal(await probeTcp(GUEST.ip, 6000, 3000), 'open');
+  } catch (err) {
+    if (vm) {
+      const out = join(ROOT, 'test-output');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'e2e-console.log'), vm.console());
+      t.diagnostic(`console log kept: ${join(out, 'e2e-console.log')}`);
+      t.diagnostic(vm.console().split('\n').slice(-40).join('\n'));
+    }
+    throw err;
+  } finally {
+    await vm?.stop();
+    await tap.remove();
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+});
