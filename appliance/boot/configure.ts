@@ -41,12 +41,10 @@ function writeAtomic(path: string, text: string, mode = 0o644): void {
 
 /** Mounts the first CD that carries an ovf-env.xml (iso transport) and returns its path. */
 async function mountOvfCd(log: ConfigureIo['log']): Promise<{ file: string; unmount: () => Promise<void> } | undefined> {
-  // The CD drive may appear a moment after boot begins; give udev up to 10 s to show it.
-  let drives: string[] = [];
-  for (let i = 0; i < 20 && drives.length === 0; i++) {
-    drives = existsSync('/sys/class/block') ? readdirSync('/sys/class/block').filter((d) => /^sr\d+$/.test(d)) : [];
-    if (drives.length === 0) await new Promise((r) => setTimeout(r, 500));
-  }
+  // The CD drive is probed by udev while this runs: wait for the device queue to settle (bounded),
+  // rather than for a drive that a VM without the iso transport never gets.
+  await run('/usr/bin/udevadm', ['settle', '--timeout=10']).catch(() => undefined);
+  const drives = existsSync('/sys/class/block') ? readdirSync('/sys/class/block').filter((d) => /^sr\d+$/.test(d)) : [];
   mkdirSync(PATHS.cdMount, { recursive: true, mode: 0o700 });
   for (const d of drives) {
     try {

@@ -3,7 +3,7 @@
 // the inputs below, so it is cached under dist/cache by their hash: a change to the key server
 // rebuilds the OVA from this tar without downloading anything.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from './run-command.js';
 
@@ -93,5 +93,7 @@ export async function ensureBaseLayer(o: BaseLayerOptions): Promise<BaseLayer> {
     { logFile: o.logFile },
   );
   renameSync(partial, tarball);
+  // Older layers (other inputs) are not used again: keep the cache to one.
+  for (const f of readdirSync(o.cacheDir)) if (/^base-.*\.tar\.zst$/.test(f) && join(o.cacheDir, f) !== tarball) rmSync(join(o.cacheDir, f), { force: true });
   return { tarball, cached: false };
 }

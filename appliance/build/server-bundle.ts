@@ -6,7 +6,7 @@
 // The production node_modules (better-sqlite3 compiled for Node's ABI) depend only on the lockfile
 // and the Node ABI, so they are cached under dist/cache like the base layer.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serverTarball } from '../../packer/default-steps.js';
 import { runCommand } from './run-command.js';
@@ -45,6 +45,7 @@ async function productionModules(o: ServerBundleOptions): Promise<{ dir: string;
   for (const p of PRUNE) rmSync(join(partial, 'node_modules', p), { recursive: true, force: true });
   rmSync(join(partial, 'node_modules/.package-lock.json'), { force: true });
   renameSync(partial, dir);
+  for (const f of readdirSync(o.cacheDir)) if (/^node-modules-[0-9a-f]+$/.test(f) && join(o.cacheDir, f) !== dir) rmSync(join(o.cacheDir, f), { recursive: true, force: true });
   return { dir: join(dir, 'node_modules'), cached: false };
 }
 
