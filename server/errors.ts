@@ -49,6 +49,11 @@ export const ErrorCodes = {
   // Image pipeline (appliance/build)
   IMAGE_BUILD_FAILED: 'KH_IMAGE_BUILD_FAILED',
   IMAGE_TOOL_MISSING: 'KH_IMAGE_TOOL_MISSING',
+  // Appliance administration (first boot, menu, privileged helper)
+  PASSWORD_REFUSED: 'KH_PASSWORD_REFUSED',
+  ACCOUNT_UPDATE_FAILED: 'KH_ACCOUNT_UPDATE_FAILED',
+  ADMIN_REQUEST_INVALID: 'KH_ADMIN_REQUEST_INVALID',
+  ADMIN_ACTION_FAILED: 'KH_ADMIN_ACTION_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

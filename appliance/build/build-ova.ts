@@ -31,6 +31,8 @@ export interface BuildOvaOptions {
   readonly mirror: string;
   readonly rebuildBase: boolean;
   readonly keepWork: boolean;
+  /** Scratch space (root file system, raw disk, log); default dist/work. One build at a time per directory. */
+  readonly workDir?: string;
   readonly log: (line: string) => void;
 }
 
@@ -46,7 +48,7 @@ export async function buildOva(o: BuildOvaOptions): Promise<BuildOvaResult> {
   const version = (JSON.parse(readFileSync(join(o.repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const dist = join(o.repoRoot, 'dist');
   const cacheDir = join(dist, 'cache');
-  const workDir = join(dist, 'work');
+  const workDir = o.workDir ?? join(dist, 'work');
   mkdirSync(workDir, { recursive: true });
   const logFile = join(workDir, 'build.log');
   writeFileSync(logFile, '');
@@ -83,6 +85,7 @@ export async function buildOva(o: BuildOvaOptions): Promise<BuildOvaResult> {
     rmSync(rootDir, { recursive: true, force: true });
     rmSync(rawDisk, { force: true });
     rmSync(join(workDir, 'server'), { recursive: true, force: true });
+    rmSync(join(workDir, 'core.img'), { force: true });
   }
   const seconds = t.totalSeconds();
   o.log(`OVA: ${result.ova.path}`);

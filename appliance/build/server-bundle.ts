@@ -66,6 +66,9 @@ export async function buildServerBundle(o: ServerBundleOptions): Promise<ServerB
 
   const tarball = join(o.repoRoot, serverTarball(o.version));
   mkdirSync(join(tarball, '..'), { recursive: true });
-  await runCommand('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w', '-czf', tarball, '-C', join(o.workDir, 'server'), 'package'], { logFile: o.logFile });
+  // Written aside and renamed: another build reading the tarball never sees half of it.
+  const partial = join(o.workDir, 'server', 'package.tgz');
+  await runCommand('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w', '-czf', partial, '-C', join(o.workDir, 'server'), 'package'], { logFile: o.logFile });
+  renameSync(partial, tarball);
   return { tarball, modulesCached: modules.cached };
 }

@@ -80,7 +80,7 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
   const tap = await createTap(TAP, HOST_CIDR);
   try {
     // 1. Build (warm when the base layer is cached).
-    const built = await buildOva({ repoRoot: ROOT, outDir: join(work, 'out'), diskGiB: 8, hardwareVersion: 15, mirror: process.env.KEYHAVEN_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian', rebuildBase: false, keepWork: false, log: (l) => t.diagnostic(l) });
+    const built = await buildOva({ repoRoot: ROOT, outDir: join(work, 'out'), diskGiB: 8, hardwareVersion: 15, mirror: process.env.KEYHAVEN_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian', rebuildBase: false, keepWork: false, workDir: join(work, 'build'), log: (l) => t.diagnostic(l) });
     t.diagnostic(`OVA ${(built.size / 1048576).toFixed(1)} MiB, built in ${built.seconds.toFixed(1)} s`);
 
     // 2. The archive: USTAR, descriptor first, then manifest, then the disk.
