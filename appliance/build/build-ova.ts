@@ -20,7 +20,8 @@ const USAGE = `usage: npm run ova -- [options]      (as root; first: bash applia
   --hardware-version N    vmx-N in the descriptor (default 15: ESXi 6.7 U2 and later)
   --mirror URL            Debian archive (default http://deb.debian.org/debian)
   --rebuild-base          build the cached base layer again (new Debian package versions)
-  --keep-work             keep dist/work (root file system, raw disk) for inspection
+  --keep-work             keep the work directory (root file system, raw disk) for inspection
+  --work DIR              work directory (default dist/work); concurrent builds need their own
 `;
 
 export interface BuildOvaOptions {
@@ -107,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
         mirror: { type: 'string', default: process.env.KEYHAVEN_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian' },
         'rebuild-base': { type: 'boolean', default: false },
         'keep-work': { type: 'boolean', default: false },
+        work: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -142,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
       mirror: values.mirror,
       rebuildBase: values['rebuild-base'],
       keepWork: values['keep-work'],
+      ...(values.work ? { workDir: resolve(values.work) } : {}),
       log: (line) => process.stdout.write(`${line}\n`),
     });
     return 0;
