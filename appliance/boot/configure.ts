@@ -1,10 +1,11 @@
 // `keyhaven appliance configure`, run by keyhaven-configure.service early at every boot (before any
-// interface is up): reads the OVF environment (vSphere vApp properties, through VMware Tools or the
-// iso transport's CD), turns it into the appliance settings, and applies them — host name,
-// interface address, resolver, time sources, firewall. Without an OVF environment the saved
-// settings (or the defaults: DHCP) apply. Invalid settings leave the appliance fail-closed.
+// interface is up): until first boot is complete, reads the OVF environment (vSphere vApp
+// properties, through VMware Tools or the iso transport's CD) and turns it into the appliance
+// settings; afterwards the saved settings (changed only through the wizard and the menu) are
+// authoritative, so a vApp property left in vCenter cannot undo them. Then applies them — host name,
+// interface address, resolver, time sources, firewall. Invalid settings leave the appliance fail-closed.
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { KeyhavenError } from '../../server/errors.js';
@@ -13,8 +14,8 @@ import { renderFailClosed } from '../../firewall/fail-closed.js';
 import { nftApply } from '../../firewall/nft.js';
 import { parseOvfEnvironment, readOvfEnvironment } from '../../ova/ovf-environment.js';
 import { propertiesToSettings } from '../../ova/vapp-properties.js';
-import { initPki, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { parseApplianceSettings, readApplianceSettings, settingsFromVapp, type ApplianceSettings } from '../settings.js';
+import { firstBootComplete } from '../firstboot/state.js';
 import { NETWORK_FILE, renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from './network-config.js';
 
 const run = promisify(execFile);
@@ -32,7 +33,7 @@ export interface ConfigureIo {
 }
 
 /** Writes a file atomically (temporary file in the same directory, then rename). */
-function writeAtomic(path: string, text: string, mode = 0o644): void {
+export function writeAtomic(path: string, text: string, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode });
@@ -64,13 +65,17 @@ async function mountOvfCd(log: ConfigureIo['log']): Promise<{ file: string; unmo
 
 /** The settings this boot applies: from the OVF environment if there is one, else the saved ones. */
 export async function currentSettings(io: ConfigureIo): Promise<ApplianceSettings> {
+  if (firstBootComplete() && existsSync(PATHS.settings)) {
+    io.log(`applying ${PATHS.settings} (first boot is complete: the OVF environment is no longer read)`);
+    return readApplianceSettings(PATHS.settings);
+  }
   const cd = await mountOvfCd(io.log);
   try {
     const env = await readOvfEnvironment({ vmtoolsd: '/usr/bin/vmtoolsd', isoFiles: cd ? [cd.file] : [] });
     if (env) {
       io.log(`reading vApp properties from ${env.transport} (${env.origin})`);
       const settings = settingsFromVapp(propertiesToSettings(parseOvfEnvironment(env.document)));
-      writeAtomic(PATHS.settings, `${JSON.stringify(settings, null, 2)}\n`);
+      saveSettings(settings);
       return settings;
     }
   } finally {
@@ -93,44 +98,24 @@ function applySystemFiles(s: ApplianceSettings): void {
   writeFileSync('/proc/sys/kernel/hostname', s.hostname);
 }
 
-/** User and group ids of the key server's account. */
-async function serviceAccount(): Promise<{ uid: number; gid: number }> {
-  const [uid, gid] = await Promise.all([run('/usr/bin/id', ['-u', 'keyhaven']), run('/usr/bin/id', ['-g', 'keyhaven'])]);
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+/** Applies settings to the running system and saves the firewall ruleset that boot loads first. */
+export async function applySettings(settings: ApplianceSettings): Promise<void> {
+  applySystemFiles(settings);
+  const ruleset = renderPolicy(settings.network, 'network.');
+  await nftApply(ruleset);
+  writeAtomic(PATHS.firewall, ruleset, 0o600);
 }
 
-function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    const p = join(path, e.name);
-    if (e.isDirectory()) chownTree(p, uid, gid);
-    else chownSync(p, uid, gid);
-  }
-}
-
-/** First boot: the appliance CA and a server certificate for its name (and static address). */
-async function ensurePki(s: ApplianceSettings, io: ConfigureIo): Promise<void> {
-  if (existsSync(pkiPaths(PATHS.dataDir).caCert)) return;
-  io.log('first boot: creating the appliance CA and server certificate');
-  const ca = await initPki(PATHS.dataDir, { name: s.hostname });
-  const server = await issueServer(PATHS.dataDir, {
-    dns: [s.hostname],
-    ip: s.address.mode === 'static' ? [s.address.address] : [],
-  });
-  const { uid, gid } = await serviceAccount();
-  chownTree(PATHS.dataDir, uid, gid);
-  io.log(`CA certificate SHA-256 ${ca.fingerprint}`);
-  io.log(`server certificate SHA-256 ${server.fingerprint}`);
+/** Saves settings (after the first-boot wizard or a menu change) so every later boot applies them. */
+export function saveSettings(settings: ApplianceSettings): void {
+  writeAtomic(PATHS.settings, `${JSON.stringify(settings, null, 2)}\n`);
 }
 
 export async function configureAppliance(io: ConfigureIo): Promise<number> {
   let settings: ApplianceSettings;
   try {
     settings = await currentSettings(io);
-    applySystemFiles(settings);
-    const ruleset = renderPolicy(settings.network, 'network.');
-    await nftApply(ruleset);
-    writeAtomic(PATHS.firewall, ruleset, 0o600);
+    await applySettings(settings);
   } catch (err) {
     const message = err instanceof KeyhavenError ? err.message : (err as Error).stack ?? String(err);
     io.log(`settings cannot be applied, the appliance stays closed: ${message}`);
@@ -139,6 +124,5 @@ export async function configureAppliance(io: ConfigureIo): Promise<number> {
   }
   const a = settings.address;
   io.log(`host ${settings.hostname}, ${a.mode === 'static' ? `${a.address}/${a.prefix} via ${a.gateway}` : 'DHCP'}; firewall applied`);
-  await ensurePki(settings, io);
   return 0;
 }

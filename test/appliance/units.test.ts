@@ -10,10 +10,11 @@ const DIR = fileURLToPath(new URL('../../appliance/systemd/', import.meta.url));
 const units = readdirSync(DIR).filter((f) => f.endsWith('.service'));
 
 test('every unit parses (systemd-analyze verify)', () => {
-  assert.deepEqual(units.sort(), ['keyhaven-configure.service', 'keyhaven-firewall.service', 'keyhaven.service']);
+  for (const u of ['keyhaven-configure.service', 'keyhaven-firewall.service', 'keyhaven.service', 'keyhaven-banner.service', 'keyhaven-first-boot@.service']) assert.ok(units.includes(u), u);
   // ExecStart programs (/usr/local/bin/keyhaven, /usr/bin/node) exist only in the image: only syntax
   // and directive errors count here.
-  const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...units.map((u) => DIR + u)], { encoding: 'utf8' });
+  // A template is verified as an instance.
+  const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...units.map((u) => DIR + u.replace('@.', '@tty1.'))], { encoding: 'utf8' });
   const problems = `${r.stdout}${r.stderr}`
     .split('\n')
     .filter((l) => l.trim() && !/is not executable|No such file or directory|Command .* is not executable|Failed to prepare filename|Unit .* not found/i.test(l));

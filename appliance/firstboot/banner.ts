@@ -1,0 +1,58 @@
+// /etc/issue, shown above every console login prompt: version, addresses, certificate fingerprints,
+// service state. agetty(8) expands \4 and \6 to the current IPv4/IPv6 address, so DHCP leases show.
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { pkiPaths } from '../../server/pki/index.js';
+import { PATHS, writeAtomic } from '../boot/configure.js';
+import { firstBootComplete } from './state.js';
+
+const run = promisify(execFile);
+
+export interface BannerFacts {
+  readonly version: string;
+  readonly hostname: string;
+  readonly caFingerprint?: string;
+  readonly serverFingerprint?: string;
+  readonly keyServer: string;
+  readonly ssh: string;
+  readonly firstBootDone: boolean;
+}
+
+/** Backslash starts an agetty escape: everything we print literally has none. */
+const literal = (s: string): string => s.replace(/\\/g, '\\\\');
+
+export function renderIssue(f: BannerFacts): string {
+  const lines = [
+    `Keyhaven ${literal(f.version)} - KMIP key manager for VMware vSphere`,
+    `  Host         ${literal(f.hostname)}   IPv4 \\4   IPv6 \\6`,
+    '  KMIP         port 6000 (mutual TLS)',
+    `  CA SHA-256   ${f.caFingerprint ?? '(not created yet)'}`,
+    `  Server cert  ${f.serverFingerprint ?? '(not created yet)'}`,
+    `  Key server   ${literal(f.keyServer)}    SSH ${literal(f.ssh)}`,
+    '',
+    f.firstBootDone ? 'Log in as admin for the administration menu.' : 'First boot is not complete.',
+    '',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+const fingerprint = (path: string): string | undefined => (existsSync(path) ? new X509Certificate(readFileSync(path)).fingerprint256 : undefined);
+const unitState = (unit: string): Promise<string> => run('/usr/bin/systemctl', ['is-active', unit]).then((r) => r.stdout.trim(), (e: { stdout?: string }) => String(e.stdout ?? 'unknown').trim() || 'unknown');
+
+export async function writeIssue(version: string): Promise<void> {
+  const p = pkiPaths(PATHS.dataDir);
+  const hostname = readFileSync('/etc/hostname', 'utf8').trim();
+  const facts: BannerFacts = {
+    version,
+    hostname,
+    ...(fingerprint(p.caCert) ? { caFingerprint: fingerprint(p.caCert)! } : {}),
+    ...(fingerprint(p.serverCert) ? { serverFingerprint: fingerprint(p.serverCert)! } : {}),
+    keyServer: await unitState('keyhaven.service'),
+    ssh: await unitState('ssh.service'),
+    firstBootDone: firstBootComplete(),
+  };
+  writeAtomic('/etc/issue', renderIssue(facts));
+}

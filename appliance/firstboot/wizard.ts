@@ -1,0 +1,69 @@
+// The first-boot wizard (tty1 and the serial console, instead of a login prompt, until it completes):
+// confirm or correct the settings, set the admin password, create the CA and server certificate,
+// apply the firewall, start the key server, record completion. Interrupted at any point, the next
+// run starts over: nothing counts until completion is recorded, and what a half run created is removed.
+import { input } from '@inquirer/prompts';
+import { KeyhavenError } from '../../server/errors.js';
+import type { ApplianceSettings } from '../settings.js';
+import { askNewPassword } from './password-form.js';
+import type { PromptContext } from './prompt-context.js';
+import { confirmSettings } from './settings-form.js';
+import type { FirstBootSystem } from './system.js';
+
+export interface WizardOptions {
+  readonly system: FirstBootSystem;
+  readonly ctx: PromptContext;
+  /** The terminal this instance runs on (tty1, ttyS0): the other instance is stopped at the end. */
+  readonly tty: string;
+  readonly version: string;
+}
+
+const isInterrupt = (err: unknown): boolean => err instanceof Error && (err.name === 'ExitPromptError' || err.name === 'AbortPromptError');
+
+export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
+  const out = (s: string) => o.ctx.output.write(s);
+  try {
+    out(`\nKeyhaven ${o.version} — first boot\n${'='.repeat(40)}\nThis appliance is not configured yet. The key server and SSH stay off until you finish here.\n`);
+    const settings = await confirmSettings(o.system.readSettings(), o.ctx);
+    const adminPassword = await askNewPassword(settings.hostname, o.ctx);
+    // SSH opens only to the admin networks; without any it stays closed (the menu can open it later).
+    const final: ApplianceSettings = { ...settings, network: { ...settings.network, ssh: { ...settings.network.ssh, enabled: settings.network.adminNetworks.length > 0 } } };
+
+    out('\nApplying…\n');
+    o.system.beginChanges();
+    await o.system.applySettings(final);
+    out('  settings saved; network, time sources and firewall applied\n');
+    const pki = await o.system.createPki(final);
+    out(`  ${pki.kept ? 'kept the CA placed on the disk before first boot' : 'created the appliance CA and the server certificate'}\n`);
+    await o.system.setPassword(adminPassword, final.hostname);
+    out('  admin password set\n');
+    await o.system.complete(final);
+    out('  key server started\n');
+
+    out(
+      [
+        '',
+        'First boot is complete. Compare these fingerprints with what vCenter shows when it trusts the KMS:',
+        '  CA certificate SHA-256',
+        `    ${pki.caFingerprint}`,
+        '  Server certificate SHA-256',
+        `    ${pki.serverFingerprint}`,
+        `  KMIP (vCenter key provider) ${final.address.mode === 'static' ? final.address.address : final.hostname}:6000`,
+        `  SSH                         ${final.network.ssh.enabled ? `open to ${final.network.adminNetworks.join(', ')}` : 'closed (open it from the menu)'}`,
+        '',
+      ].join('\n'),
+    );
+    await input({ message: 'Press Enter for the login prompt (log in as admin for the menu)' }, o.ctx);
+    await o.system.handOver(o.tty);
+    return 0;
+  } catch (err) {
+    if (isInterrupt(err)) {
+      out('\nInterrupted. First boot starts over.\n');
+      return 1;
+    }
+    const message = err instanceof KeyhavenError ? `${err.message} [${err.code}]` : (err as Error).message;
+    out(`\nFirst boot could not finish: ${message}\nIt starts over in a moment; nothing has been enabled.\n`);
+    await new Promise((r) => setTimeout(r, 5000));
+    return 1;
+  }
+}

@@ -1,0 +1,133 @@
+// The first-boot wizard in a pseudo-terminal, typed at as an administrator would: each answer is
+// validated with a clear message, weak and mismatched passwords are refused, Ctrl-C starts over,
+// an interrupted run's leftovers are removed, and completion is recorded only at the end.
+// (The sandbox writes the same files under a temporary root and records the commands it would run;
+// the real system path is exercised by the end-to-end boot test.)
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Terminal } from '../support/terminal.js';
+
+const CLI = fileURLToPath(new URL('../../appliance/bin/keyhaven.js', import.meta.url));
+const GOOD = 'Tr0ub4dor&3-Xylo9';
+const dirs: string[] = [];
+const terminals: Terminal[] = [];
+after(() => {
+  for (const t of terminals) t.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function sandbox(settings: unknown = { hostname: 'kms01.example.com', address: { mode: 'static', address: '10.1.2.3', prefix: 24, gateway: '10.1.2.1' }, network: { ntpServers: ['10.1.2.123'], adminNetworks: ['10.9.0.0/16'] } }) {
+  const dir = mkdtempSync(join(tmpdir(), 'kh-firstboot-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  return { root, settings: join(dir, 'settings.json') };
+}
+
+function wizard(sb: { root: string; settings: string }): Terminal {
+  const t = Terminal.start([process.execPath, CLI, 'appliance', 'first-boot', '--tty', 'tty1', '--sandbox', sb.root, '--settings', sb.settings]);
+  terminals.push(t);
+  return t;
+}
+
+const erase = (t: Terminal) => t.press(...Array<string>(40).fill('BSpace'));
+
+async function answer(t: Terminal, text: string, expect: RegExp, timeoutMs?: number): Promise<void> {
+  erase(t);
+  t.type(text);
+  t.press('Enter');
+  await t.waitForTail(expect, timeoutMs);
+}
+
+const commands = (root: string) => (existsSync(join(root, 'commands.log')) ? readFileSync(join(root, 'commands.log'), 'utf8') : '');
+
+test('confirmed settings, refused passwords, then a complete first boot', { timeout: 180_000 }, async () => {
+  const sb = sandbox();
+  const t = wizard(sb);
+  await t.waitFor(/Admin networks +10\.9\.0\.0\/16[\s\S]*Are these settings correct\?/);
+  t.press('Enter');
+  await t.waitFor(/\? New admin password/);
+  await answer(t, 'short', /Use at least 15 characters \(this has 5\)/);
+  await answer(t, 'aaaaaaaaaaaaaaaaaaa', /Avoid runs such as/);
+  await answer(t, 'admin-kms01-Password1', /Do not build the password from common words/);
+  await answer(t, GOOD, /Repeat the password/);
+  await answer(t, `${GOOD}x`, /The two passwords differ/);
+  assert.ok(!existsSync(join(sb.root, 'var/lib/keyhaven-appliance/first-boot-started')), 'nothing changed before the password is settled');
+  await answer(t, GOOD, /Repeat the password/);
+  await answer(t, GOOD, /Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
+  const screen = t.screen();
+  // The fingerprints shown are those of the certificates written.
+  const ca = new X509Certificate(readFileSync(join(sb.root, 'var/lib/keyhaven/pki/ca.crt')));
+  assert.ok(screen.replace(/\s/g, '').includes(ca.fingerprint256), 'CA fingerprint shown');
+  assert.match(screen, /SSH +open to 10\.9\.0\.0\/16/);
+  assert.ok(existsSync(join(sb.root, 'var/lib/keyhaven-appliance/first-boot-complete')), 'completion recorded');
+  t.press('Enter');
+  assert.equal(await t.exitStatus(), 0);
+  const saved = JSON.parse(readFileSync(join(sb.root, 'etc/keyhaven/appliance.json'), 'utf8'));
+  assert.equal(saved.network.ssh.enabled, true, 'SSH opened for the admin networks');
+  assert.equal(commands(sb.root), 'apply settings\nset admin password\nsystemctl start keyhaven.service\nsystemctl enable --now ssh.service\nhand over tty1\n');
+});
+
+test('corrections are validated field by field; Ctrl-C starts over without changing anything', { timeout: 180_000 }, async () => {
+  const sb = sandbox();
+  const t = wizard(sb);
+  await t.waitFor(/Are these settings correct\?/);
+  t.type('n');
+  t.press('Enter');
+  await t.waitFor(/\? Host name/);
+  await answer(t, 'bad_name', /hostname: must be a host name/);
+  await answer(t, 'kms02.example.com', /↑↓ navigate/);
+  t.press('Enter'); // keep the static address
+  await t.waitFor(/\? IP address/);
+  await answer(t, '10.1.2.300', /address\.address: must be an IPv4 or IPv6 address/);
+  await answer(t, '10.1.2.4', /\? Prefix length/);
+  await answer(t, '33x', /address\.prefix/);
+  await answer(t, '24', /\? Gateway/);
+  await answer(t, '10.1.2.1', /\? DNS servers/);
+  await answer(t, 'dns.example.com', /is a hostname; the firewall pins addresses/);
+  await answer(t, '10.1.2.53', /\? NTP servers/);
+  await answer(t, '10.1.2.123', /\? SIEM/);
+  await answer(t, '10.1.2.10', /\? Admin networks/);
+  await answer(t, '10.9.0.0/33', /adminNetworks/);
+  await answer(t, '10.9.0.0/16', /Are these settings correct\?/);
+  await t.waitFor(/Host name +kms02\.example\.com[\s\S]*Address +10\.1\.2\.4\/24[\s\S]*SIEM \(syslog\) +10\.1\.2\.10[\s\S]*Are these settings correct\?/);
+  // Job control and quit are ignored: still the wizard (keys at a person's pace).
+  const pause = () => new Promise((r) => setTimeout(r, 300));
+  t.press('C-z');
+  await pause();
+  t.press('C-\\');
+  await pause();
+  await t.waitForTail(/Are these settings correct\?/);
+  t.press('C-c');
+  await t.waitFor(/Interrupted\. First boot starts over\./);
+  assert.equal(await t.exitStatus(), 1);
+  assert.equal(commands(sb.root), '', 'nothing was applied');
+  assert.ok(!existsSync(join(sb.root, 'var/lib/keyhaven-appliance')), 'no progress recorded');
+});
+
+test('a run interrupted half-way is undone before the next one starts', { timeout: 180_000 }, async () => {
+  const sb = sandbox();
+  // What a power-off after the CA was made leaves: the started mark and a CA nobody saw.
+  mkdirSync(join(sb.root, 'var/lib/keyhaven-appliance'), { recursive: true });
+  writeFileSync(join(sb.root, 'var/lib/keyhaven-appliance/first-boot-started'), 'x');
+  mkdirSync(join(sb.root, 'var/lib/keyhaven/pki'), { recursive: true });
+  writeFileSync(join(sb.root, 'var/lib/keyhaven/pki/ca.crt'), 'half-written');
+  writeFileSync(join(sb.root, 'var/lib/keyhaven/pki/server.crt'), 'half-written');
+  const t = wizard(sb);
+  await t.waitFor(/Are these settings correct\?/);
+  t.press('Enter');
+  await t.waitFor(/\? New admin password/);
+  await answer(t, GOOD, /Repeat the password/);
+  await answer(t, GOOD, /Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
+  assert.match(t.screen(), /created the appliance CA/);
+  assert.doesNotThrow(() => new X509Certificate(readFileSync(join(sb.root, 'var/lib/keyhaven/pki/ca.crt'))), 'a fresh, valid CA replaced the leftover');
+  assert.match(commands(sb.root), /^reset partial first boot\n/);
+  t.press('Enter');
+  assert.equal(await t.exitStatus(), 0);
+});
