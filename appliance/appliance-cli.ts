@@ -23,6 +23,11 @@ async function firstBoot(args: string[]): Promise<number> {
     process.stdout.write('\nInterrupted. First boot starts over.\n');
     process.exit(1);
   });
+  const { firstBootComplete } = await import('./firstboot/state.js');
+  if (!values.sandbox && firstBootComplete()) {
+    process.stdout.write('First boot is already complete.\n');
+    return 0;
+  }
   const { runFirstBootWizard } = await import('./firstboot/wizard.js');
   const { realSystem, sandboxSystem } = await import('./firstboot/system.js');
   let system;

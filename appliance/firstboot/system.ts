@@ -30,9 +30,13 @@ export interface FirstBootSystem {
   applySettings(s: ApplianceSettings): Promise<void>;
   createPki(s: ApplianceSettings): Promise<PkiSummary>;
   setPassword(password: string, hostname: string): Promise<void>;
-  /** Records completion, then starts the key server (and SSH when it is open). */
-  complete(s: ApplianceSettings): Promise<void>;
-  /** Starts the login prompts and stops the wizard on the other console. */
+  /**
+   * Records completion, then starts the key server (and SSH when it is open). Returns what could not
+   * be started: completion stands regardless (the menu can restart services; first boot must not
+   * repeat once the password and CA exist).
+   */
+  complete(s: ApplianceSettings): Promise<string[]>;
+  /** Stops the wizard on the other console; each wizard's unit starts the login prompts once it has exited. */
   handOver(tty: string): Promise<void>;
 }
 
@@ -87,14 +91,16 @@ export function realSystem(): FirstBootSystem {
     setPassword: (password, hostname) => setAdminPassword(password, { hostname }),
     complete: async (s) => {
       markComplete();
-      await systemctl('start', 'keyhaven.service');
-      if (s.network.ssh.enabled) await systemctl('enable', '--now', 'ssh.service');
-      await systemctl('restart', 'keyhaven-banner.service').catch(() => undefined);
+      const problems: string[] = [];
+      const attempt = (what: string, ...args: string[]) => systemctl(...args).catch((e: { stderr?: string; message: string }) => void problems.push(`${what}: ${(e.stderr ?? e.message).trim()}`));
+      await attempt('the key server did not start', 'start', 'keyhaven.service');
+      if (s.network.ssh.enabled) await attempt('SSH did not start', 'enable', '--now', 'ssh.service');
+      await attempt('the status banner was not updated', 'restart', 'keyhaven-banner.service');
+      return problems;
     },
     handOver: async (tty) => {
       const others = ['tty1', 'ttyS0'].filter((t) => t !== tty).map((t) => `keyhaven-first-boot@${t}.service`);
       await systemctl('--no-block', 'stop', ...others).catch(() => undefined);
-      await systemctl('--no-block', 'start', 'getty@tty1.service', 'serial-getty@ttyS0.service').catch(() => undefined);
     },
   };
 }
@@ -128,6 +134,7 @@ export function sandboxSystem(root: string, initial: ApplianceSettings = parseAp
       markComplete(root);
       log('systemctl start keyhaven.service');
       if (s.network.ssh.enabled) log('systemctl enable --now ssh.service');
+      return [];
     },
     handOver: async (tty) => log(`hand over ${tty}`),
   };

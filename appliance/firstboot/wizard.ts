@@ -37,8 +37,8 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
     out(`  ${pki.kept ? 'kept the CA placed on the disk before first boot' : 'created the appliance CA and the server certificate'}\n`);
     await o.system.setPassword(adminPassword, final.hostname);
     out('  admin password set\n');
-    await o.system.complete(final);
-    out('  key server started\n');
+    const problems = await o.system.complete(final);
+    out(problems.length ? problems.map((p) => `  ${p} (check Status in the menu)\n`).join('') : '  key server started\n');
 
     out(
       [

@@ -1,10 +1,11 @@
 // End to end: build the OVA, unpack it as vSphere would, check the manifest and the disk, boot the
-// disk under QEMU with the OVF environment on a CD (iso transport), and from the host prove that the
-// KMIP port answers a Discover Versions through the firewall while the other ports stay silent.
+// disk under QEMU with the OVF environment on a CD (iso transport), complete first boot on the serial
+// console as an administrator would, and from the host prove that the KMIP port answers a Discover
+// Versions through the firewall, SSH answers only the admin network, and the other ports stay silent.
 //
 // Needs root (image build, loop mount, tap device). The console log is kept in test-output/ on failure.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +19,18 @@ import { KmipTestClient } from '../support/kmip-client.js';
 import { field, parseResponse, request } from '../support/requests.js';
 import { ovfEnvironmentIso } from './helpers/ovf-env.js';
 import { probeTcp } from './helpers/probe.js';
+import { SerialConsole } from './helpers/serial-console.js';
 import { createTap, startVm, type Vm } from './helpers/vm.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const GUEST = { ip: '10.77.0.10', prefix: 24, gateway: '10.77.0.1', hostname: 'kh-e2e.example.test', mac: '52:54:00:77:00:10' };
-const HOST_CIDR = '10.77.0.1/24';
-const TAP = 'khe2e0';
+// A network of its own per run (tap device and addresses), so two runs on one machine do not collide.
+const NET = 64 + (process.pid % 128);
+const GUEST = { ip: `10.${NET}.0.10`, prefix: 24, gateway: `10.${NET}.0.1`, hostname: 'kh-e2e.example.test', mac: '52:54:00:77:00:10' };
+const HOST_CIDR = `10.${NET}.0.1/24`;
+/** A second host address, the only one in the appliance's admin networks. */
+const ADMIN_HOST = `10.${NET}.0.2`;
+const ADMIN_PASSWORD = 'Keyhaven-e2e first boot 7Qz!';
+const TAP = `khe2e${process.pid}`.slice(0, 15);
 const BOOT_DEADLINE_MS = 10 * 60 * 1000;
 
 const isRoot = process.getuid?.() === 0;
@@ -77,7 +84,9 @@ async function discoverVersions(files: { ca: string; cert: string; key: string }
 test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { skip: !isRoot && 'needs root (image build, loop mount, tap device)', timeout: 40 * 60 * 1000 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'keyhaven-e2e-'));
   let vm: Vm | undefined;
+  let serial: SerialConsole | undefined;
   const tap = await createTap(TAP, HOST_CIDR);
+  await runCommand('ip', ['addr', 'add', `${ADMIN_HOST}/24`, 'dev', TAP]);
   try {
     // 1. Build (warm when the base layer is cached).
     const built = await buildOva({ repoRoot: ROOT, outDir: join(work, 'out'), diskGiB: 8, hardwareVersion: 15, mirror: process.env.KEYHAVEN_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian', rebuildBase: false, keepWork: false, workDir: join(work, 'build'), log: (l) => t.diagnostic(l) });
@@ -124,15 +133,46 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
       'keyhaven.dns': '',
       'keyhaven.ntp': tap.hostAddress,
       'keyhaven.syslog': tap.hostAddress,
-      // SSH would be allowed only from here, and the host is not in it.
-      'keyhaven.admin_networks': '10.77.1.0/24',
+      // SSH is opened to this network only: the host's second address, not its first.
+      'keyhaven.admin_networks': `${ADMIN_HOST}/32`,
     });
 
-    // 6. Boot; wait for a Discover Versions answer over mutual TLS through the firewall.
-    vm = startVm({ disk: raw, diskFormat: 'raw', cdrom: iso, tap: TAP, mac: GUEST.mac, consoleLog: join(work, 'console.log') });
+    // 6. Boot. Until first boot is complete the serial console shows the wizard, not a login prompt,
+    // and neither the key server nor SSH runs.
+    const socket = join(work, 'console.sock');
+    vm = startVm({ disk: raw, diskFormat: 'raw', cdrom: iso, tap: TAP, mac: GUEST.mac, consoleLog: join(work, 'console.log'), consoleSocket: socket });
+    serial = await SerialConsole.connect(socket);
+    const settingsShown = await serial.waitFor(/Are these settings correct\?/, BOOT_DEADLINE_MS);
+    t.diagnostic(`boot to first-boot wizard: ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s (QEMU TCG)`);
+    assert.match(settingsShown, /Host name +kh-e2e\.example\.test/);
+    assert.ok(settingsShown.includes(`Address          ${GUEST.ip}/24, gateway ${GUEST.gateway}`), 'static address shown');
+    assert.ok(settingsShown.includes(`Admin networks   ${ADMIN_HOST}/32`), 'admin network shown');
+    assert.doesNotMatch(serial.transcript(), /login:/, 'no login prompt before first boot is complete');
+    assert.equal(await probeTcp(GUEST.ip, 6000, 3000), 'refused', 'the key server does not run before first boot is complete');
+    assert.equal(await probeTcp(GUEST.ip, 22, 3000, ADMIN_HOST), 'silent', 'SSH is closed before first boot is complete');
+
+    // 7. First boot through the serial console: accept the settings, a weak password is refused, a
+    // good one accepted; the CA placed on the disk is kept and its fingerprint shown.
+    serial.line('');
+    await serial.waitFor(/New admin password/, 60_000);
+    serial.line('short');
+    await serial.waitFor(/Use at least 15 characters \(this has 5\)/, 30_000);
+    serial.type('\x7f'.repeat(10));
+    serial.line(ADMIN_PASSWORD);
+    await serial.waitFor(/Repeat the password/, 30_000);
+    serial.line(ADMIN_PASSWORD);
+    const done = await serial.waitFor(/Press Enter for the login prompt/, 180_000);
+    assert.match(done, /kept the CA placed on the disk before first boot/);
+    const caFingerprint = new X509Certificate(readFileSync(client.ca)).fingerprint256;
+    assert.ok(done.replace(/\s/g, '').includes(caFingerprint), 'the CA fingerprint is shown');
+    serial.line('');
+    await serial.waitFor(/Log in as admin for the administration menu\.[\s\S]*login:/, 60_000);
+
+    // 8. The key server answers a Discover Versions over mutual TLS through the firewall.
     let versions: number[][] | undefined;
     let lastError = '';
-    while (!versions && Date.now() - vm.startedAt < BOOT_DEADLINE_MS) {
+    const kmipDeadline = Date.now() + 120_000;
+    while (!versions && Date.now() < kmipDeadline) {
       assert.equal(vm.process.exitCode, null, 'QEMU is still running');
       try {
         versions = await discoverVersions(client);
@@ -141,19 +181,19 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
         await new Promise((r) => setTimeout(r, 2000));
       }
     }
-    assert.ok(versions, `no Discover Versions answer within ${BOOT_DEADLINE_MS / 1000} s (last error: ${lastError})`);
-    t.diagnostic(`boot to KMIP ready: ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s (QEMU TCG); versions ${versions.map((v) => v.join('.')).join(', ')}`);
+    assert.ok(versions, `no Discover Versions answer within 120 s of first boot completing (last error: ${lastError})`);
+    t.diagnostic(`boot to KMIP ready (including first boot on the console): ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s; versions ${versions.map((v) => v.join('.')).join(', ')}`);
     assert.deepEqual(versions[0], [1, 4], 'the newest version first (KMIP 1.4 §4.26)');
     assert.ok(versions.some(([a, b]) => a === 1 && b === 0));
 
-    // 7. The vApp properties were read from the CD and applied.
+    // 9. The vApp properties were read from the CD and applied.
     const consoleText = vm.console();
     assert.match(consoleText, /reading vApp properties from iso/);
-    assert.match(consoleText, /host kh-e2e\.example\.test, 10\.77\.0\.10\/24 via 10\.77\.0\.1; firewall applied/);
+    assert.ok(consoleText.includes(`host kh-e2e.example.test, ${GUEST.ip}/24 via ${GUEST.gateway}; firewall applied`), 'settings applied at boot');
 
-    // 8. Nothing else answers: SSH from outside the admin networks, HTTP, key management, web
+    // 10. Nothing else answers: SSH from outside the admin networks, HTTP, key management, web
     // management — silent (dropped). 6002 and 6003 are let through but have no listener yet: refused,
-    // which shows the silence above is the firewall's doing.
+    // which shows the silence above is the firewall's doing. SSH answers the admin network.
     for (const port of [22, 80, 443, 6001, 3886]) {
       assert.equal(await probeTcp(GUEST.ip, port, 3000), 'silent', `port ${port} must not answer`);
     }
@@ -161,16 +201,25 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
       assert.equal(await probeTcp(GUEST.ip, port, 3000), 'refused', `port ${port} is open in the firewall`);
     }
     assert.equal(await probeTcp(GUEST.ip, 6000, 3000), 'open');
+    assert.equal(await probeTcp(GUEST.ip, 22, 5000, ADMIN_HOST), 'open', 'SSH from the admin network');
   } catch (err) {
     if (vm) {
       const out = join(ROOT, 'test-output');
       mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'e2e-console.log'), vm.console());
+      if (serial) writeFileSync(join(out, 'e2e-serial-transcript.txt'), serial.transcript());
+      // The guest's persistent journal is on the disk: keep it for `journalctl -D` after a loop mount.
+      await vm.stop();
+      if (existsSync(join(work, 'disk.raw'))) {
+        await runCommand('mv', [join(work, 'disk.raw'), join(out, 'e2e-disk.raw')]);
+        t.diagnostic(`disk kept: mount -o loop,offset=1048576 ${join(out, 'e2e-disk.raw')} /mnt && journalctl -D /mnt/var/log/journal`);
+      }
       t.diagnostic(`console log kept: ${join(out, 'e2e-console.log')}`);
       t.diagnostic(vm.console().split('\n').slice(-40).join('\n'));
     }
     throw err;
   } finally {
+    serial?.close();
     await vm?.stop();
     await tap.remove();
     if (existsSync(work)) rmSync(work, { recursive: true, force: true });

@@ -5,9 +5,10 @@ import net from 'node:net';
 /** `unreachable`: any other error (no route, no ARP answer) — the host itself is not there. */
 export type ProbeResult = 'open' | 'refused' | 'silent' | 'unreachable';
 
-export function probeTcp(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
+/** `from`: the local address to connect from (the host may hold several on the appliance's network). */
+export function probeTcp(host: string, port: number, timeoutMs: number, from?: string): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, ...(from ? { localAddress: from } : {}) });
     const done = (r: ProbeResult): void => {
       socket.destroy();
       resolve(r);

@@ -31,6 +31,8 @@ export interface VmOptions {
   readonly tap: string;
   readonly mac: string;
   readonly consoleLog: string;
+  /** The serial console as a Unix socket (interactive), besides the log file. */
+  readonly consoleSocket?: string;
   readonly memoryMiB?: number;
 }
 
@@ -55,7 +57,9 @@ export function startVm(o: VmOptions): Vm {
     '-device', 'scsi-hd,drive=disk0,bus=scsi0.0',
     '-netdev', `tap,id=net0,ifname=${o.tap},script=no,downscript=no`,
     '-device', `vmxnet3,netdev=net0,mac=${o.mac}`,
-    '-serial', `file:${o.consoleLog}`,
+    ...(o.consoleSocket
+      ? ['-chardev', `socket,id=ser0,path=${o.consoleSocket},server=on,wait=off,logfile=${o.consoleLog}`, '-serial', 'chardev:ser0']
+      : ['-serial', `file:${o.consoleLog}`]),
     ...(o.cdrom ? ['-drive', `file=${o.cdrom},media=cdrom,if=ide,readonly=on`] : []),
   ];
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
