@@ -36,7 +36,15 @@ export const applianceSettingsSchema = z
     /** The firewall policy and the service addresses it pins (see firewall/settings.ts). */
     network: networkPolicySettingsSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    // A static address: the prefix must fit its family, and the gateway must be of the same family.
+    if (s.address.mode !== 'static') return;
+    const family = isIP(s.address.address);
+    if (family === 4 && s.address.prefix > 32) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['address', 'prefix'], message: 'an IPv4 prefix is at most 32' });
+    const gw = isIP(s.address.gateway);
+    if (family !== 0 && gw !== 0 && gw !== family) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['address', 'gateway'], message: `must be an IPv${family} address, like the interface address` });
+  });
 
 export type ApplianceSettings = z.output<typeof applianceSettingsSchema>;
 

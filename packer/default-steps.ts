@@ -30,9 +30,13 @@ export function defaultProvisioningSteps(version: string): ProvisioningStep[] {
     // The fail-closed ruleset (firewall/fail-closed.ts) as /etc/nftables.conf, checked with nft -c; the
     // real policy is rendered at boot by keyhaven-firewall.service from the appliance configuration.
     { kind: 'shell', script: 'appliance/provision/30-firewall.sh' },
-    // Hardening: sshd (no passwords, no root login once configured), locked system accounts, sysctl,
+    // Hardening: locked system accounts, sysctl,
     // removal of packages and tools the appliance does not need, journald and audit settings.
     { kind: 'shell', script: 'appliance/provision/40-harden.sh' },
+    // The admin account (password locked until first boot), its menu as login shell and ForceCommand,
+    // the hardened sshd configuration checked with sshd -t (ssh.service stays disabled until first
+    // boot completes), and the privileged helper's socket (keyhaven-admin.socket).
+    { kind: 'shell', script: 'appliance/provision/50-admin-access.sh' },
     // Last: remove the build key and what could bring one back, host keys (regenerated at first boot),
     // machine-id, logs. After this step nothing can log in; see keyhaven-template.ts.
     { kind: 'shell', script: 'appliance/provision/90-remove-build-access.sh', removesBuildAccess: true },

@@ -7,11 +7,14 @@
 #   packer              packer validate checks the rendered keyhaven.pkr.json (Debian's 1.6.6 on bookworm)
 #   image build         the end-to-end test builds the OVA (appliance/install-build-deps.sh lists why each)
 #   qemu-system-x86, xorriso  it then boots the disk with the OVF environment on a CD image
+#   openssh-server, openssh-client  sshd -t and a real sshd check the admin SSH configuration
+#   tmux                the admin menu and the first-boot wizard are driven in a pseudo-terminal
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 packages=(python3-pykmip nftables iproute2 openssl sqlite3 systemd procps qemu-utils libxml2-utils packer
-  mmdebstrap debian-archive-keyring e2fsprogs fdisk grub-pc-bin grub-common zstd tar qemu-system-x86 xorriso)
+  mmdebstrap debian-archive-keyring e2fsprogs fdisk grub-pc-bin grub-common zstd tar qemu-system-x86 xorriso
+  openssh-server openssh-client tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

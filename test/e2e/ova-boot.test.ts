@@ -20,6 +20,7 @@ import { field, parseResponse, request } from '../support/requests.js';
 import { ovfEnvironmentIso } from './helpers/ovf-env.js';
 import { probeTcp } from './helpers/probe.js';
 import { SerialConsole } from './helpers/serial-console.js';
+import { sshSession } from './helpers/ssh-session.js';
 import { createTap, startVm, type Vm } from './helpers/vm.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -202,6 +203,16 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     }
     assert.equal(await probeTcp(GUEST.ip, 6000, 3000), 'open');
     assert.equal(await probeTcp(GUEST.ip, 22, 5000, ADMIN_HOST), 'open', 'SSH from the admin network');
+
+    // 11. SSH as admin from the admin network: the menu, whatever is asked for; Ctrl-C, Ctrl-Z and
+    // Ctrl-\ leave it the menu. From outside the admin networks SSH does not connect (silent above).
+    const ssh = { host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: ADMIN_PASSWORD, waitFor: /Main menu/, timeoutMs: 90_000 };
+    const interactive = await sshSession({ ...ssh, keys: ['\x03', '\x1a', '\x1c'] });
+    assert.match(interactive, /Keyhaven 0\.1\.0 administration/);
+    assert.doesNotMatch(interactive, /\$ $|# $|uid=\d+/m, 'no shell prompt or command output');
+    const asked = await sshSession({ ...ssh, command: '/bin/sh -c "echo SHELL-REACHED; id"' });
+    assert.match(asked, /Main menu/, 'ForceCommand runs the menu instead of the requested command');
+    assert.doesNotMatch(asked, /SHELL-REACHED|uid=\d+/);
   } catch (err) {
     if (vm) {
       const out = join(ROOT, 'test-output');

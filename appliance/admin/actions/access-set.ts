@@ -1,0 +1,33 @@
+// Opens or closes SSH (to the admin networks), key management (6001) or web management (3886, each
+// to its own networks). Opening SSH also starts sshd; closing it stops the listener (sessions that
+// are open, including the caller's, carry on).
+import { z } from 'zod';
+import { defineAction } from '../action.js';
+import { addressList, editSettings, listText } from '../settings-edit.js';
+
+export const ACCESS_SERVICES = {
+  ssh: 'SSH admin menu (22/tcp)',
+  keyManagement: 'key management (6001/tcp)',
+  webManagement: 'web management (3886/tcp)',
+} as const;
+
+export const accessSet = defineAction({
+  name: 'access.set',
+  title: 'Open or Close Port',
+  schema: z.discriminatedUnion('service', [
+    z.object({ service: z.literal('ssh'), enabled: z.boolean() }).strict(),
+    z.object({ service: z.enum(['keyManagement', 'webManagement']), enabled: z.boolean(), networks: addressList }).strict(),
+  ]),
+  async run(p, ctx) {
+    const s = await editSettings(ctx, (s) => {
+      const network = structuredClone(s.network);
+      if (p.service === 'ssh') network.ssh.enabled = p.enabled;
+      else network[p.service] = { enabled: p.enabled, networks: p.networks };
+      return { ...s, network };
+    });
+    if (p.service === 'ssh') await ctx.system.run('/usr/bin/systemctl', [p.enabled ? 'enable' : 'disable', '--now', 'ssh.service']);
+    const from = p.service === 'ssh' ? s.network.adminNetworks : s.network[p.service].networks;
+    const summary = `${ACCESS_SERVICES[p.service]} ${p.enabled ? `open to ${listText(from)}` : 'closed'}`;
+    return { result: s, summary, objectId: `network.${p.service}` };
+  },
+});

@@ -1,0 +1,47 @@
+// Every action the helper knows, by name. Adding one: a file in this directory and a line here.
+import type { AdminAction } from '../action.js';
+import { accessSet } from './access-set.js';
+import { adminNetworksSet } from './admin-networks-set.js';
+import { auditTail } from './audit-tail.js';
+import { auditVerify } from './audit-verify.js';
+import { keyServerRestart } from './keyserver-restart.js';
+import { networkSet } from './network-set.js';
+import { ntpSet } from './ntp-set.js';
+import { passwordSet } from './password-set.js';
+import { pkiIssueClient } from './pki-issue-client.js';
+import { pkiList } from './pki-list.js';
+import { pkiRevoke } from './pki-revoke.js';
+import { pkiSignCsr } from './pki-sign-csr.js';
+import { settingsShow } from './settings-show.js';
+import { sshKeyAdd } from './ssh-key-add.js';
+import { sshKeyList } from './ssh-key-list.js';
+import { sshKeyRemove } from './ssh-key-remove.js';
+import { status } from './status.js';
+import { syslogSet } from './syslog-set.js';
+import { systemReboot } from './system-reboot.js';
+import { systemShutdown } from './system-shutdown.js';
+
+const all: AdminAction[] = [
+  status,
+  settingsShow,
+  networkSet,
+  ntpSet,
+  syslogSet,
+  adminNetworksSet,
+  accessSet,
+  pkiIssueClient,
+  pkiSignCsr,
+  pkiList,
+  pkiRevoke,
+  passwordSet,
+  sshKeyList,
+  sshKeyAdd,
+  sshKeyRemove,
+  auditTail,
+  auditVerify,
+  keyServerRestart,
+  systemReboot,
+  systemShutdown,
+];
+
+export const ACTIONS: ReadonlyMap<string, AdminAction> = new Map(all.map((a) => [a.name, a]));

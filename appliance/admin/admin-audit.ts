@@ -1,0 +1,85 @@
+// The appliance administration audit log: every request the privileged helper handles, in its own
+// SQLite file with the key server's AuditLog machinery (HMAC chain, sealed head). It is separate
+// because the running key server holds its log's head in memory: a second writer would fork the
+// chain. The chain key is derived from the master key (HKDF, its own label), so verifying needs the
+// master key exactly like the key server's log, and records cannot be spliced between the two.
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { hkdfSync as hkdf } from 'node:crypto';
+import { join } from 'node:path';
+import { AuditLog, type AuditEntry, type AuditRecord, type VerifyResult } from '../../server/audit/audit-log.js';
+import { openDatabase, type Db } from '../../server/store/database.js';
+import { loadMasterKey } from '../../server/store/master-key.js';
+import type { AppliancePaths } from './paths.js';
+
+export const LOG_CREATED = 'Administration Log Created';
+
+export function masterKeyPath(paths: AppliancePaths): string {
+  return join(paths.dataDir, 'master.key');
+}
+
+/** The chain key of the administration log. With `create`, the master key is made if the key server has not yet. */
+function chainKey(paths: AppliancePaths, create: boolean): Buffer {
+  const file = masterKeyPath(paths);
+  const { key, created } = loadMasterKey(file, { create });
+  if (created) {
+    // The key server runs as the owner of its data directory and must be able to read it.
+    const owner = statSync(paths.dataDir);
+    chownSync(file, owner.uid, owner.gid);
+  }
+  const derived = Buffer.from(hkdf('sha256', key, Buffer.alloc(0), 'keyhaven/admin-audit/v1', 32));
+  key.fill(0);
+  return derived;
+}
+
+export class AdminAuditLog {
+  private constructor(
+    private readonly db: Db,
+    private readonly log: AuditLog,
+  ) {}
+
+  /** Opens (creating on first use) the log. `create: false` refuses a missing log. */
+  static open(paths: AppliancePaths, options: { create: boolean } = { create: true }): AdminAuditLog {
+    if (options.create) mkdirSync(paths.adminAuditDir, { recursive: true, mode: 0o755 });
+    const key = chainKey(paths, options.create);
+    const { db, created } = openDatabase(paths.adminAudit, { create: options.create });
+    db.pragma('synchronous = FULL'); // each record is on disk before the helper answers
+    db.pragma('busy_timeout = 5000');
+    const self = new AdminAuditLog(db, new AuditLog(db, key));
+    key.fill(0);
+    // The first record is written with the file, so an emptied log never verifies as a new one.
+    if (created) self.append({ identity: 'keyhaven-admin', address: '-', operation: LOG_CREATED, objectId: '', result: 'success', reason: '' });
+    return self;
+  }
+
+  static exists(paths: AppliancePaths): boolean {
+    return existsSync(paths.adminAudit);
+  }
+
+  append(entry: Omit<AuditEntry, 'time'> & { time?: string }): AuditRecord {
+    const write = this.db.transaction(() => {
+      const r = this.log.append({ ...entry, time: entry.time ?? new Date().toISOString() });
+      this.log.sealHead();
+      return r;
+    });
+    try {
+      return write();
+    } catch (err) {
+      this.log.resync();
+      throw err;
+    }
+  }
+
+  verify(): VerifyResult {
+    const r = this.log.verify();
+    if (r.ok && r.records === 0) return { ok: false, records: 0, seq: 1, problem: `record 1 (${LOG_CREATED}) is missing: the log was emptied` };
+    return r;
+  }
+
+  tail(n: number): AuditRecord[] {
+    return this.log.tail(n);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,79 @@
+// Saving and applying the appliance settings. On the appliance this is the boot path's own code
+// (appliance/boot/configure.ts: saveSettings, applySettings — host name, address, resolver, chrony
+// sources, firewall) followed by restarting what reads those files; in tests (a root prefix) the
+// same files are written under the prefix and the commands are only recorded.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { renderPolicy } from '../../firewall/policy.js';
+import { renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from '../boot/network-config.js';
+import { parseApplianceSettings, type ApplianceSettings } from '../settings.js';
+import type { AppliancePaths } from './paths.js';
+import type { SystemRunner } from './system-runner.js';
+
+export interface SettingsApplier {
+  /** The saved settings, or the defaults when none were saved yet. */
+  read(): ApplianceSettings;
+  /** Saves and applies; on failure restores and re-applies the previous settings, then throws. */
+  change(next: ApplianceSettings): Promise<void>;
+}
+
+function writeAtomic(path: string, text: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, path);
+}
+
+interface Backend {
+  save(s: ApplianceSettings): void;
+  apply(s: ApplianceSettings): Promise<void>;
+}
+
+function applier(paths: AppliancePaths, backend: Backend): SettingsApplier {
+  const read = (): ApplianceSettings =>
+    existsSync(paths.settings) ? parseApplianceSettings(JSON.parse(readFileSync(paths.settings, 'utf8')), paths.settings) : parseApplianceSettings({}, 'defaults');
+  return {
+    read,
+    async change(next) {
+      const previous = read();
+      backend.save(next);
+      try {
+        await backend.apply(next);
+      } catch (err) {
+        backend.save(previous);
+        await backend.apply(previous).catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+/** The running appliance: configure.ts's save/apply, then networkd and chrony re-read their files. */
+export async function realSettingsApplier(paths: AppliancePaths, system: SystemRunner): Promise<SettingsApplier> {
+  const { applySettings, saveSettings } = await import('../boot/configure.js');
+  return applier(paths, {
+    save: saveSettings,
+    async apply(s) {
+      await applySettings(s);
+      await system.run('/usr/bin/systemctl', ['try-restart', 'systemd-networkd.service', 'chrony.service']);
+    },
+  });
+}
+
+/** Tests: the same files under the root prefix; loading the firewall and restarts are recorded. */
+export function sandboxSettingsApplier(paths: AppliancePaths, system: SystemRunner): SettingsApplier {
+  return applier(paths, {
+    save: (s) => writeAtomic(paths.settings, `${JSON.stringify(s, null, 2)}\n`),
+    async apply(s) {
+      writeAtomic(paths.networkFile, renderNetworkConfig(s));
+      writeAtomic(paths.resolvConf, renderResolvConf(s));
+      writeAtomic(paths.chronySources, renderChronySources(s));
+      writeAtomic(paths.hostnameFile, `${s.hostname}\n`);
+      writeAtomic(paths.hostsFile, renderHosts(s));
+      const ruleset = renderPolicy(s.network, 'network.');
+      await system.run('/usr/sbin/nft', ['-f', '-'], { input: ruleset });
+      writeAtomic(paths.firewall, ruleset, 0o600);
+      await system.run('/usr/bin/systemctl', ['try-restart', 'systemd-networkd.service', 'chrony.service']);
+    },
+  });
+}

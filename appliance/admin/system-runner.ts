@@ -1,0 +1,61 @@
+// How the helper touches the running system (systemctl, nft, chpasswd…). The real runner executes
+// the command; tests inject a recording runner, so reboot or a firewall load is asserted, not done.
+import { execFile } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+
+export interface CommandResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+export interface RunOptions {
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  /** Return a non-zero exit instead of throwing (for queries such as systemctl is-active). */
+  readonly allowFailure?: boolean;
+}
+
+export interface SystemRunner {
+  /** Runs `command args…` (absolute path, no shell) with `input` on stdin; throws ADMIN_ACTION_FAILED unless it exits 0. */
+  run(command: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+}
+
+export const realRunner: SystemRunner = {
+  run(command, args, options = {}) {
+    return new Promise((resolve, reject) => {
+      const child = execFile(command, [...args], { timeout: options.timeoutMs ?? 60_000, maxBuffer: 4 * 1024 * 1024, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' } }, (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        if (err && options.allowFailure && typeof err.code === 'number') resolve({ stdout: String(stdout), stderr: String(stderr), code });
+        else if (err) {
+          const why = String(stderr).trim() || err.message;
+          reject(new KeyhavenError(ErrorCodes.ADMIN_ACTION_FAILED, `${[command, ...args].join(' ')} failed: ${why}`, { cause: err }));
+        } else resolve({ stdout: String(stdout), stderr: String(stderr), code });
+      });
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(options.input ?? '');
+    });
+  },
+};
+
+/**
+ * Records each command as one JSON line in `file` and answers from `replies` (by "command args"
+ * prefix) or with empty output. Never records `input` (it may be a password).
+ */
+export function recordingRunner(file: string, replies: Record<string, string> = {}): SystemRunner {
+  return {
+    async run(command, args) {
+      appendFileSync(file, `${JSON.stringify([command, ...args])}\n`);
+      const line = [command, ...args].join(' ');
+      const key = Object.keys(replies).find((k) => line.startsWith(k));
+      return { stdout: key ? replies[key]! : '', stderr: '', code: 0 };
+    },
+  };
+}
+
+/** The runner the helper uses: KEYHAVEN_RECORD_COMMANDS=FILE records instead of running (tests only). */
+export function runnerFromEnvironment(): SystemRunner {
+  const file = process.env.KEYHAVEN_RECORD_COMMANDS;
+  return file ? recordingRunner(file) : realRunner;
+}

@@ -1,0 +1,40 @@
+// Shared pieces of the option forms: lists typed as text, checks that give the appliance settings
+// schema's own verdict while the administrator types, and how a result is shown.
+import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { checkSettings } from '../admin/settings-edit.js';
+import type { ApplianceSettings } from '../settings.js';
+import type { Ui, Validate } from './ui.js';
+
+/** "a, b c" → ["a", "b", "c"]; "none" or nothing → []. */
+export function parseList(text: string): string[] {
+  const t = text.trim();
+  if (t === '' || t.toLowerCase() === 'none') return [];
+  return t.split(/[\s,;]+/).filter(Boolean);
+}
+
+export const showList = (xs: readonly string[]): string => (xs.length ? xs.join(', ') : 'none');
+
+/** A validator: applies the typed value to the settings and reports what the schema says, or true. */
+export function settingsCheck(base: ApplianceSettings, change: (s: ApplianceSettings, value: string) => ApplianceSettings, extra?: Validate): Validate {
+  return (value) => {
+    const pre = extra?.(value);
+    if (pre !== undefined && pre !== true) return pre;
+    try {
+      checkSettings(change(structuredClone(base), value));
+      return true;
+    } catch (err) {
+      return err instanceof KeyhavenError && err.code === ErrorCodes.ADMIN_REQUEST_INVALID ? err.message.replace(/\n/g, '; ') : (err as Error).message;
+    }
+  };
+}
+
+export async function currentSettings(ui: Ui): Promise<ApplianceSettings> {
+  return (await ui.call<ApplianceSettings>('settings.show')).result;
+}
+
+/** Prints text between markers the administrator can select and copy as a whole. */
+export function block(ui: Ui, title: string, body: string): void {
+  ui.print(`\n===== BEGIN ${title} =====\n${body.trimEnd()}\n===== END ${title} =====`);
+}
+
+export const done = (ui: Ui, summary: string): void => ui.print(`\nDone: ${summary}.\n`);

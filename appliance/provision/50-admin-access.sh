@@ -1,0 +1,51 @@
+#!/bin/sh
+# The admin account and its only ways in: the console login and SSH, both leading to the admin menu
+# (appliance/menu), which reaches root only through the keyhaven-admin socket's helper.
+#   - group keyhaven-admin (may use the helper's socket), user admin in it: home /home/admin (0700),
+#     login shell /usr/local/bin/keyhaven-menu, password locked ("!"): there is no default password,
+#     the first-boot wizard sets it;
+#   - /usr/local/bin/keyhaven-menu: starts the menu with a clean environment, whatever it is given
+#     (sshd runs "SHELL -c ForceCommand": the arguments are ignored);
+#   - sshd: the hardened configuration (appliance/ssh/sshd-config.ts) replaces Debian's, checked with
+#     sshd -t; ssh.service stays disabled until first boot completes (the wizard enables it);
+#   - keyhaven-admin.socket enabled (installed by 20-install-units.sh).
+set -eu
+MENU=/usr/local/bin/keyhaven-menu
+
+getent group keyhaven-admin >/dev/null || groupadd --system keyhaven-admin
+getent passwd admin >/dev/null || useradd --no-create-home --no-user-group --gid keyhaven-admin --home-dir /home/admin --shell "$MENU" --comment 'Keyhaven administrator (menu only)' admin
+# Re-assert everything, also for an account that existed before this step.
+usermod --shell "$MENU" --gid keyhaven-admin --home /home/admin admin
+usermod --password '!' admin
+install -d -m 0700 -o admin -g keyhaven-admin /home/admin
+# Root's state directory: first-boot progress and the administration audit log (admin-audit.db).
+install -d -m 0755 -o root -g root /var/lib/keyhaven-appliance
+
+cat > "$MENU" <<'WRAPPER'
+#!/bin/sh
+# The admin account's login shell and sshd's ForceCommand: the admin menu and nothing else. Arguments
+# (such as "-c COMMAND") are ignored; the environment is rebuilt so nothing a client sends reaches node.
+exec /usr/bin/env -i PATH=/usr/bin:/bin HOME=/home/admin LANG=C.UTF-8 TERM="${TERM:-vt100}" \
+  SSH_CONNECTION="${SSH_CONNECTION:-}" /usr/bin/node /opt/keyhaven/appliance/bin/keyhaven.js menu
+WRAPPER
+chmod 0755 "$MENU"
+grep -qx "$MENU" /etc/shells || echo "$MENU" >> /etc/shells
+
+# sshd: our configuration only. The admin's keys live in a root-owned file the menu manages.
+install -d -m 0755 /etc/ssh/sshd_config.d /etc/ssh/authorized_keys
+printf '# Keyhaven: everything is in sshd_config.d/10-keyhaven.conf.\nInclude /etc/ssh/sshd_config.d/*.conf\n' > /etc/ssh/sshd_config
+/usr/local/bin/keyhaven sshd-config > /etc/ssh/sshd_config.d/10-keyhaven.conf
+chmod 0644 /etc/ssh/sshd_config /etc/ssh/sshd_config.d/10-keyhaven.conf
+# Debian 13's OpenSSH must have kept the post-quantum key exchange (the renderer drops what it lacks).
+grep -q '^KexAlgorithms mlkem768x25519-sha256,' /etc/ssh/sshd_config.d/10-keyhaven.conf \
+  || { echo "50-admin-access: the installed OpenSSH lacks mlkem768x25519-sha256" >&2; exit 1; }
+# Check the whole configuration with a throw-away host key (the real ones are made at first start).
+check=$(mktemp -d)
+ssh-keygen -q -t ed25519 -N '' -f "$check/key"
+install -d -m 0755 /run/sshd
+/usr/sbin/sshd -t -f /etc/ssh/sshd_config -h "$check/key"
+rm -rf "$check"
+
+systemctl enable keyhaven-admin.socket
+# SSH stays off until first boot completes (20-install-units.sh disabled it; the wizard enables it).
+systemctl disable ssh.service ssh.socket 2>/dev/null || true

@@ -1,0 +1,306 @@
+// The admin menu driven as a person would, in a real pseudo-terminal (tmux), against a real helper on
+// a temporary socket: keys that would reach a shell elsewhere (Ctrl-C, Ctrl-Z, Ctrl-\, Ctrl-D,
+// typed commands) never do; every form refuses bad input with a message that says why; a bundle is
+// issued and copied off the screen; a revocation reaches the CRL; everything is in the audit log.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
+import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/pki/index.js';
+import { AdminSandbox, KEYHAVEN } from './helpers/admin-sandbox.js';
+import { PrivateTmux } from './helpers/tmux.js';
+
+let box: AdminSandbox;
+before(async () => {
+  box = await AdminSandbox.start();
+});
+after(async () => {
+  await box?.stop();
+});
+
+const SHELL_PROOF = 'PWNED$((6*7))';
+const SHELL_RAN = /PWNED42/;
+
+class Menu {
+  /** The screen before the last keys were sent: expect() waits for a match that is new since then. */
+  private before = '';
+  private constructor(readonly t: PrivateTmux) {}
+
+  static async open(env: Record<string, string> = {}): Promise<Menu> {
+    const t = PrivateTmux.start([process.execPath, KEYHAVEN, 'menu'], { KEYHAVEN_ADMIN_SOCKET: box.socket, ...env });
+    const m = new Menu(t);
+    await m.t.waitFor(/\? Main menu/, 30_000);
+    return m;
+  }
+
+  /** Everything the terminal showed (scrollback included), wrapped lines joined. */
+  history(): string {
+    return this.t.history();
+  }
+
+  private send(fn: () => void): void {
+    this.before = this.history();
+    fn();
+  }
+
+  press(...keys: string[]): void {
+    this.send(() => this.t.press(...keys));
+  }
+
+  type(text: string): void {
+    this.send(() => this.t.type(text));
+  }
+
+  enter(text = ''): void {
+    this.send(() => {
+      if (text) this.t.type(text);
+      this.t.press('Enter');
+    });
+  }
+
+  /** Waits until `pattern` matches more often than before the last keys were sent. */
+  async expect(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    const g = new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`);
+    const count = (text: string) => text.match(g)?.length ?? 0;
+    const base = count(this.before);
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const now = this.history();
+      if (count(now) > base) return now;
+      if (Date.now() > until) throw new Error(`the terminal never showed ${pattern} (again); it shows:\n${now.replace(/\n{3,}/g, '\n\n').slice(-6000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The main menu is the active prompt (at the bottom of the screen). */
+  async atMainMenu(timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.t.screen();
+      const bottom = screen.slice(screen.lastIndexOf('\n? ') + 1);
+      if (bottom.startsWith('? Main menu') && /navigate/.test(bottom)) return;
+      if (Date.now() > until) throw new Error(`the main menu is not the active prompt; screen:\n${screen}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async choose(label: string): Promise<void> {
+    await this.atMainMenu();
+    const i = MENU_OPTIONS.findIndex((o) => o.label === label);
+    assert.ok(i >= 0, label);
+    this.press(...Array<string>(i).fill('Down'), 'Enter');
+    await this.expect(new RegExp(`✔ Main menu ${label.replace(/[()/]/g, '\\$&')}\n`));
+  }
+
+  close(): void {
+    this.t.close();
+  }
+}
+
+describe('the menu never gives a shell', () => {
+  test('Ctrl-C, Ctrl-Z, Ctrl-\\ and typed commands at the main menu and inside an entry', async () => {
+    const m = await Menu.open();
+    try {
+      m.press('C-c', 'C-z', 'C-\\');
+      await new Promise((r) => setTimeout(r, 500));
+      m.type(`echo ${SHELL_PROOF}; /bin/sh -c 'echo ${SHELL_PROOF}'`);
+      await new Promise((r) => setTimeout(r, 500));
+      m.press('C-c');
+      await m.atMainMenu();
+      m.enter('exit; /bin/bash'); // typing searches the entries; Enter chooses the highlighted one (Status)
+      await m.expect(/Status of keyhaven/);
+      await m.atMainMenu();
+
+      await m.choose('NTP servers');
+      await m.expect(/\? NTP servers/);
+      m.press('C-z', 'C-\\');
+      m.type(`$(echo ${SHELL_PROOF})`);
+      m.press('C-c');
+      await m.expect(/Cancelled: back to the main menu/);
+      await m.atMainMenu();
+
+      await m.choose('Change the admin password');
+      await m.expect(/\? New admin password/);
+      m.press('C-d');
+      await m.expect(/Cancelled: back to the main menu/);
+      await m.atMainMenu();
+      assert.doesNotMatch(m.history(), SHELL_RAN);
+
+      // Ctrl-D at the main menu ends the session: the process exits, nothing runs after it.
+      m.press('C-d');
+      await m.expect(/Logged out\./);
+      assert.equal(await m.t.exitStatus(), 0);
+      assert.doesNotMatch(m.history(), SHELL_RAN);
+    } finally {
+      m.close();
+    }
+  });
+
+  test('"Log out" ends the session; so do 2 idle seconds (the appliance waits 15 minutes)', async () => {
+    const m = await Menu.open();
+    try {
+      m.press(...Array<string>(MENU_OPTIONS.length).fill('Down'), 'Enter'); // the last entry
+      await m.expect(/Logged out\./);
+      assert.equal(await m.t.exitStatus(), 0);
+    } finally {
+      m.close();
+    }
+    const idle = await Menu.open({ KEYHAVEN_MENU_IDLE_SECONDS: '2' });
+    try {
+      await idle.expect(/Logged out after \d+ minutes without input/, 10_000);
+      assert.equal(await idle.t.exitStatus(), 0);
+    } finally {
+      idle.close();
+    }
+  });
+
+  test('without a terminal (ssh host command) it refuses and exits', () => {
+    const r = spawnSync(process.execPath, [KEYHAVEN, 'menu'], { input: `echo ${SHELL_PROOF}\n`, encoding: 'utf8', env: { ...process.env, KEYHAVEN_ADMIN_SOCKET: box.socket } });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /needs a terminal/);
+    assert.doesNotMatch(r.stdout + r.stderr, SHELL_RAN);
+  });
+});
+
+describe('every form refuses bad input and says why', () => {
+  test('bad IP, bad CIDR, port out of range, weak and mismatched passwords, bad SSH key, bad CSR', async () => {
+    const m = await Menu.open();
+    try {
+      await m.choose('NTP servers');
+      m.enter('192.0.2.1, 10.0.0.300');
+      await m.expect(/> network\.ntpServers\[1\]: "10\.0\.0\.300" is not an IPv4 or IPv6 address/);
+      m.press('C-c');
+      await m.atMainMenu();
+
+      await m.choose('Admin networks');
+      m.enter('10.0.0.0/33');
+      await m.expect(/> network\.adminNetworks\[0\]: .*10\.0\.0\.0\/33/);
+      m.press('C-c');
+      await m.atMainMenu();
+
+      await m.choose('Syslog / SIEM destinations');
+      m.enter('192.0.2.10:70000');
+      await m.expect(/> "192\.0\.2\.10:70000": port 70000 is out of range \(1-65535\)/);
+      m.press(...Array<string>(5).fill('BSpace'));
+      m.enter('1514');
+      await m.expect(/> "192\.0\.2\.10:1514": the appliance sends syslog to port 514 only/);
+      m.press('C-c');
+      await m.atMainMenu();
+
+      await m.choose('Change the admin password');
+      m.enter('keyhaven2024');
+      await m.expect(/> Use at least 15 characters \(this has 12\)/);
+      m.press(...Array<string>(12).fill('BSpace'));
+      m.enter('Correct-Horse-Battery-7');
+      await m.expect(/\? Repeat the new password/);
+      m.enter('Correct-Horse-Battery-8');
+      await m.expect(/The two passwords differ: the password was not changed/);
+      await m.atMainMenu();
+
+      await m.choose('SSH keys for admin');
+      await m.expect(/\? What do you want to do\?/);
+      m.enter();
+      await m.expect(/\? Public key/);
+      m.enter('ssh-dss AAAAB3NzaC1kc3MAAACBAP');
+      await m.expect(/> ssh-dss keys are not accepted\. Paste a public key of type ssh-ed25519/);
+      m.press('C-c');
+      await m.atMainMenu();
+
+      await m.choose('Sign a certificate request (CSR)');
+      await m.expect(/Paste the CSR/);
+      m.enter('-----BEGIN CERTIFICATE REQUEST-----');
+      m.enter('bm90IGEgcmVxdWVzdA==');
+      m.enter('-----END CERTIFICATE REQUEST-----');
+      await m.expect(/Refused: .*\nNothing was changed\./);
+      await m.atMainMenu();
+      assert.doesNotMatch(m.history(), SHELL_RAN);
+      assert.equal(existsSync(box.paths.settings), false, 'nothing refused was saved');
+    } finally {
+      m.close();
+    }
+  });
+});
+
+/** The text between the menu's BEGIN/END markers for `title`, as the administrator would copy it. */
+function copyBlock(screen: string, title: string): string {
+  const m = new RegExp(`===== BEGIN ${title.replace(/\./g, '\\.')} =====\\n([\\s\\S]*?)\\n===== END ${title.replace(/\./g, '\\.')} =====`).exec(screen);
+  assert.ok(m, `no ${title} block on the screen`);
+  return `${m[1]!}\n`;
+}
+
+describe('certificates through the menu', () => {
+  test('issue a vCenter bundle, copy it off the screen, then revoke it: it is in the CRL; all of it audited', async () => {
+    const m = await Menu.open();
+    try {
+      await m.choose('NTP servers');
+      m.enter('192.0.2.123');
+      await m.expect(/Done: NTP servers 192\.0\.2\.123\./);
+      await m.atMainMenu();
+
+      await m.choose('Issue a client certificate');
+      m.enter(); // vCenter
+      await m.expect(/\? Name/);
+      m.enter(); // default "vcenter"
+      await m.expect(/\? DNS names/);
+      m.enter('vcenter.example.com');
+      await m.expect(/\? How do you want to copy it\?/);
+      m.press('Down');
+      m.press('Down');
+      await m.expect(/❯ Both/);
+      m.press('Enter');
+      await m.expect(/\? Password for the PKCS#12 bundle/);
+      m.enter('p12-password-99');
+      await m.expect(/\? Repeat the bundle password/);
+      m.enter('p12-password-99');
+      await m.expect(/Done: issued client certificate 'vcenter'/, 60_000);
+      await m.atMainMenu();
+      const screen = m.history();
+      const cert = new X509Certificate(copyBlock(screen, 'vcenter.crt'));
+      const ca = new X509Certificate(copyBlock(screen, 'keyhaven-ca.crt'));
+      assert.ok(cert.verify(ca.publicKey), 'the copied certificate chains to the copied CA');
+      assert.equal(ca.fingerprint256, new X509Certificate(readFileSync(pkiPaths(box.paths.dataDir).caCert)).fingerprint256);
+      assert.deepEqual(extKeyUsage(cert), [CLIENT_AUTH_OID]);
+      const key = copyBlock(screen, 'vcenter.key');
+      assert.equal(execFileSync('openssl', ['pkey', '-pubout'], { input: key, encoding: 'utf8' }), cert.publicKey.export({ type: 'spki', format: 'pem' }));
+      // The PKCS#12 as the administrator decodes it on a workstation: base64 -d, then open it.
+      assert.match(screen, /base64 -d vcenter\.p12\.b64 > vcenter\.p12/);
+      const p12 = join(box.root, 'copied.p12');
+      execFileSync('sh', ['-c', `base64 -d > '${p12}'`], { input: copyBlock(screen, 'vcenter.p12.b64') });
+      assert.match(execFileSync('openssl', ['pkcs12', '-in', p12, '-passin', 'pass:p12-password-99', '-nokeys', '-clcerts'], { encoding: 'utf8' }), /subject=.*CN = vcenter/);
+
+      await m.choose('Revoke a client certificate');
+      await m.expect(/\? Which certificate\?/);
+      m.enter();
+      await m.expect(/\? Reason/);
+      m.enter(); // key compromised
+      await m.expect(/\? Revoke CN=vcenter/);
+      m.enter('y');
+      await m.expect(/The CRL \(number \d+\) now lists serial [0-9a-f]+/);
+      await m.atMainMenu();
+      const crl = readCrlInfo(readFileSync(pkiPaths(box.paths.dataDir).crl, 'utf8'));
+      assert.ok(crl.serials.includes(cert.serialNumber.toLowerCase()), 'the revoked serial is in the CRL');
+
+      await m.choose('Verify the audit logs');
+      await m.expect(/Administration audit log: intact \(\d+ records, chain and sealed head verified\)/);
+      await m.atMainMenu();
+      await m.choose('View recent audit records');
+      m.enter();
+      await m.expect(/Administration audit log \(menu and helper\)(.*\n)*.*Revoke Certificate.*success/);
+      await m.atMainMenu();
+    } finally {
+      m.close();
+    }
+    // Each change is recorded (from the console: no SSH_CONNECTION), and the chain verifies.
+    const tail = await box.call('audit.tail', { count: 100 });
+    assert.ok(tail.ok);
+    const records = (tail.result as { admin: { operation: string; address: string; result: string }[] }).admin;
+    for (const op of ['Set NTP Servers', 'Issue Client Certificate', 'Revoke Certificate']) {
+      assert.ok(records.some((r) => r.operation === op && r.result === 'success' && r.address === 'console'), `${op} recorded`);
+    }
+    const verified = await box.call('audit.verify');
+    assert.ok(verified.ok && (verified.result as { admin: { ok: boolean } }).admin.ok);
+  });
+});

@@ -1,0 +1,90 @@
+// A real privileged helper on a temporary socket, as systemd runs it (systemd-socket-activate
+// --accept --inetd: one `keyhaven admin-helper` per connection, the connection on stdin/stdout),
+// with every path under a temporary root (KEYHAVEN_APPLIANCE_ROOT): system commands are recorded in
+// ROOT/commands.log, chpasswd is a stand-in that records its input, the key server's data directory
+// holds a real CA, server certificate and an empty key store.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { callHelper } from '../../../appliance/admin/client.js';
+import { appliancePaths, type AppliancePaths } from '../../../appliance/admin/paths.js';
+import type { AdminResponse } from '../../../appliance/admin/protocol.js';
+import { parseConfig } from '../../../server/config.js';
+import { initPki, issueServer } from '../../../server/pki/index.js';
+import { openStore } from '../../../server/server.js';
+
+export const KEYHAVEN = fileURLToPath(new URL('../../../appliance/bin/keyhaven.js', import.meta.url));
+
+export class AdminSandbox {
+  private journal = '';
+  private constructor(
+    readonly root: string,
+    readonly socket: string,
+    readonly paths: AppliancePaths,
+    private readonly activator: ChildProcess,
+  ) {
+    activator.stderr!.setEncoding('utf8').on('data', (d: string) => (this.journal += d));
+  }
+
+  static async start(options: { withPki?: boolean } = {}): Promise<AdminSandbox> {
+    const root = mkdtempSync(join(tmpdir(), 'kh-admin-'));
+    const paths = appliancePaths(root);
+    mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+    if (options.withPki !== false) {
+      await initPki(paths.dataDir, { name: 'keyhaven-test' });
+      await issueServer(paths.dataDir, { dns: ['keyhaven-test'] });
+      openStore(parseConfig({ dataDir: paths.dataDir }, 'test'), { create: true }).db.close();
+    }
+    mkdirSync(join(root, 'usr/sbin'), { recursive: true });
+    writeFileSync(join(root, 'usr/sbin/chpasswd'), `#!/bin/sh\ncat > '${root}/chpasswd.input'\n`);
+    chmodSync(join(root, 'usr/sbin/chpasswd'), 0o755);
+    const socket = join(root, 'admin.sock');
+    const activator = spawn('systemd-socket-activate', ['--listen', socket, '--accept', '--inetd', `--setenv=KEYHAVEN_APPLIANCE_ROOT=${root}`, `--setenv=PATH=${process.env.PATH}`, process.execPath, KEYHAVEN, 'admin-helper'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const sandbox = new AdminSandbox(root, socket, paths, activator);
+    for (let i = 0; !existsSync(socket); i++) {
+      if (i > 100) throw new Error(`the helper socket never appeared:\n${sandbox.journal}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return sandbox;
+  }
+
+  call(action: string, params: unknown = {}, client?: { address: string }): Promise<AdminResponse> {
+    return callHelper(this.socket, { action, params: params as Record<string, unknown>, ...(client ? { client } : {}) });
+  }
+
+  /** Sends raw bytes as a request (for malformed input). */
+  async raw(line: string): Promise<AdminResponse> {
+    const { connect } = await import('node:net');
+    return new Promise((resolve, reject) => {
+      const s = connect(this.socket);
+      let text = '';
+      s.on('connect', () => s.end(line));
+      s.setEncoding('utf8').on('data', (d: string) => (text += d));
+      s.on('end', () => resolve(JSON.parse(text) as AdminResponse));
+      s.on('error', reject);
+    });
+  }
+
+  /** The system-log lines the helpers wrote (stderr → journal on the appliance). */
+  journalLines(): string[] {
+    return this.journal.split('\n').filter((l) => /^<\d>\{/.test(l));
+  }
+
+  commands(): string[][] {
+    const f = join(this.root, 'commands.log');
+    return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]) : [];
+  }
+
+  async stop(): Promise<void> {
+    if (this.activator.exitCode === null) {
+      const gone = new Promise((r) => this.activator.once('exit', r));
+      this.activator.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}

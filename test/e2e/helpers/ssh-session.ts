@@ -1,0 +1,62 @@
+// An SSH client session from a chosen local address (ssh2): what an administrator's terminal shows
+// after logging in with a password, optionally asking for a command instead of the login program.
+import { Client, type ClientChannel } from 'ssh2';
+
+export interface SshOptions {
+  readonly host: string;
+  readonly from: string;
+  readonly username: string;
+  readonly password: string;
+  /** A command to request (ForceCommand must override it); default: an interactive session. */
+  readonly command?: string;
+  /** Keys typed once the session shows `waitFor`, each after the previous output settled. */
+  readonly keys?: readonly string[];
+  readonly waitFor: RegExp;
+  readonly timeoutMs: number;
+}
+
+/** Returns everything the session printed (ANSI sequences included) once `waitFor` matched and keys were sent. */
+export function sshSession(o: SshOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let output = '';
+    const timer = setTimeout(() => {
+      client.end();
+      reject(new Error(`SSH session never showed ${o.waitFor}; output:\n${output.slice(-2000)}`));
+    }, o.timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      client.end();
+      resolve(output);
+    };
+    const drive = (channel: ClientChannel) => {
+      let sent = false;
+      channel.on('data', (d: Buffer) => {
+        output += d.toString('utf8');
+        if (!sent && o.waitFor.test(output)) {
+          sent = true;
+          const keys = [...(o.keys ?? [])];
+          const next = () => {
+            const k = keys.shift();
+            if (k === undefined) return void setTimeout(finish, 1500);
+            channel.write(k);
+            setTimeout(next, 1500);
+          };
+          next();
+        }
+      });
+      channel.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
+      channel.on('close', () => (o.waitFor.test(output) ? finish() : (clearTimeout(timer), reject(new Error(`SSH session closed before ${o.waitFor}; output:\n${output}`)))));
+    };
+    client.on('ready', () => {
+      const pty = { term: 'xterm', cols: 120, rows: 40 };
+      if (o.command) client.exec(o.command, { pty }, (err, ch) => (err ? reject(err) : drive(ch)));
+      else client.shell(pty, (err, ch) => (err ? reject(err) : drive(ch)));
+    });
+    client.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    client.connect({ host: o.host, port: 22, localAddress: o.from, username: o.username, password: o.password, readyTimeout: o.timeoutMs, tryKeyboard: false });
+  });
+}
