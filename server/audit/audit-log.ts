@@ -10,7 +10,7 @@
 // the head removed or replaced, or the whole log emptied on a store that holds objects), the next
 // transaction first appends an "Audit Check" failure record describing it, chained and sealed like
 // any other, and `verify` reports every such record.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Db } from '../store/database.js';
 import { sameKey } from '../store/master-key.js';
 
@@ -46,11 +46,14 @@ export class AuditLog {
   private readonly headWrite;
   /** Tampering found when the log was opened, not yet recorded in the chain. */
   private pendingProblem: string | undefined;
+  /** The chain key, imported once rather than on every record's HMAC. */
+  private readonly key: KeyObject;
 
   constructor(
     private readonly db: Db,
-    private readonly key: Buffer,
+    key: Buffer,
   ) {
+    this.key = createSecretKey(key);
     this.insert = db.prepare(
       'INSERT INTO audit (seq, time, identity, address, operation, object_id, result, reason, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -131,7 +134,16 @@ export class AuditLog {
   }
 
   private write(entry: AuditEntry): AuditRecord {
-    const record = { seq: this.lastSeq + 1, ...entry };
+    const record: AuditRecord = {
+      seq: this.lastSeq + 1,
+      time: entry.time,
+      identity: entry.identity,
+      address: entry.address,
+      operation: entry.operation,
+      objectId: entry.objectId,
+      result: entry.result,
+      reason: entry.reason,
+    };
     const mac = this.mac(this.lastMac, record);
     this.insert.run(record.seq, record.time, record.identity, record.address, record.operation, record.objectId, record.result, record.reason, mac);
     this.lastSeq = record.seq;
