@@ -28,6 +28,11 @@ export const BASE_PACKAGES = [
   'openssh-server',
   'chrony',
   'open-vm-tools',
+  // Hardening (provision/40-harden.sh): the OS audit trail, the key server's AppArmor confinement,
+  // daily file-integrity checks.
+  'auditd',
+  'apparmor',
+  'aide',
 ] as const;
 
 /** Documentation, manual pages and translations are never unpacked (dpkg --path-exclude). */

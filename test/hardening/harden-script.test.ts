@@ -1,0 +1,124 @@
+// Static checks of appliance/provision/40-harden.sh (no image build): the kernel settings issue #5
+// asks for are in the sysctl file it writes, the mount options and module blacklist are there, and
+// the Lynis report parser of test/hardening/lynis-audit.ts reads Lynis' format. The measured figure
+// comes from `npm run lynis` on a built image.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseLynisReport } from './lynis-audit.js';
+
+const SCRIPT_PATH = fileURLToPath(new URL('../../appliance/provision/40-harden.sh', import.meta.url));
+const SCRIPT = readFileSync(SCRIPT_PATH, 'utf8');
+
+/** The body of the here-document written to `target` (cat > target <<'TAG' … TAG). */
+function heredoc(target: string): string {
+  const start = SCRIPT.indexOf(`cat > ${target} <<'`);
+  assert.ok(start >= 0, `40-harden.sh writes ${target}`);
+  const tag = /<<'(\w+)'/.exec(SCRIPT.slice(start))![1]!;
+  const bodyStart = SCRIPT.indexOf('\n', start) + 1;
+  const end = SCRIPT.indexOf(`\n${tag}\n`, bodyStart);
+  return SCRIPT.slice(bodyStart, end);
+}
+
+function sysctls(): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of heredoc('/etc/sysctl.d/90-keyhaven.conf').split('\n')) {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    const [k, v] = t.split('=').map((s) => s.trim());
+    assert.ok(k && v !== undefined, `sysctl line ${JSON.stringify(line)}`);
+    assert.ok(!m.has(k), `${k} set once`);
+    m.set(k, v);
+  }
+  return m;
+}
+
+test('40-harden.sh is valid POSIX shell', () => {
+  const r = spawnSync('sh', ['-n', SCRIPT_PATH], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('the kernel settings of issue #5 are in 90-keyhaven.conf', () => {
+  const s = sysctls();
+  const expected: Record<string, string> = {
+    // Kernel information and debugging interfaces
+    'kernel.kptr_restrict': '2',
+    'kernel.dmesg_restrict': '1',
+    'kernel.yama.ptrace_scope': '2',
+    'kernel.unprivileged_bpf_disabled': '1',
+    'net.core.bpf_jit_harden': '2',
+    'kernel.perf_event_paranoid': '3',
+    'kernel.kexec_load_disabled': '1',
+    'kernel.io_uring_disabled': '2',
+    'kernel.sysrq': '0',
+    'kernel.randomize_va_space': '2',
+    // No core dumps (key material)
+    'fs.suid_dumpable': '0',
+    'kernel.core_pattern': '|/bin/false',
+    // File system link and FIFO protections
+    'fs.protected_hardlinks': '1',
+    'fs.protected_symlinks': '1',
+    'fs.protected_fifos': '2',
+    'fs.protected_regular': '2',
+    // Network: no routing, reverse-path filtering, no redirects or source routes, SYN cookies
+    'net.ipv4.ip_forward': '0',
+    'net.ipv4.conf.all.rp_filter': '1',
+    'net.ipv4.conf.default.rp_filter': '1',
+    'net.ipv4.conf.all.accept_redirects': '0',
+    'net.ipv4.conf.default.accept_redirects': '0',
+    'net.ipv4.conf.all.secure_redirects': '0',
+    'net.ipv4.conf.default.secure_redirects': '0',
+    'net.ipv4.conf.all.send_redirects': '0',
+    'net.ipv4.conf.default.send_redirects': '0',
+    'net.ipv4.conf.all.accept_source_route': '0',
+    'net.ipv4.conf.default.accept_source_route': '0',
+    'net.ipv4.conf.all.log_martians': '1',
+    'net.ipv4.icmp_echo_ignore_broadcasts': '1',
+    'net.ipv4.tcp_syncookies': '1',
+    'net.ipv6.conf.all.forwarding': '0',
+    'net.ipv6.conf.all.accept_redirects': '0',
+    'net.ipv6.conf.default.accept_redirects': '0',
+    'net.ipv6.conf.all.accept_source_route': '0',
+    'net.ipv6.conf.default.accept_source_route': '0',
+  };
+  for (const [k, v] of Object.entries(expected)) assert.equal(s.get(k), v, k);
+});
+
+test('temporary and shared-memory file systems are mounted nosuid,nodev,noexec; /proc hides other accounts’ processes', () => {
+  const fstab = heredoc('/etc/fstab');
+  const entries = new Map(fstab.split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => { const f = l.split(/\s+/); return [f[1]!, f[3]!.split(',')] as const; }));
+  for (const mnt of ['/tmp', '/var/tmp', '/dev/shm']) {
+    for (const opt of ['nosuid', 'nodev', 'noexec']) assert.ok(entries.get(mnt)?.includes(opt), `${mnt} ${opt}`);
+  }
+  assert.ok(entries.get('/proc')?.includes('hidepid=invisible'));
+  assert.ok(!fstab.includes(' swap '), 'no swap');
+});
+
+test('unused kernel modules are disabled and root is locked', () => {
+  for (const m of ['usb-storage', 'firewire-core', 'dccp', 'sctp', 'rds', 'tipc', 'cramfs', 'squashfs', 'udf']) {
+    assert.match(SCRIPT, new RegExp(`\\b${m}\\b`), `${m} in the modprobe blacklist`);
+  }
+  assert.match(SCRIPT, /install %s \/bin\/true\\nblacklist %s/);
+  assert.match(SCRIPT, /usermod --lock root/);
+  assert.match(SCRIPT, /-perm -4000 -o -perm -2000/);
+});
+
+test('parseLynisReport reads the index, warnings and suggestions', () => {
+  const r = parseLynisReport(
+    [
+      '# Lynis Report',
+      'hardening_index=91',
+      'lynis_tests_done=240',
+      'warning[]=PKGS-7388|Can\'t find any security repository|-|-|',
+      'suggestion[]=USB-3000|Install USBGuard|-|-|',
+      'suggestion[]=KRNL-6000|One or more sysctl values differ|kernel.modules_disabled (exp: 1)|-|',
+    ].join('\n'),
+  );
+  assert.equal(r.hardeningIndex, 91);
+  assert.equal(r.testsPerformed, 240);
+  assert.deepEqual(r.warnings, [{ id: 'PKGS-7388', text: "Can't find any security repository", details: '' }]);
+  assert.equal(r.suggestions.length, 2);
+  assert.equal(r.suggestions[1]!.details, 'kernel.modules_disabled (exp: 1)');
+});
