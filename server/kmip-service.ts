@@ -36,6 +36,19 @@ export interface ServiceOptions {
   clock?: () => number;
 }
 
+let isoMs = -1;
+let isoText = '';
+
+/** Wall-clock time as ISO 8601; formatted once per millisecond (requests of one turn share it). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 interface Epoch {
   pending: { reply: Reply; response: Buffer }[];
   wrote: boolean;
@@ -48,6 +61,8 @@ export class KmipService {
   private readonly commitStmt;
   private readonly rollbackStmt;
   private readonly clock: () => number;
+  /** Seconds of the KMIP clock; one function for every request rather than a closure each. */
+  private readonly nowSeconds = () => Math.floor(this.clock() / 1000);
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
@@ -71,7 +86,7 @@ export class KmipService {
         maxResponseSize: this.o.maxResponseSize,
         authenticate: this.o.authenticate,
         onInternalError: this.o.onInternalError,
-        now: () => Math.floor(this.clock() / 1000),
+        now: this.nowSeconds,
       });
       store.release('kh_msg');
     } catch (err) {
@@ -93,7 +108,7 @@ export class KmipService {
   }
 
   private audit(session: Session, outcomes: OperationOutcome[]): void {
-    const time = new Date().toISOString();
+    const time = isoNow();
     for (const o of outcomes) {
       const entry: AuditEntry = {
         time,

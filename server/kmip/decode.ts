@@ -25,6 +25,8 @@ const FIXED_LENGTH: Record<number, number> = {
 // Arithmetic, not `(n + 7) & ~7`: bitwise operators are 32-bit signed, so a declared length of 2^31
 // or more would pad to a negative number.
 const padded = (n: number) => n + ((8 - (n % 8)) % 8);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
 /**
  * Decodes exactly one TTLV item that must span the whole buffer.
@@ -32,16 +34,34 @@ const padded = (n: number) => n + ((8 - (n % 8)) % 8);
  */
 export function decode(buf: Buffer, options: DecodeOptions = {}): Item {
   const maxDepth = options.maxDepth ?? 24;
-  const end = readItem(buf, 0, buf.length, 0, maxDepth);
-  if (end.next !== buf.length) {
-    throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `${buf.length - end.next} trailing bytes after the item`, end.next);
+  const item = readItem(buf, 0, buf.length, 0, maxDepth);
+  if (readEnd !== buf.length) {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `${buf.length - readEnd} trailing bytes after the item`, readEnd);
   }
-  return end.item;
+  return item;
 }
 
-interface Read { item: Item; next: number }
+/**
+ * Offset just past the item readItem() last returned. A module variable rather than a
+ * { item, next } pair per item: decoding is synchronous, and this runs for every item received.
+ */
+let readEnd = 0;
 
-function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDepth: number): Read {
+/** Text String bytes as a string; short ASCII (names, identifiers) without a TextDecoder call. */
+function readText(buf: Buffer, from: number, to: number): string {
+  if (to - from <= 64) {
+    let i = from;
+    while (i < to && buf[i]! < 0x80) i++;
+    if (i === to) return buf.toString('latin1', from, to); // ASCII: latin1 and UTF-8 agree
+  }
+  try {
+    return utf8.decode(buf.subarray(from, to));
+  } catch {
+    throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Text String is not valid UTF-8', from);
+  }
+}
+
+function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDepth: number): Item {
   if (limit - at < HEADER) {
     throw new TtlvError(ErrorCodes.TTLV_TRUNCATED, `item header needs ${HEADER} bytes, ${limit - at} left`, at);
   }
@@ -83,6 +103,7 @@ function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDept
   for (let i = valueAt + length; i < next; i++) {
     if (buf[i] !== 0) throw new TtlvError(ErrorCodes.TTLV_BAD_PADDING, 'padding bytes must be zero', i);
   }
+  readEnd = next;
 
   switch (type) {
     case 0x01: {
@@ -92,16 +113,16 @@ function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDept
       const value: Item[] = [];
       let p = valueAt;
       while (p < next) {
-        const r = readItem(buf, p, next, depth + 1, maxDepth);
-        value.push(r.item);
-        p = r.next;
+        value.push(readItem(buf, p, next, depth + 1, maxDepth));
+        p = readEnd;
       }
-      return { item: { tag, type: 0x01, value }, next };
+      readEnd = next; // the children moved it
+      return { tag, type: 0x01, value };
     }
     case 0x02:
-      return { item: { tag, type: 0x02, value: buf.readInt32BE(valueAt) }, next };
+      return { tag, type: 0x02, value: buf.readInt32BE(valueAt) };
     case 0x03:
-      return { item: { tag, type: 0x03, value: buf.readBigInt64BE(valueAt) }, next };
+      return { tag, type: 0x03, value: buf.readBigInt64BE(valueAt) };
     case 0x04: {
       // KMIP 1.4 §9.1.1.4: big-endian two's complement, length a multiple of 8, sign-extended.
       if (length === 0 || length % 8 !== 0) {
@@ -112,37 +133,33 @@ function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDept
       if (length > 8 && redundantSignBlock(buf, valueAt)) {
         throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Big Integer has more sign-extension padding than the minimum', valueAt);
       }
-      return { item: { tag, type: 0x04, value: readBigInteger(buf, valueAt, length) }, next };
+      return { tag, type: 0x04, value: readBigInteger(buf, valueAt, length) };
     }
     case 0x05:
-      return { item: { tag, type: 0x05, value: buf.readUInt32BE(valueAt) }, next };
+      return { tag, type: 0x05, value: buf.readUInt32BE(valueAt) };
     case 0x06: {
       // KMIP 1.4 §9.1.1.4: 0x0000000000000000 is False, 0x0000000000000001 is True, nothing else.
       const v = buf.readBigUInt64BE(valueAt);
       if (v > 1n) throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Boolean must be 0 or 1', valueAt);
-      return { item: { tag, type: 0x06, value: v === 1n }, next };
+      return { tag, type: 0x06, value: v === 1n };
     }
-    case 0x07: {
-      let value: string;
-      try {
-        value = utf8.decode(buf.subarray(valueAt, valueAt + length));
-      } catch {
-        throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Text String is not valid UTF-8', valueAt);
-      }
-      return { item: { tag, type: 0x07, value }, next };
-    }
-    case 0x08:
+    case 0x07:
+      return { tag, type: 0x07, value: readText(buf, valueAt, valueAt + length) };
+    case 0x08: {
       // A copy, so a decoded message never pins (or exposes) the connection's receive buffer.
-      return { item: { tag, type: 0x08, value: Buffer.from(buf.subarray(valueAt, valueAt + length)) }, next };
+      const value = Buffer.allocUnsafe(length);
+      buf.copy(value, 0, valueAt, valueAt + length);
+      return { tag, type: 0x08, value };
+    }
     case 0x09: {
       const v = buf.readBigInt64BE(valueAt);
-      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+      if (v > MAX_SAFE || v < MIN_SAFE) {
         throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, 'Date-Time out of range', valueAt);
       }
-      return { item: { tag, type: 0x09, value: Number(v) }, next };
+      return { tag, type: 0x09, value: Number(v) };
     }
     default: // 0x0a Interval
-      return { item: { tag, type: 0x0a, value: buf.readUInt32BE(valueAt) }, next };
+      return { tag, type: 0x0a, value: buf.readUInt32BE(valueAt) };
   }
 }
 

@@ -67,6 +67,9 @@ function checkTag(tag: number, at: number): void {
   }
 }
 
+// Module level, not a closure per item: write() runs once per item of every response.
+const bad = (what: string, at: number) => new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `cannot encode ${what}`, at);
+
 function write(buf: Buffer, at: number, item: Item): number {
   checkTag(item.tag, at);
   buf[at] = item.tag >>> 16;
@@ -74,10 +77,9 @@ function write(buf: Buffer, at: number, item: Item): number {
   buf[at + 2] = item.tag & 0xff;
   buf[at + 3] = item.type;
   const v = at + HEADER;
-  const bad = (what: string) => new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `cannot encode ${what}`, at);
   switch (item.type) {
     case 0x01: {
-      if (!Array.isArray(item.value)) throw bad('a Structure whose value is not an array of items');
+      if (!Array.isArray(item.value)) throw bad('a Structure whose value is not an array of items', at);
       let p = v;
       for (const c of item.value) p = write(buf, p, c);
       buf.writeUInt32BE(p - v, at + 4);
@@ -101,7 +103,7 @@ function write(buf: Buffer, at: number, item: Item): number {
       buf.writeUInt32BE(0, v + 4);
       return v + 8;
     case 0x03:
-      if (typeof item.value !== 'bigint') throw bad('a Long Integer whose value is not a bigint');
+      if (typeof item.value !== 'bigint') throw bad('a Long Integer whose value is not a bigint', at);
       if (item.value < INT64_MIN || item.value > INT64_MAX) {
         throw new TtlvError(ErrorCodes.TTLV_BAD_VALUE, `Long Integer ${item.value} is not a signed 64-bit value`, at);
       }
@@ -109,7 +111,7 @@ function write(buf: Buffer, at: number, item: Item): number {
       buf.writeBigInt64BE(item.value, v);
       return v + 8;
     case 0x06:
-      if (typeof item.value !== 'boolean') throw bad('a Boolean whose value is not true or false');
+      if (typeof item.value !== 'boolean') throw bad('a Boolean whose value is not true or false', at);
       buf.writeUInt32BE(8, at + 4);
       buf.writeBigUInt64BE(item.value ? 1n : 0n, v);
       return v + 8;
@@ -121,23 +123,23 @@ function write(buf: Buffer, at: number, item: Item): number {
       buf.writeBigInt64BE(BigInt(item.value), v);
       return v + 8;
     case 0x04: {
-      if (typeof item.value !== 'bigint') throw bad('a Big Integer whose value is not a bigint');
+      if (typeof item.value !== 'bigint') throw bad('a Big Integer whose value is not a bigint', at);
       const bytes = bigIntegerBytes(item.value);
       buf.writeUInt32BE(bytes.length, at + 4);
       bytes.copy(buf, v);
       return v + bytes.length;
     }
     case 0x07: {
-      if (typeof item.value !== 'string') throw bad('a Text String whose value is not a string');
+      if (typeof item.value !== 'string') throw bad('a Text String whose value is not a string', at);
       // KMIP 1.4 §9.1.1.4: Text Strings are UTF-8; a lone surrogate has no UTF-8 form (Buffer would
       // silently write U+FFFD instead).
-      if (LONE_SURROGATE.test(item.value)) throw bad('a Text String containing a lone UTF-16 surrogate');
+      if (LONE_SURROGATE.test(item.value)) throw bad('a Text String containing a lone UTF-16 surrogate', at);
       const n = buf.write(item.value, v, 'utf8');
       buf.writeUInt32BE(n, at + 4);
       return zeroPad(buf, v + n);
     }
     case 0x08: {
-      if (!Buffer.isBuffer(item.value)) throw bad('a Byte String whose value is not a Buffer');
+      if (!Buffer.isBuffer(item.value)) throw bad('a Byte String whose value is not a Buffer', at);
       item.value.copy(buf, v);
       buf.writeUInt32BE(item.value.length, at + 4);
       return zeroPad(buf, v + item.value.length);

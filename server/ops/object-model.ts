@@ -22,8 +22,11 @@ export function attrs(o: { attributes: Attribute[] }, name: string): Attribute[]
   return o.attributes.filter((a) => a.name === name).sort((x, y) => x.index - y.index);
 }
 
+/** The instance with the lowest index (what attrs()[0] is, without building the list). */
 export function attr(o: { attributes: Attribute[] }, name: string): Attribute | undefined {
-  return attrs(o, name)[0];
+  let first: Attribute | undefined;
+  for (const a of o.attributes) if (a.name === name && (first === undefined || a.index < first.index)) first = a;
+  return first;
 }
 
 export function attrValue(o: { attributes: Attribute[] }, name: string): Item | undefined {

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 
 export type Db = Database.Database;
+export type Statement = Database.Statement;
 
 const SCHEMA_VERSION = 1;
 

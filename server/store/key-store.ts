@@ -1,6 +1,6 @@
 // The key store: managed objects in SQLite, key material wrapped under the master key, every row
 // sealed with an HMAC so that a modified owner, state or attribute is detected on load.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { decode } from '../kmip/decode.js';
 import { encode } from '../kmip/encode.js';
 import { integer, structure, textString, type Item } from '../kmip/item.js';
@@ -8,6 +8,7 @@ import { Tag } from '../kmip/tables.js';
 import type { Attribute } from '../kmip/attribute-codec.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { Db } from './database.js';
+import { LazySavepoints } from './savepoints.js';
 import { sameKey, type DerivedKeys } from './master-key.js';
 import { unwrapMaterial, wrapMaterial } from './wrap.js';
 
@@ -83,15 +84,41 @@ export function decodeAttributes(buf: Buffer): Attribute[] {
 /** How long to wait before retrying a scrub that another reader of the database held up. */
 const SCRUB_RETRY_MS = 1000;
 
+/**
+ * The sealed fields in one buffer, each preceded by its byte length (4 bytes, big-endian): the same
+ * bytes as updating the HMAC field by field, in one update.
+ */
+function lengthPrefixed(fields: readonly (string | Buffer)[]): Buffer {
+  let size = 0;
+  for (const f of fields) size += 4 + (typeof f === 'string' ? Buffer.byteLength(f, 'utf8') : f.length);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const f of fields) {
+    const n = typeof f === 'string' ? out.write(f, at + 4, 'utf8') : f.copy(out, at + 4);
+    out.writeUInt32BE(n, at);
+    at += 4 + n;
+  }
+  return out;
+}
+
+const NO_MATERIAL = Buffer.alloc(0);
+
 export class KeyStore {
   private readonly stmts;
   private scrubScheduled = false;
+  private readonly savepoints: LazySavepoints;
+  /** The row and wrap keys as KeyObjects: imported once rather than on every HMAC or decryption. */
+  private readonly rowKey: KeyObject;
+  private readonly wrapKey: KeyObject;
 
   constructor(
     readonly db: Db,
     private readonly keys: DerivedKeys,
   ) {
     this.checkMasterKey();
+    this.savepoints = new LazySavepoints(db);
+    this.rowKey = createSecretKey(keys.row);
+    this.wrapKey = createSecretKey(keys.wrap);
     this.stmts = {
       insert: db.prepare(
         'INSERT INTO objects (uid, object_type, owner, state, attributes, material, mac) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -131,25 +158,14 @@ export class KeyStore {
   }
 
   private seal(r: Omit<Row, 'mac'>): Buffer {
-    const h = createHmac('sha256', this.keys.row);
-    const field = (b: Buffer) => {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(b.length);
-      h.update(len).update(b);
-    };
-    field(Buffer.from(`${r.seq}`));
-    field(Buffer.from(r.uid, 'utf8'));
-    field(Buffer.from(`${r.object_type}`));
-    field(Buffer.from(r.owner, 'utf8'));
-    field(Buffer.from(`${r.state}`));
-    field(r.attributes);
-    field(r.material ?? Buffer.alloc(0));
-    return h.digest();
+    const fields = [`${r.seq}`, r.uid, `${r.object_type}`, r.owner, `${r.state}`, r.attributes, r.material ?? NO_MATERIAL];
+    return createHmac('sha256', this.rowKey).update(lengthPrefixed(fields)).digest();
   }
 
   insert(o: NewObject): StoredObject {
+    this.savepoints.beforeWrite();
     const attributes = encodeAttributes(o.attributes);
-    const material = o.material ? wrapMaterial(this.keys.wrap, o.uid, o.objectType, o.material) : null;
+    const material = o.material ? wrapMaterial(this.wrapKey, o.uid, o.objectType, o.material) : null;
     // The seal covers seq, known only after the insert: insert with a placeholder, then seal.
     const { lastInsertRowid } = this.stmts.insert.run(o.uid, o.objectType, o.owner, o.state, attributes, material, Buffer.alloc(0));
     const seq = Number(lastInsertRowid);
@@ -198,7 +214,7 @@ export class KeyStore {
     const row = this.stmts.byUid.get(uid) as Row | undefined;
     const object = this.fromRow(row);
     if (!object || !row) return undefined;
-    const material = row.material === null ? undefined : unwrapMaterial(this.keys.wrap, row.uid, row.object_type, row.material);
+    const material = row.material === null ? undefined : unwrapMaterial(this.wrapKey, row.uid, row.object_type, row.material);
     return { object, material };
   }
 
@@ -207,6 +223,7 @@ export class KeyStore {
    * is removed (secure_delete zeroes the freed pages).
    */
   save(o: StoredObject, options: { destroyMaterial?: boolean } = {}): void {
+    this.savepoints.beforeWrite();
     const current = this.stmts.bySeq.get(o.seq) as Row | undefined;
     if (!current) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${o.uid} vanished while being updated`);
     const attributes = encodeAttributes(o.attributes);
@@ -269,18 +286,20 @@ export class KeyStore {
     return (stmt.all(owner, from, limit) as Row[]).map((r) => this.fromRow(r)!);
   }
 
-  /** Savepoints make each batch item (and, for Undo, each batch) atomic inside the open transaction. */
+  /**
+   * Savepoints make each batch item (and, for Undo, each batch) atomic inside the open transaction.
+   * They are issued lazily (savepoints.ts): every write goes through insert() or save().
+   */
   savepoint(name: string): void {
-    this.db.exec(`SAVEPOINT ${name}`);
+    this.savepoints.open(name);
   }
 
   release(name: string): void {
-    this.db.exec(`RELEASE ${name}`);
+    this.savepoints.release(name);
   }
 
   rollbackTo(name: string): void {
-    this.db.exec(`ROLLBACK TO ${name}`);
-    this.db.exec(`RELEASE ${name}`);
+    this.savepoints.rollbackTo(name);
   }
 
   count(): { objects: number; withMaterial: number } {

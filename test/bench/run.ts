@@ -2,8 +2,8 @@
 // server under the identical client load, then Get latency against a store of a million keys, then
 // (when a goal is missed, or with --profile) a CPU profile of the server under the Get load.
 //
-//   npm run bench                 full run (about 10 minutes on 2 cores)
-//   npm run bench -- --quick      smoke run (about 1 minute)
+//   npm run bench                 full run (5–9 minutes on 2 cores)
+//   npm run bench -- --quick      smoke run (about 40 s)
 //   npm run bench -- --help       every option
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
