@@ -9,7 +9,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'node:test';
+import test, { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildOva } from '../../appliance/build/build-ova.js';
 import { runCommand } from '../../appliance/build/run-command.js';
@@ -35,6 +35,12 @@ const TAP = `khe2e${process.pid}`.slice(0, 15);
 const BOOT_DEADLINE_MS = 10 * 60 * 1000;
 
 const isRoot = process.getuid?.() === 0;
+
+// Connections to a guest that was killed can stay half-open forever; once the test has finished,
+// nothing of it may keep this process (and CI) waiting.
+after(() => {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+});
 
 async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -78,7 +84,9 @@ async function discoverVersions(files: { ca: string; cert: string; key: string }
       .filter((v) => v.tag === Tag.ProtocolVersion)
       .map((v) => [field<number>(v as never, Tag.ProtocolVersionMajor)!, field<number>(v as never, Tag.ProtocolVersionMinor)!]);
   } finally {
-    client.close();
+    // Destroyed, not ended: the guest is killed later and would never answer a FIN, leaving the
+    // socket (and this test process) waiting.
+    client.socket.destroy();
   }
 }
 

@@ -75,10 +75,11 @@ test('lifecycle: Pre-Active → Active → Compromised → Destroyed Compromised
 
 test('an Activation Date in the past makes a new key Active; a Deactivation Date reached makes it Deactivated', async () => {
   const now = Math.floor(Date.now() / 1000);
-  const uid = await createKey([attribute('Activation Date', av.date(now - 10)), attribute('Deactivation Date', av.date(now + 1))]);
+  // A window wide enough that a loaded machine still sees the key Active before it is reached.
+  const uid = await createKey([attribute('Activation Date', av.date(now - 10)), attribute('Deactivation Date', av.date(now + 6))]);
   const state = async () => attrValue((await one(withUid(Op.GetAttributes, uid, [textString(Tag.AttributeName, 'State')]))).payload, 'State')?.value;
   assert.equal(await state(), Enum.State.Active);
-  await new Promise((r) => setTimeout(r, 2100));
+  await new Promise((r) => setTimeout(r, Math.max(0, (now + 7) * 1000 - Date.now())));
   assert.equal(await state(), Enum.State.Deactivated);
   // Deactivation before activation is refused.
   const bad = await one(createAes(128, [attribute('Activation Date', av.date(now + 100)), attribute('Deactivation Date', av.date(now + 50))]));

@@ -21,12 +21,12 @@ export function sshSession(o: SshOptions): Promise<string> {
     const client = new Client();
     let output = '';
     const timer = setTimeout(() => {
-      client.end();
+      client.destroy();
       reject(new Error(`SSH session never showed ${o.waitFor}; output:\n${output.slice(-2000)}`));
     }, o.timeoutMs);
     const finish = () => {
       clearTimeout(timer);
-      client.end();
+      client.destroy(); // the guest is killed afterwards and would never close the connection
       resolve(output);
     };
     const drive = (channel: ClientChannel) => {
