@@ -7,14 +7,6 @@
 #   zstd                                the cached base layer is a zstd-compressed tar
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive
 packages=(mmdebstrap debian-archive-keyring e2fsprogs fdisk grub-pc-bin grub-common qemu-utils zstd tar)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash .ci/apt-install-missing.sh "${packages[@]}"
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund

@@ -11,16 +11,8 @@
 #   tmux                the admin menu and the first-boot wizard are driven in a pseudo-terminal
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive
 packages=(python3-pykmip nftables iproute2 openssl sqlite3 systemd procps qemu-utils libxml2-utils packer
   mmdebstrap debian-archive-keyring e2fsprogs fdisk grub-pc-bin grub-common zstd tar qemu-system-x86 xorriso
   openssh-server openssh-client tmux)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash .ci/apt-install-missing.sh "${packages[@]}"
 npm ci --no-audit --no-fund

@@ -3,12 +3,13 @@
 // written and the commands that would run are recorded. PKI is real in both.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initPki, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { checkPassword } from '../accounts/password-policy.js';
 import { setAdminPassword } from '../accounts/admin-account.js';
+import { giveBackToOwner } from '../admin/data-dir.js';
 import { applySettings, PATHS, saveSettings } from '../boot/configure.js';
 import { parseApplianceSettings, readApplianceSettings, type ApplianceSettings } from '../settings.js';
 import { firstBootStarted, markComplete, markStarted } from './state.js';
@@ -42,19 +43,6 @@ export interface FirstBootSystem {
 
 const fingerprintOfFile = (path: string): string => new X509Certificate(readFileSync(path)).fingerprint256;
 
-/** The key server's data directory, owned by its account (the wizard runs as root). */
-async function chownToService(dir: string): Promise<void> {
-  const [uid, gid] = await Promise.all([run('/usr/bin/id', ['-u', 'keyhaven']), run('/usr/bin/id', ['-g', 'keyhaven'])]).then((r) => r.map((x) => Number(x.stdout.trim())));
-  const walk = (p: string): void => {
-    chownSync(p, uid!, gid!);
-    for (const e of readdirSync(p, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(p, e.name));
-      else chownSync(join(p, e.name), uid!, gid!);
-    }
-  };
-  walk(dir);
-}
-
 async function createPkiIn(dataDir: string, s: ApplianceSettings): Promise<PkiSummary> {
   const p = pkiPaths(dataDir);
   if (existsSync(p.caCert) && existsSync(p.serverCert)) {
@@ -85,7 +73,7 @@ export function realSystem(): FirstBootSystem {
     },
     createPki: async (s) => {
       const summary = await createPkiIn(PATHS.dataDir, s);
-      await chownToService(PATHS.dataDir);
+      giveBackToOwner(PATHS.dataDir); // the wizard runs as root; the directory is the key server's
       return summary;
     },
     setPassword: (password, hostname) => setAdminPassword(password, { hostname }),
