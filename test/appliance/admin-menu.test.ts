@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
 import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/pki/index.js';
+import { Terminal } from '../support/terminal.js';
 import { AdminSandbox, KEYHAVEN } from './helpers/admin-sandbox.js';
-import { PrivateTmux } from './helpers/tmux.js';
 
 let box: AdminSandbox;
 before(async () => {
@@ -27,10 +27,10 @@ const SHELL_RAN = /PWNED42/;
 class Menu {
   /** The screen before the last keys were sent: expect() waits for a match that is new since then. */
   private before = '';
-  private constructor(readonly t: PrivateTmux) {}
+  private constructor(readonly t: Terminal) {}
 
   static async open(env: Record<string, string> = {}): Promise<Menu> {
-    const t = PrivateTmux.start([process.execPath, KEYHAVEN, 'menu'], { KEYHAVEN_ADMIN_SOCKET: box.socket, ...env });
+    const t = Terminal.start([process.execPath, KEYHAVEN, 'menu'], { KEYHAVEN_ADMIN_SOCKET: box.socket, ...env });
     const m = new Menu(t);
     await m.t.waitFor(/\? Main menu/, 30_000);
     return m;
@@ -79,7 +79,7 @@ class Menu {
   async atMainMenu(timeoutMs = 30_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const screen = this.t.screen();
+      const screen = this.t.screen(0);
       const bottom = screen.slice(screen.lastIndexOf('\n? ') + 1);
       if (bottom.startsWith('? Main menu') && /navigate/.test(bottom)) return;
       if (Date.now() > until) throw new Error(`the main menu is not the active prompt; screen:\n${screen}`);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { installedAlgorithms, MAIN_SSHD_CONFIG, renderSshdConfig } from '../../appliance/ssh/sshd-config.js';
-import { PrivateTmux } from './helpers/tmux.js';
+import { Terminal } from '../support/terminal.js';
 
 const SSHD = '/usr/sbin/sshd';
 const root = process.getuid?.() === 0;
@@ -146,7 +146,7 @@ describe('a real sshd with the appliance configuration', { skip }, () => {
   });
 
   test('with a terminal, the menu runs whatever the command; Ctrl-D logs out and the connection closes', async () => {
-    const t = PrivateTmux.start(['ssh', '-tt', '-F', '/dev/null', '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', ...withKey, join(dir, 'client'), `${user}@127.0.0.1`, '/bin/bash -i']);
+    const t = Terminal.start(['ssh', '-tt', '-F', '/dev/null', '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', ...withKey, join(dir, 'client'), `${user}@127.0.0.1`, '/bin/bash -i']);
     try {
       await t.waitFor(/\? Main menu/, 30_000);
       t.press('C-c', 'C-z', 'C-\\');
@@ -155,7 +155,7 @@ describe('a real sshd with the appliance configuration', { skip }, () => {
       t.press('C-c');
       await new Promise((r) => setTimeout(r, 700));
       t.press('C-d');
-      await t.waitFor(/Logged out\./);
+      await t.waitFor(/Logged out\./, 30_000);
       assert.equal(await t.exitStatus(), 0, 'ssh ended: the session had nothing after the menu');
       assert.doesNotMatch(t.history(), /PWNED42/);
     } finally {

@@ -1,5 +1,6 @@
 // A program in a real pseudo-terminal, driven as a person would: tmux(1) runs it in a detached
-// session, send-keys types, capture-pane reads the screen. For the first-boot wizard and the menu.
+// session, send-keys types, capture-pane reads the screen. For the first-boot wizard, the admin menu
+// and the menu over ssh.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
@@ -9,8 +10,9 @@ export class Terminal {
   private readonly socket = `kh-test-${randomBytes(4).toString('hex')}`;
   private constructor() {}
 
-  private tmux(args: string[], encoding?: 'utf8'): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: encoding ?? 'utf8' });
+  /** -f /dev/null: no ~/.tmux.conf or /etc/tmux.conf changes what the tests see. */
+  private tmux(args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   }
 
   /** Starts `command` (argv) in a 120×50 terminal; the pane stays after exit so its output and status can be read. */
@@ -24,13 +26,19 @@ export class Terminal {
     return t;
   }
 
-  screen(): string {
-    return this.tmux(['capture-pane', '-p', '-J', '-S', '-200', '-t', this.session]);
+  /** The screen and the `scrollback` lines above it (0: the visible screen only), wrapped lines joined. */
+  screen(scrollback = 200): string {
+    return this.tmux(['capture-pane', '-p', '-J', '-S', String(-scrollback), '-t', this.session]);
+  }
+
+  /** Everything shown, scrollback included (up to 5000 lines), wrapped lines joined. */
+  history(): string {
+    return this.screen(5000);
   }
 
   /** Types literal text (no key names interpreted). */
   type(text: string): void {
-    this.tmux(['send-keys', '-t', this.session, '-l', text]);
+    this.tmux(['send-keys', '-t', this.session, '-l', '--', text]);
   }
 
   /** Presses keys by tmux name: Enter, BSpace, Down, C-c, C-z, C-d, C-\\ … */
