@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, KeyhavenError } from './errors.js';
+import { FACILITY_NAMES } from './audit/syslog-message.js';
 
 const port = z.number().int().min(1).max(65535);
 const host = z.string().min(1).refine((h) => !/\s/.test(h), 'must not contain spaces');
@@ -25,6 +26,47 @@ const credential = z
     passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'must be a hash made by `keyhaven credential hash`'),
   })
   .strict();
+
+/**
+ * Forwarding of audit records to a SIEM (server/audit/syslog-forwarder.ts): to host:port over TCP
+ * (octet-counted frames, RFC 6587) or UDP (one datagram per record, RFC 5426), or to a local Unix
+ * stream socket (octet-counted; on the appliance, rsyslog's, which relays to the SIEM hosts).
+ */
+const syslog = z
+  .object({
+    transport: z.enum(['tcp', 'udp', 'unix']).default('tcp'),
+    /** tcp, udp: the collector. */
+    host: host.optional(),
+    /** tcp, udp: default 514. */
+    port: port.optional(),
+    /** unix: the socket (sun_path holds 107 bytes). */
+    path: z
+      .string()
+      .min(1)
+      .refine((p) => isAbsolute(p), 'must be an absolute path')
+      .refine((p) => Buffer.byteLength(p) <= 107, 'must be at most 107 bytes (a Unix socket path)')
+      .optional(),
+    facility: z.enum(FACILITY_NAMES).default('local0'),
+    /** APP-NAME of the messages: printable ASCII, at most 48 characters (RFC 5424 §6.2.5). */
+    appName: z.string().min(1).max(48).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (RFC 5424 APP-NAME)').default('keyhaven'),
+    /** Records held while the collector is unreachable; beyond, the oldest are dropped (and reported). */
+    maxQueued: z.number().int().min(100).max(10_000_000).default(50_000),
+    /** udp: longer messages are truncated (RFC 5426 §3.2: 480 octets always fit; 65,507 at most). */
+    maxDatagramBytes: z.number().int().min(480).max(65_507).default(2048),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message });
+    if (s.transport === 'unix') {
+      if (s.path === undefined) issue('path', 'Required with transport "unix"');
+      if (s.host !== undefined) issue('host', 'not used with transport "unix" (give path)');
+      if (s.port !== undefined) issue('port', 'not used with transport "unix" (give path)');
+    } else {
+      if (s.host === undefined) issue('host', `Required with transport "${s.transport}"`);
+      if (s.path !== undefined) issue('path', 'only used with transport "unix"');
+    }
+  })
+  .transform((s) => ({ ...s, port: s.port ?? 514 }));
 
 export const configSchema = z
   .object({
@@ -71,6 +113,13 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({}),
+    audit: z
+      .object({
+        /** Forward every audit record to this syslog collector; off when absent. */
+        syslog: syslog.optional(),
       })
       .strict()
       .default({}),

@@ -5,7 +5,7 @@
 // each request is a savepoint within it. At the end of the turn the epoch commits (WAL, no fsync),
 // then WalDurability fsyncs the WAL on the thread pool. A response that acknowledges a change waits
 // for that fsync; a read-only response waits only for earlier changes it may have observed.
-import type { AuditEntry, AuditLog } from './audit/audit-log.js';
+import type { AuditEntry, AuditLog, AuditRecord } from './audit/audit-log.js';
 import type { Credential } from './kmip/message.js';
 import { handleRequest, type RequestResult } from './ops/handle-request.js';
 import type { OperationLimits, ServerIdentity } from './ops/context.js';
@@ -29,8 +29,9 @@ export interface ServiceOptions {
   maxResponseSize: number;
   authenticate: (identity: string, credentials: Credential[]) => string | undefined;
   onInternalError: (err: unknown) => void;
-  /** Called for every audit record after it is appended (e.g. to forward it to syslog). */
-  onAudit?: (entry: AuditEntry) => void;
+  /** Called for every audit record once its transaction has committed (e.g. to forward it to
+   * syslog); records of a rolled-back transaction never existed and are not passed. Must not throw. */
+  onAudit?: (record: AuditRecord) => void;
   /** Clock (milliseconds) of KMIP semantics: dates set, lifecycle dates reached. Audit records
    * always carry the wall-clock time. Conformance runs replay a recorded run's clock. */
   clock?: () => number;
@@ -63,12 +64,15 @@ export class KmipService {
   private readonly clock: () => number;
   /** Seconds of the KMIP clock; one function for every request rather than a closure each. */
   private readonly nowSeconds = () => Math.floor(this.clock() / 1000);
+  /** Audit records of the open epoch, passed to onAudit once it commits; only when onAudit is set. */
+  private readonly epochRecords: AuditRecord[] | undefined;
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = o.store.db.prepare('COMMIT');
     this.rollbackStmt = o.store.db.prepare('ROLLBACK');
     this.clock = o.clock ?? Date.now;
+    this.epochRecords = o.onAudit ? [] : undefined;
   }
 
   /** Handles one framed request; `reply` receives the response, or an Error when none can be sent. */
@@ -119,9 +123,17 @@ export class KmipService {
         result: o.result,
         reason: o.reason,
       };
-      this.o.audit.append(entry);
-      this.o.onAudit?.(entry);
+      this.o.audit.append(entry, this.epochRecords);
     }
+  }
+
+  private forwardAudit(records: AuditRecord[]): void {
+    try {
+      for (const r of records) this.o.onAudit!(r);
+    } catch (err) {
+      this.o.onInternalError(err);
+    }
+    records.length = 0;
   }
 
   private openEpoch(): Epoch {
@@ -149,10 +161,12 @@ export class KmipService {
         /* already rolled back by SQLite */
       }
       this.o.audit.resync();
+      if (this.epochRecords) this.epochRecords.length = 0;
       this.o.onInternalError(err);
       for (const p of epoch.pending) p.reply(err as Error);
       return;
     }
+    if (this.epochRecords && this.epochRecords.length > 0) this.forwardAudit(this.epochRecords);
     const n = this.o.durability.noteCommit();
     if (epoch.wrote) this.lastWrite = n;
     this.o.durability.whenDurable(this.lastWrite, (err) => {

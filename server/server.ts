@@ -1,7 +1,8 @@
 // Starting and stopping the key server from a checked configuration.
 import { existsSync } from 'node:fs';
 import { ErrorCodes, KeyhavenError } from './errors.js';
-import { AuditLog } from './audit/audit-log.js';
+import { AuditLog, type AuditRecord } from './audit/audit-log.js';
+import { SyslogForwarder } from './audit/syslog-forwarder.js';
 import { resolvePaths, type Config } from './config.js';
 import { KmipService } from './kmip-service.js';
 import type { Logger } from './log.js';
@@ -24,6 +25,8 @@ export interface RunningServer {
   kmip: { host: string; port: number };
   store: KeyStore;
   audit: AuditLog;
+  /** Forwarding of audit records, when audit.syslog is configured. */
+  syslog?: SyslogForwarder;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,21 @@ export async function startServer(config: Config, log: Logger, options: { clock?
   };
   await refresh();
 
+  const syslogConf = config.audit.syslog;
+  const forwarder = syslogConf
+    ? new SyslogForwarder({
+        // The schema requires path with unix, host otherwise.
+        ...(syslogConf.transport === 'unix'
+          ? { transport: 'unix' as const, path: syslogConf.path! }
+          : { transport: syslogConf.transport, host: syslogConf.host!, port: syslogConf.port }),
+        facility: syslogConf.facility,
+        appName: syslogConf.appName,
+        maxQueued: syslogConf.maxQueued,
+        maxDatagramBytes: syslogConf.maxDatagramBytes,
+        log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      })
+    : undefined;
+
   const service = new KmipService({
     store,
     audit,
@@ -75,6 +93,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     maxResponseSize: config.limits.maxResponseBytes,
     authenticate: credentialChecker(config.credentials),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(forwarder ? { onAudit: (record: AuditRecord) => forwarder.send(record) } : {}),
     onInternalError: (err) => log.error({ err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code, stack: err.stack } : String(err) }, 'internal error'),
   });
 
@@ -96,7 +115,13 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     service,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   });
-  const kmip = kmipConf.enabled ? await listener.listen() : { host: kmipConf.host, port: 0 };
+  let kmip: { host: string; port: number };
+  try {
+    kmip = kmipConf.enabled ? await listener.listen() : { host: kmipConf.host, port: 0 };
+  } catch (err) {
+    await forwarder?.close();
+    throw err;
+  }
   service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Start', `KMIP on ${kmip.host}:${kmip.port}`, 'success');
   log.info({ kmip, database: paths.database }, 'key server started');
 
@@ -109,13 +134,18 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     kmip,
     store,
     audit,
+    ...(forwarder ? { syslog: forwarder } : {}),
     async close() {
       clearInterval(syncTimer);
       clearInterval(crlTimer);
       await listener.close();
       service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Stop', 'shutdown', 'success');
       service.commit();
-      await new Promise<void>((resolve) => durability.whenDurable(durability.latest, () => resolve()));
+      await Promise.all([
+        new Promise<void>((resolve) => durability.whenDurable(durability.latest, () => resolve())),
+        // Sends what is queued (the Server Stop record included) within its close timeout.
+        forwarder?.close(),
+      ]);
       durability.close();
       db.close();
       log.info('key server stopped');

@@ -38,6 +38,7 @@ test('a minimal configuration gets the documented defaults', () => {
   assert.equal(c.log.level, 'info');
   assert.equal(c.store.createMasterKey, true);
   assert.deepEqual(c.credentials, []);
+  assert.equal(c.audit.syslog, undefined, 'no syslog forwarding unless configured');
   const p = resolvePaths(c);
   assert.equal(p.database, '/var/lib/keyhaven/keyhaven.db');
   assert.equal(p.masterKey, '/var/lib/keyhaven/master.key');
@@ -58,6 +59,20 @@ test('a full valid configuration is accepted as written', () => {
   assert.equal(c.limits.readTimeoutMs, 10_000, 'unset limits keep their defaults');
   assert.equal(resolvePaths(c).database, '/data/db/k.db');
   assert.equal(resolvePaths(c).masterKey, '/secrets/master.key');
+});
+
+test('audit.syslog: a host alone gets the documented defaults; unix takes a path', () => {
+  const tcp = loadConfig(file({ dataDir: '/d', audit: { syslog: { host: 'siem.example.com' } } }));
+  assert.deepEqual(tcp.audit.syslog, {
+    host: 'siem.example.com', port: 514, transport: 'tcp', facility: 'local0', appName: 'keyhaven', maxQueued: 50_000, maxDatagramBytes: 2048,
+  });
+  const udp = loadConfig(file({ dataDir: '/d', audit: { syslog: { host: '2001:db8::5', port: 1514, transport: 'udp', facility: 'audit', appName: 'kh1', maxQueued: 1000, maxDatagramBytes: 1180 } } }));
+  assert.deepEqual(udp.audit.syslog, { host: '2001:db8::5', port: 1514, transport: 'udp', facility: 'audit', appName: 'kh1', maxQueued: 1000, maxDatagramBytes: 1180 });
+  const unix = loadConfig(file({ dataDir: '/d', audit: { syslog: { transport: 'unix', path: '/run/keyhaven-syslog/audit.sock', facility: 'authpriv' } } }));
+  assert.equal(unix.audit.syslog?.transport, 'unix');
+  assert.equal(unix.audit.syslog?.path, '/run/keyhaven-syslog/audit.sock');
+  assert.equal(unix.audit.syslog?.facility, 'authpriv');
+  assert.equal(unix.audit.syslog?.host, undefined);
 });
 
 test('a relative dataDir is taken relative to the configuration file', () => {
@@ -90,6 +105,25 @@ const INVALID: { name: string; config: unknown; messages: RegExp[] }[] = [
     config: { dataDir: '/d', credentials: [{ subject: 'CN=x', username: 'u', passwordHash: 'hunter2' }] },
     messages: [/credentials\[0\]\.passwordHash: must be a hash made by `keyhaven credential hash`/],
   },
+  { name: 'misspelt key in audit.syslog', config: { dataDir: '/d', audit: { syslog: { host: 'h', prot: 514 } } }, messages: [/audit\.syslog: Unrecognized key\(s\) in object: 'prot'/] },
+  { name: 'misspelt key in audit', config: { dataDir: '/d', audit: { sylog: { host: 'h' } } }, messages: [/audit: Unrecognized key\(s\) in object: 'sylog'/] },
+  { name: 'audit.syslog without a host', config: { dataDir: '/d', audit: { syslog: { port: 514 } } }, messages: [/audit\.syslog\.host: Required with transport "tcp"/] },
+  { name: 'audit.syslog unknown facility', config: { dataDir: '/d', audit: { syslog: { host: 'h', facility: 'local8' } } }, messages: [/audit\.syslog\.facility: Invalid enum value\. Expected 'kern' \| 'user'/] },
+  { name: 'audit.syslog transport relp', config: { dataDir: '/d', audit: { syslog: { host: 'h', transport: 'relp' } } }, messages: [/audit\.syslog\.transport: Invalid enum value/] },
+  { name: 'audit.syslog port 0', config: { dataDir: '/d', audit: { syslog: { host: 'h', port: 0 } } }, messages: [/audit\.syslog\.port: Number must be greater than or equal to 1/] },
+  { name: 'audit.syslog appName with a space', config: { dataDir: '/d', audit: { syslog: { host: 'h', appName: 'key haven' } } }, messages: [/audit\.syslog\.appName: must be printable ASCII without spaces/] },
+  { name: 'audit.syslog appName of 49 characters', config: { dataDir: '/d', audit: { syslog: { host: 'h', appName: 'a'.repeat(49) } } }, messages: [/audit\.syslog\.appName: String must contain at most 48 character/] },
+  { name: 'audit.syslog maxDatagramBytes 100', config: { dataDir: '/d', audit: { syslog: { host: 'h', maxDatagramBytes: 100 } } }, messages: [/audit\.syslog\.maxDatagramBytes: Number must be greater than or equal to 480/] },
+  { name: 'audit.syslog maxQueued 0', config: { dataDir: '/d', audit: { syslog: { host: 'h', maxQueued: 0 } } }, messages: [/audit\.syslog\.maxQueued: Number must be greater than or equal to 100/] },
+  { name: 'audit.syslog unix without a path', config: { dataDir: '/d', audit: { syslog: { transport: 'unix' } } }, messages: [/audit\.syslog\.path: Required with transport "unix"/] },
+  {
+    name: 'audit.syslog unix with host and port',
+    config: { dataDir: '/d', audit: { syslog: { transport: 'unix', path: '/run/s.sock', host: 'h', port: 514 } } },
+    messages: [/audit\.syslog\.host: not used with transport "unix"/, /audit\.syslog\.port: not used with transport "unix"/],
+  },
+  { name: 'audit.syslog unix with a relative path', config: { dataDir: '/d', audit: { syslog: { transport: 'unix', path: 'run/s.sock' } } }, messages: [/audit\.syslog\.path: must be an absolute path/] },
+  { name: 'audit.syslog unix path too long', config: { dataDir: '/d', audit: { syslog: { transport: 'unix', path: `/${'s'.repeat(107)}` } } }, messages: [/audit\.syslog\.path: must be at most 107 bytes/] },
+  { name: 'audit.syslog tcp with a path', config: { dataDir: '/d', audit: { syslog: { host: 'h', path: '/run/s.sock' } } }, messages: [/audit\.syslog\.path: only used with transport "unix"/] },
   { name: 'top level is an array', config: [], messages: [/\(top level\): Expected object, received array/] },
   { name: 'top level is null', config: null, messages: [/\(top level\): Expected object, received null/] },
   {

@@ -115,12 +115,15 @@ export class AuditLog {
     return out;
   }
 
-  /** Appends a record; must run inside the caller's transaction. */
-  append(entry: AuditEntry): AuditRecord {
+  /**
+   * Appends a record; must run inside the caller's transaction. When `written` is given, every
+   * record written is also pushed onto it (the "Audit Check" record first, when there is one).
+   */
+  append(entry: AuditEntry, written?: AuditRecord[]): AuditRecord {
     if (this.pendingProblem !== undefined) {
       const problem = this.pendingProblem;
       this.pendingProblem = undefined;
-      this.write({
+      const check = this.write({
         time: entry.time,
         identity: 'keyhaven',
         address: '-',
@@ -129,8 +132,11 @@ export class AuditLog {
         result: 'failure',
         reason: `tampering found when the audit log was opened: ${problem}`,
       });
+      written?.push(check);
     }
-    return this.write(entry);
+    const record = this.write(entry);
+    written?.push(record);
+    return record;
   }
 
   private write(entry: AuditEntry): AuditRecord {
