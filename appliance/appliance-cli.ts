@@ -2,12 +2,15 @@
 //   configure    apply the OVF environment or the saved settings (keyhaven-configure.service, every boot)
 //   first-boot   the first-boot wizard on a console (keyhaven-first-boot@.service)
 //   banner       write /etc/issue with the appliance's status (keyhaven-banner.service)
+//   server-config, rsyslog-conf, siem-conf   print the key server's and rsyslog's configuration as
+//                the image ships them, and rsyslog's SIEM rules for given addresses (the build's checks)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: keyhaven appliance configure
        keyhaven appliance first-boot [--tty NAME] [--sandbox DIR [--settings FILE]]
        keyhaven appliance banner
+       keyhaven appliance server-config | rsyslog-conf | siem-conf [ADDRESS…]
 `;
 
 const version = (): string => (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -54,6 +57,21 @@ export async function runApplianceCli(args: string[]): Promise<number> {
     case 'banner': {
       const { writeIssue } = await import('./firstboot/banner.js');
       await writeIssue(version());
+      return 0;
+    }
+    case 'server-config': {
+      const { renderServerConfig } = await import('./boot/server-config.js');
+      process.stdout.write(renderServerConfig(null));
+      return 0;
+    }
+    case 'rsyslog-conf': {
+      const { renderRsyslogConf } = await import('./boot/log-forwarding.js');
+      process.stdout.write(renderRsyslogConf());
+      return 0;
+    }
+    case 'siem-conf': {
+      const { renderSiemForwarding } = await import('./boot/log-forwarding.js');
+      process.stdout.write(renderSiemForwarding(args.slice(1)));
       return 0;
     }
     default:

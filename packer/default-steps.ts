@@ -33,6 +33,9 @@ export function defaultProvisioningSteps(version: string): ProvisioningStep[] {
     // Hardening: locked system accounts, sysctl,
     // removal of packages and tools the appliance does not need, journald and audit settings.
     { kind: 'shell', script: 'appliance/provision/40-harden.sh' },
+    // Log forwarding: rsyslog reads the journal, auditd's trail and the key server's audit socket and
+    // forwards them to the SIEM hosts of the settings (TCP 514), checked with rsyslogd -N1.
+    { kind: 'shell', script: 'appliance/provision/45-log-forwarding.sh' },
     // The admin account (password locked until first boot), its menu as login shell and ForceCommand,
     // the hardened sshd configuration checked with sshd -t (ssh.service stays disabled until first
     // boot completes), and the privileged helper's socket (keyhaven-admin.socket).

@@ -9,10 +9,11 @@
 #   qemu-system-x86, xorriso  it then boots the disk with the OVF environment on a CD image
 #   openssh-server, openssh-client  sshd -t and a real sshd check the admin SSH configuration
 #   tmux                the admin menu and the first-boot wizard are driven in a pseudo-terminal
+#   rsyslog             rsyslogd -N1 checks the rendered configuration; a real rsyslogd relays to a test SIEM
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(python3-pykmip nftables iproute2 openssl sqlite3 systemd procps qemu-utils libxml2-utils packer
   mmdebstrap debian-archive-keyring e2fsprogs fdisk grub-pc-bin grub-common zstd tar qemu-system-x86 xorriso
-  openssh-server openssh-client tmux)
+  openssh-server openssh-client tmux rsyslog)
 bash .ci/apt-install-missing.sh "${packages[@]}"
 npm ci --no-audit --no-fund

@@ -1,11 +1,12 @@
 // Saving and applying the appliance settings. On the appliance this is the boot path's own code
 // (appliance/boot/configure.ts: saveSettings, applySettings — host name, address, resolver, chrony
-// sources, firewall) followed by restarting what reads those files; in tests (a root prefix) the
+// sources, log forwarding, the key server's configuration, firewall) followed by restarting what
+// reads changed files; in tests (a root prefix) the
 // same files are written under the prefix and the commands are only recorded.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { renderPolicy } from '../../firewall/policy.js';
-import { renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from '../boot/network-config.js';
+import { unitCommands, writeSystemFiles } from '../boot/system-files.js';
+import { writeAtomic } from '../boot/write-atomic.js';
 import { parseApplianceSettings, type ApplianceSettings } from '../settings.js';
 import type { AppliancePaths } from './paths.js';
 import type { SystemRunner } from './system-runner.js';
@@ -15,13 +16,6 @@ export interface SettingsApplier {
   read(): ApplianceSettings;
   /** Saves and applies; on failure restores and re-applies the previous settings, then throws. */
   change(next: ApplianceSettings): Promise<void>;
-}
-
-function writeAtomic(path: string, text: string, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, path);
 }
 
 interface Backend {
@@ -54,8 +48,7 @@ export async function realSettingsApplier(paths: AppliancePaths, system: SystemR
   return applier(paths, {
     save: saveSettings,
     async apply(s) {
-      await applySettings(s);
-      await system.run('/usr/bin/systemctl', ['try-restart', 'systemd-networkd.service', 'chrony.service']);
+      for (const args of unitCommands(await applySettings(s))) await system.run('/usr/bin/systemctl', args);
     },
   });
 }
@@ -65,15 +58,11 @@ export function sandboxSettingsApplier(paths: AppliancePaths, system: SystemRunn
   return applier(paths, {
     save: (s) => writeAtomic(paths.settings, `${JSON.stringify(s, null, 2)}\n`),
     async apply(s) {
-      writeAtomic(paths.networkFile, renderNetworkConfig(s));
-      writeAtomic(paths.resolvConf, renderResolvConf(s));
-      writeAtomic(paths.chronySources, renderChronySources(s));
-      writeAtomic(paths.hostnameFile, `${s.hostname}\n`);
-      writeAtomic(paths.hostsFile, renderHosts(s));
+      const changes = writeSystemFiles(s, paths.root);
       const ruleset = renderPolicy(s.network, 'network.');
       await system.run('/usr/sbin/nft', ['-f', '-'], { input: ruleset });
       writeAtomic(paths.firewall, ruleset, 0o600);
-      await system.run('/usr/bin/systemctl', ['try-restart', 'systemd-networkd.service', 'chrony.service']);
+      for (const args of unitCommands(changes)) await system.run('/usr/bin/systemctl', args);
     },
   });
 }

@@ -5,8 +5,8 @@
 // authoritative, so a vApp property left in vCenter cannot undo them. Then applies them — host name,
 // interface address, resolver, time sources, firewall. Invalid settings leave the appliance fail-closed.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KeyhavenError } from '../../server/errors.js';
 import { renderPolicy } from '../../firewall/policy.js';
@@ -16,28 +16,22 @@ import { parseOvfEnvironment, readOvfEnvironment } from '../../ova/ovf-environme
 import { propertiesToSettings } from '../../ova/vapp-properties.js';
 import { parseApplianceSettings, readApplianceSettings, settingsFromVapp, type ApplianceSettings } from '../settings.js';
 import { firstBootComplete } from '../firstboot/state.js';
-import { NETWORK_FILE, renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from './network-config.js';
+import { writeSystemFiles, type UnitChanges } from './system-files.js';
+import { writeAtomic } from './write-atomic.js';
+
+export { writeAtomic };
 
 const run = promisify(execFile);
 
 export const PATHS = {
   settings: '/etc/keyhaven/appliance.json',
   firewall: '/etc/keyhaven/firewall.nft',
-  chronySources: '/etc/chrony/sources.d/keyhaven.sources',
   dataDir: '/var/lib/keyhaven',
   cdMount: '/run/keyhaven/ovf-cd',
 } as const;
 
 export interface ConfigureIo {
   log: (line: string) => void;
-}
-
-/** Writes a file atomically (temporary file in the same directory, then rename). */
-export function writeAtomic(path: string, text: string, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  renameSync(tmp, path);
 }
 
 /** Mounts the first CD that carries an ovf-env.xml (iso transport) and returns its path. */
@@ -89,21 +83,18 @@ export async function currentSettings(io: ConfigureIo): Promise<ApplianceSetting
   return parseApplianceSettings({}, 'defaults');
 }
 
-function applySystemFiles(s: ApplianceSettings): void {
-  writeAtomic(NETWORK_FILE, renderNetworkConfig(s));
-  writeAtomic('/etc/resolv.conf', renderResolvConf(s));
-  writeAtomic(PATHS.chronySources, renderChronySources(s));
-  writeAtomic('/etc/hostname', `${s.hostname}\n`);
-  writeAtomic('/etc/hosts', renderHosts(s));
-  writeFileSync('/proc/sys/kernel/hostname', s.hostname);
-}
-
-/** Applies settings to the running system and saves the firewall ruleset that boot loads first. */
-export async function applySettings(settings: ApplianceSettings): Promise<void> {
-  applySystemFiles(settings);
+/**
+ * Applies settings to the running system (system-files.ts, the kernel's host name, the firewall, and
+ * the ruleset boot loads first). Returns the units that must re-read their changed files; at boot
+ * they have not started yet.
+ */
+export async function applySettings(settings: ApplianceSettings): Promise<UnitChanges> {
+  const units = writeSystemFiles(settings);
+  writeFileSync('/proc/sys/kernel/hostname', settings.hostname);
   const ruleset = renderPolicy(settings.network, 'network.');
   await nftApply(ruleset);
   writeAtomic(PATHS.firewall, ruleset, 0o600);
+  return units;
 }
 
 /** Saves settings (after the first-boot wizard or a menu change) so every later boot applies them. */

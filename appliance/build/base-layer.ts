@@ -29,10 +29,15 @@ export const BASE_PACKAGES = [
   'chrony',
   'open-vm-tools',
   // Hardening (provision/40-harden.sh): the OS audit trail, the key server's AppArmor confinement,
-  // daily file-integrity checks.
+  // daily file-integrity checks, process accounting.
   'auditd',
   'apparmor',
   'aide',
+  'acct',
+  // Password quality and lockout for PAM (provision/50-admin-access.sh).
+  'libpam-pwquality',
+  // Forwarding to the SIEM (provision/45-log-forwarding.sh).
+  'rsyslog',
 ] as const;
 
 /** Documentation, manual pages and translations are never unpacked (dpkg --path-exclude). */

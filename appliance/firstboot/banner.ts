@@ -5,7 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { pkiPaths } from '../../server/pki/index.js';
-import { PATHS, writeAtomic } from '../boot/configure.js';
+import { PATHS } from '../boot/configure.js';
+import { writeAtomic } from '../boot/write-atomic.js';
 import { firstBootComplete } from './state.js';
 
 const run = promisify(execFile);

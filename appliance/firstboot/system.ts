@@ -10,8 +10,10 @@ import { initPki, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { checkPassword } from '../accounts/password-policy.js';
 import { setAdminPassword } from '../accounts/admin-account.js';
 import { giveBackToOwner } from '../admin/data-dir.js';
+import { appliancePaths } from '../admin/paths.js';
 import { applySettings, PATHS, saveSettings } from '../boot/configure.js';
 import { parseApplianceSettings, readApplianceSettings, type ApplianceSettings } from '../settings.js';
+import { recordFirstBoot } from './first-boot-record.js';
 import { firstBootStarted, markComplete, markStarted } from './state.js';
 
 const run = promisify(execFile);
@@ -32,7 +34,8 @@ export interface FirstBootSystem {
   createPki(s: ApplianceSettings): Promise<PkiSummary>;
   setPassword(password: string, hostname: string): Promise<void>;
   /**
-   * Records completion, then starts the key server (and SSH when it is open). Returns what could not
+   * Records completion (and first boot in the administration audit log), then starts the key server
+   * (and SSH when it is open). Returns what could not
    * be started: completion stands regardless (the menu can restart services; first boot must not
    * repeat once the password and CA exist).
    */
@@ -80,6 +83,11 @@ export function realSystem(): FirstBootSystem {
     complete: async (s) => {
       markComplete();
       const problems: string[] = [];
+      try {
+        recordFirstBoot(appliancePaths('/'), s, (line) => process.stderr.write(`${line}\n`));
+      } catch (err) {
+        problems.push(`first boot was not recorded in the administration audit log: ${(err as Error).message}`);
+      }
       const attempt = (what: string, ...args: string[]) => systemctl(...args).catch((e: { stderr?: string; message: string }) => void problems.push(`${what}: ${(e.stderr ?? e.message).trim()}`));
       await attempt('the key server did not start', 'start', 'keyhaven.service');
       if (s.network.ssh.enabled) await attempt('SSH did not start', 'enable', '--now', 'ssh.service');
@@ -120,6 +128,7 @@ export function sandboxSystem(root: string, initial: ApplianceSettings = parseAp
     },
     complete: async (s) => {
       markComplete(root);
+      recordFirstBoot(appliancePaths(root), s, log);
       log('systemctl start keyhaven.service');
       if (s.network.ssh.enabled) log('systemctl enable --now ssh.service');
       return [];

@@ -26,15 +26,10 @@ getent passwd keyhaven >/dev/null || useradd --system --gid keyhaven --home-dir 
 install -d -m 0700 -o keyhaven -g keyhaven /var/lib/keyhaven
 install -d -m 0755 -o root -g root /etc/keyhaven /usr/lib/keyhaven
 
-# The key server's configuration: data in /var/lib/keyhaven, KMIP on 6000 on every address (the
-# firewall decides who reaches it).
-cat > /etc/keyhaven/keyhaven.json <<'JSON'
-{
-  "dataDir": "/var/lib/keyhaven",
-  "listeners": { "kmip": { "host": "::", "port": 6000 } },
-  "log": { "level": "info" }
-}
-JSON
+# The key server's configuration (appliance/boot/server-config.ts): data in /var/lib/keyhaven, KMIP on
+# 6000 on every address (the firewall decides who reaches it). keyhaven-configure.service rewrites it
+# from the settings at every boot (audit forwarding once a SIEM host is set).
+/usr/local/bin/keyhaven appliance server-config > /etc/keyhaven/keyhaven.json
 chmod 0644 /etc/keyhaven/keyhaven.json
 echo "$KEYHAVEN_VERSION" > /usr/lib/keyhaven/version
 

@@ -24,6 +24,7 @@ vm.unprivileged_userfaultfd = 0
 -kernel.unprivileged_userns_clone = 0
 kernel.sysrq = 0
 kernel.core_pattern = |/bin/false
+kernel.core_uses_pid = 1
 kernel.randomize_va_space = 2
 dev.tty.ldisc_autoload = 0
 fs.suid_dumpable = 0
@@ -250,6 +251,35 @@ sed -i -E -e 's/^#?[[:space:]]*max_log_file[[:space:]]*=.*/max_log_file = 8/' \
           -e 's/^#?[[:space:]]*max_log_file_action[[:space:]]*=.*/max_log_file_action = ROTATE/' /etc/audit/auditd.conf
 systemctl enable auditd.service
 
+# Process accounting (acct, base-layer.ts): one record per process that ends, services included —
+# what auditd's session rule does not cover. acct's own rotation runs from cron, which the appliance
+# does not have: a weekly timer keeps this week's and last week's file.
+rm -f /etc/cron.daily/acct /etc/cron.monthly/acct
+install -d -m 0750 /var/log/account
+cat > /etc/systemd/system/keyhaven-acct-rotate.service <<'UNIT'
+[Unit]
+Description=Rotate the process accounting file (keeps one previous week)
+ConditionPathExists=/var/log/account/pacct
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'cd /var/log/account && mv -f pacct pacct.0 && install -m 0600 /dev/null pacct && exec /usr/sbin/accton /var/log/account/pacct'
+UNIT
+cat > /etc/systemd/system/keyhaven-acct-rotate.timer <<'UNIT'
+[Unit]
+Description=Weekly rotation of the process accounting file
+
+[Timer]
+OnCalendar=weekly
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+UNIT
+chmod 0644 /etc/systemd/system/keyhaven-acct-rotate.service /etc/systemd/system/keyhaven-acct-rotate.timer
+systemctl enable acct.service keyhaven-acct-rotate.timer
+SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no /etc/systemd/system/keyhaven-acct-rotate.service
+
 # AppArmor (enabled in Debian's kernel): the key server runs confined by its own profile — it may read
 # its program and configuration, read and write its data directory, use IP and Unix sockets, and
 # nothing else: no program may be executed, nothing else written. Chrony keeps Debian's profile. The
@@ -304,6 +334,8 @@ profile keyhaven flags=(enforce, attach_disconnected) {
   network unix stream,
   network unix dgram,
   network netlink raw,
+  # Its audit records for the SIEM, to rsyslog (45-log-forwarding.sh).
+  /run/keyhaven-syslog/audit.sock rw,
 
   signal (receive) peer=unconfined,
   signal (send, receive) peer=keyhaven,
@@ -364,6 +396,11 @@ Perms = p+i+n+u+g+acl+xattrs
 !/etc/systemd/network(/|$)
 !/etc/keyhaven/appliance.json$
 !/etc/keyhaven/firewall.nft$
+!/etc/keyhaven/keyhaven.json$
+# The status banner (keyhaven-banner.service, every boot) and SSH opened or closed from the menu.
+!/etc/issue$
+!/etc/systemd/system/multi-user\.target\.wants/ssh\.service$
+!/etc/rsyslog.d/60-keyhaven-siem.conf$
 !/etc/ssh/ssh_host_.*
 # SSH keys the admin adds in the menu (recorded by auditd and the admin audit log instead).
 !/etc/ssh/authorized_keys(/|$)

@@ -46,6 +46,54 @@ install -d -m 0755 /run/sshd
 /usr/sbin/sshd -t -f /etc/ssh/sshd_config -h "$check/key"
 rm -rf "$check"
 
+# Lockout for SSH (PCI DSS v4.0 8.3.4: lock after at most 10 invalid attempts, for at least 30
+# minutes): pam_faillock in sshd's auth stack only. The console login stays unlocked: it is the
+# recovery path, and reaching it already takes vSphere console rights. Public-key logins do not go
+# through the PAM auth stack and still work while the password is locked.
+cat > /etc/security/faillock.conf <<'CONF'
+# Keyhaven (50-admin-access.sh): used by /etc/pam.d/sshd.
+deny = 10
+fail_interval = 900
+unlock_time = 1800
+audit
+CONF
+chmod 0644 /etc/security/faillock.conf
+grep -qx '@include common-auth' /etc/pam.d/sshd || { echo "50-admin-access: /etc/pam.d/sshd has no '@include common-auth' line to replace" >&2; exit 1; }
+awk '
+  $0 == "@include common-auth" {
+    print "# Keyhaven: passwords checked by pam_unix (no empty ones), failures counted by pam_faillock"
+    print "# (/etc/security/faillock.conf); a locked account is refused before its password is checked."
+    print "auth    requisite                pam_faillock.so preauth"
+    print "auth    [success=1 default=bad]  pam_unix.so"
+    print "auth    [default=die]            pam_faillock.so authfail"
+    print "auth    sufficient               pam_faillock.so authsucc"
+    print "auth    requisite                pam_deny.so"
+    next
+  }
+  { print }
+' /etc/pam.d/sshd > /etc/pam.d/sshd.new
+mv /etc/pam.d/sshd.new /etc/pam.d/sshd
+chmod 0644 /etc/pam.d/sshd
+printf 'd /run/faillock 0755 root root -\n' > /usr/lib/tmpfiles.d/keyhaven-faillock.conf
+
+# Password quality for any password PAM changes (pam-auth-update put pam_pwquality in
+# common-password when libpam-pwquality was installed): the admin password policy's floor
+# (appliance/accounts/password-policy.ts). The wizard and the menu check that policy first.
+install -d /etc/security/pwquality.conf.d
+cat > /etc/security/pwquality.conf.d/keyhaven.conf <<'CONF'
+# Keyhaven (50-admin-access.sh): as appliance/accounts/password-policy.ts.
+minlen = 15
+minclass = 2
+maxrepeat = 3
+maxsequence = 3
+usercheck = 1
+dictcheck = 1
+enforcing = 1
+retry = 3
+CONF
+chmod 0644 /etc/security/pwquality.conf.d/keyhaven.conf
+grep -q 'pam_pwquality.so' /etc/pam.d/common-password || { echo "50-admin-access: pam_pwquality is not in common-password" >&2; exit 1; }
+
 systemctl enable keyhaven-admin.socket
 # SSH stays off until first boot completes (20-install-units.sh disabled it; the wizard enables it).
 systemctl disable ssh.service ssh.socket 2>/dev/null || true

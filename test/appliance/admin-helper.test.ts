@@ -67,6 +67,10 @@ describe('settings changes are saved and applied', () => {
   test('NTP, syslog, admin networks, network, then SSH and key management opened', async () => {
     ok(await box.call('ntp.set', { servers: ['192.0.2.123', '2001:db8::123'] }));
     ok(await box.call('syslog.set', { hosts: ['192.0.2.10'] }));
+    // The SIEM host reaches rsyslog's rules and the key server's forwarding; rsyslog is (re)started.
+    assert.match(readFileSync(join(box.root, 'etc/rsyslog.d/60-keyhaven-siem.conf'), 'utf8'), /target="192\.0\.2\.10" port="514" protocol="tcp"/);
+    assert.equal(JSON.parse(readFileSync(join(box.root, 'etc/keyhaven/keyhaven.json'), 'utf8')).audit.syslog.transport, 'unix');
+    assert.ok(box.commands().some((c) => c.join(' ') === '/usr/bin/systemctl restart rsyslog.service'), 'rsyslog restarted');
     ok(await box.call('admin-networks.set', { networks: ['10.8.0.0/24', '127.0.0.1'] }));
     ok(await box.call('network.set', { hostname: 'kms01.example.com', address: { mode: 'static', address: '192.0.2.20', prefix: 24, gateway: '192.0.2.1' }, dnsServers: ['192.0.2.53'] }));
     const opened = await box.call('access.set', { service: 'ssh', enabled: true });

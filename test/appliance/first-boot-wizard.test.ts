@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { AdminAuditLog } from '../../appliance/admin/admin-audit.js';
+import { appliancePaths } from '../../appliance/admin/paths.js';
 import { Terminal } from '../support/terminal.js';
 
 const CLI = fileURLToPath(new URL('../../appliance/bin/keyhaven.js', import.meta.url));
@@ -71,7 +73,19 @@ test('confirmed settings, refused passwords, then a complete first boot', { time
   assert.equal(await t.exitStatus(), 0);
   const saved = JSON.parse(readFileSync(join(sb.root, 'etc/keyhaven/appliance.json'), 'utf8'));
   assert.equal(saved.network.ssh.enabled, true, 'SSH opened for the admin networks');
-  assert.equal(commands(sb.root), 'apply settings\nset admin password\nsystemctl start keyhaven.service\nsystemctl enable --now ssh.service\nhand over tty1\n');
+  const log = commands(sb.root).split('\n');
+  assert.deepEqual(log.filter((l) => !l.startsWith('<')), ['apply settings', 'set admin password', 'systemctl start keyhaven.service', 'systemctl enable --now ssh.service', 'hand over tty1', '']);
+  // First boot is in the administration audit log (HMAC chain intact) and the system log.
+  const audit = AdminAuditLog.open(appliancePaths(sb.root), { create: false });
+  try {
+    assert.deepEqual(audit.verify().ok, true);
+    const records = audit.tail(10).filter((r) => r.address === 'console');
+    assert.deepEqual(records.map((r) => [r.operation, r.identity, r.result]), [['Change Admin Password', 'admin', 'success'], ['Complete First Boot', 'admin', 'success']]);
+    assert.match(records[1]!.reason, /SSH open to 10\.9\.0\.0\/16/);
+  } finally {
+    audit.close();
+  }
+  assert.ok(log.some((l) => l.startsWith('<5>') && l.includes('"event":"keyhaven-first-boot"')), 'journal line');
 });
 
 test('corrections are validated field by field; Ctrl-C starts over without changing anything', { timeout: 180_000 }, async () => {

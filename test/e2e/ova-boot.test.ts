@@ -1,7 +1,9 @@
 // End to end: build the OVA, unpack it as vSphere would, check the manifest and the disk, boot the
 // disk under QEMU with the OVF environment on a CD (iso transport), complete first boot on the serial
 // console as an administrator would, and from the host prove that the KMIP port answers a Discover
-// Versions through the firewall, SSH answers only the admin network, and the other ports stay silent.
+// Versions through the firewall, SSH answers only the admin network, and the other ports stay silent;
+// the host plays the SIEM and receives the key server's audit records, sshd's and auditd's; after ten
+// wrong passwords SSH locks the admin out.
 //
 // Needs root (image build, loop mount, tap device). The console log is kept in test-output/ on failure.
 import assert from 'node:assert/strict';
@@ -16,11 +18,12 @@ import { runCommand } from '../../appliance/build/run-command.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
 import { initPki, issueClient, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { KmipTestClient } from '../support/kmip-client.js';
+import { TcpCollector } from '../support/syslog-collector.js';
 import { field, parseResponse, request } from '../support/requests.js';
 import { ovfEnvironmentIso } from './helpers/ovf-env.js';
 import { probeTcp } from './helpers/probe.js';
 import { SerialConsole } from './helpers/serial-console.js';
-import { sshSession } from './helpers/ssh-session.js';
+import { sshAuthenticates, sshSession } from './helpers/ssh-session.js';
 import { createTap, startVm, type Vm } from './helpers/vm.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -95,6 +98,8 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
   let vm: Vm | undefined;
   let serial: SerialConsole | undefined;
   const tap = await createTap(TAP, HOST_CIDR);
+  // The SIEM of the vApp properties (keyhaven.syslog): TCP 514 on the host's tap address.
+  const siem = await TcpCollector.listen(514, [], tap.hostAddress);
   await runCommand('ip', ['addr', 'add', `${ADMIN_HOST}/24`, 'dev', TAP]);
   try {
     // 1. Build (warm when the base layer is cached).
@@ -221,6 +226,22 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     const asked = await sshSession({ ...ssh, command: '/bin/sh -c "echo SHELL-REACHED; id"' });
     assert.match(asked, /Main menu/, 'ForceCommand runs the menu instead of the requested command');
     assert.doesNotMatch(asked, /SHELL-REACHED|uid=\d+/);
+
+    // 12. The SIEM received, over TCP 514 through the firewall: the key server's audit record of the
+    // Discover Versions (RFC 5424 structured data with its sequence number), sshd's login of the
+    // admin (from the journal) and auditd's record of it (from the audit trail).
+    const kmipRecord = await siem.waitFor(/\[keyhaven@32473 [^\]]*operation="Discover Versions"/, 60_000);
+    assert.match(kmipRecord, /seq="\d+"/);
+    assert.match(kmipRecord, /identity="[^"]*vcenter-e2e/);
+    await siem.waitFor(new RegExp(`Accepted password for admin from ${ADMIN_HOST.replace(/\./g, '\\.')}`), 60_000);
+    await siem.waitFor(/auditd[\s\S]*type=USER_(AUTH|LOGIN|START)/, 60_000);
+    t.diagnostic(`SIEM received ${siem.messages.length} messages`);
+
+    // 13. Lockout (PCI DSS 8.3.4): ten wrong passwords over SSH, then the right one is refused too.
+    const wrong = { host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: 'not the admin password!', timeoutMs: 90_000 };
+    for (let i = 0; i < 10; i++) assert.equal(await sshAuthenticates(wrong), false, `wrong password ${i + 1} refused`);
+    assert.equal(await sshAuthenticates({ ...wrong, password: ADMIN_PASSWORD }), false, 'the right password is refused while locked');
+    await siem.waitFor(/pam_faillock|Consecutive login failures|account temporarily locked/i, 60_000);
   } catch (err) {
     if (vm) {
       const out = join(ROOT, 'test-output');
@@ -238,6 +259,7 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     }
     throw err;
   } finally {
+    await siem.close();
     serial?.close();
     await vm?.stop();
     await tap.remove();

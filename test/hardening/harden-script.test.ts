@@ -57,6 +57,7 @@ test('the kernel settings of issue #5 are in 90-keyhaven.conf', () => {
     // No core dumps (key material)
     'fs.suid_dumpable': '0',
     'kernel.core_pattern': '|/bin/false',
+    'kernel.core_uses_pid': '1',
     // File system link and FIFO protections
     'fs.protected_hardlinks': '1',
     'fs.protected_symlinks': '1',
@@ -103,6 +104,44 @@ test('unused kernel modules are disabled and root is locked', () => {
   assert.match(SCRIPT, /install %s \/bin\/true\\nblacklist %s/);
   assert.match(SCRIPT, /usermod --lock root/);
   assert.match(SCRIPT, /-perm -4000 -o -perm -2000/);
+});
+
+test('process accounting is on and rotated without cron', () => {
+  assert.match(SCRIPT, /systemctl enable acct\.service keyhaven-acct-rotate\.timer/);
+  assert.match(heredoc('/etc/systemd/system/keyhaven-acct-rotate.service'), /accton \/var\/log\/account\/pacct/);
+});
+
+const ADMIN_ACCESS_PATH = fileURLToPath(new URL('../../appliance/provision/50-admin-access.sh', import.meta.url));
+const LOG_FORWARDING_PATH = fileURLToPath(new URL('../../appliance/provision/45-log-forwarding.sh', import.meta.url));
+
+test('45-log-forwarding.sh and 50-admin-access.sh are valid POSIX shell', () => {
+  for (const path of [ADMIN_ACCESS_PATH, LOG_FORWARDING_PATH]) {
+    const r = spawnSync('sh', ['-n', path], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${path}: ${r.stderr}`);
+  }
+});
+
+test('SSH locks the account after 10 failed passwords for 30 minutes (PCI DSS 8.3.4); passwords need 15 characters in PAM too', () => {
+  const script = readFileSync(ADMIN_ACCESS_PATH, 'utf8');
+  const conf = (name: string) => {
+    const start = script.indexOf(`cat > ${name} <<'CONF'`);
+    assert.ok(start >= 0, `writes ${name}`);
+    const body = script.slice(script.indexOf('\n', start) + 1, script.indexOf('\nCONF\n', start));
+    return new Map(body.split('\n').filter((l) => l.includes('=')).map((l) => l.split('=').map((x) => x.trim()) as [string, string]));
+  };
+  const faillock = conf('/etc/security/faillock.conf');
+  assert.ok(Number(faillock.get('deny')) <= 10 && Number(faillock.get('deny')) > 0, 'deny 1..10');
+  assert.ok(Number(faillock.get('unlock_time')) >= 1800, 'locked for at least 30 minutes');
+  // The auth stack: preauth before pam_unix, authfail dies, authsucc clears; no nullok.
+  const stack = [...script.matchAll(/print "(auth[^"]*)"/g)].map((m) => m[1]!.replace(/\s+/g, ' '));
+  assert.deepEqual(stack, [
+    'auth requisite pam_faillock.so preauth',
+    'auth [success=1 default=bad] pam_unix.so',
+    'auth [default=die] pam_faillock.so authfail',
+    'auth sufficient pam_faillock.so authsucc',
+    'auth requisite pam_deny.so',
+  ]);
+  assert.equal(conf('/etc/security/pwquality.conf.d/keyhaven.conf').get('minlen'), '15');
 });
 
 test('parseLynisReport reads the index, warnings and suggestions', () => {

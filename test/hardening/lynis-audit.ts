@@ -284,7 +284,8 @@ async function main(argv: string[]): Promise<number> {
       'keyhaven.gateway': '10.0.2.2',
       'keyhaven.dns': '10.0.2.3',
       'keyhaven.ntp': '10.0.2.2',
-      'keyhaven.syslog': '',
+      // A SIEM host as a deployment would have one (nothing listens: rsyslog queues and retries).
+      'keyhaven.syslog': '10.0.2.2',
       'keyhaven.admin_networks': '10.0.2.0/24',
     });
     const port = await freePort();

@@ -60,3 +60,20 @@ export function sshSession(o: SshOptions): Promise<string> {
     client.connect({ host: o.host, port: 22, localAddress: o.from, username: o.username, password: o.password, readyTimeout: o.timeoutMs, tryKeyboard: false });
   });
 }
+
+/** Whether the server accepts this password (one attempt): true once authenticated, false when refused. */
+export function sshAuthenticates(o: Pick<SshOptions, 'host' | 'from' | 'username' | 'password' | 'timeoutMs'>): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    client.on('ready', () => {
+      client.destroy();
+      resolve(true);
+    });
+    client.on('error', (err: Error & { level?: string }) => {
+      client.destroy();
+      if (err.level === 'client-authentication') resolve(false);
+      else reject(err);
+    });
+    client.connect({ host: o.host, port: 22, localAddress: o.from, username: o.username, password: o.password, readyTimeout: o.timeoutMs, tryKeyboard: false });
+  });
+}
