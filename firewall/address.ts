@@ -1,9 +1,9 @@
 // IP addresses and networks as the firewall needs them: strict parsing, canonical text, containment.
-// node:net's isIPv4/isIPv6 gate the syntax; the numeric value is computed here so that host bits and
-// overlaps can be checked (nftables refuses overlapping elements in an interval set).
-import { isIPv4, isIPv6 } from 'node:net';
+// The numeric value (server/net/ip-value.ts) lets host bits and overlaps be checked (nftables
+// refuses overlapping elements in an interval set).
+import { addressBits, formatIpValue, parseIpValue, type IpFamily } from '../server/net/ip-value.js';
 
-export type IpFamily = 4 | 6;
+export type { IpFamily };
 
 export interface IpNetwork {
   readonly family: IpFamily;
@@ -23,104 +23,15 @@ export interface IpAddress {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-const bits = (family: IpFamily): number => (family === 4 ? 32 : 128);
-
-function parseIpv4(text: string): bigint | undefined {
-  if (!isIPv4(text)) return undefined;
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const part of parts) {
-    // isIPv4 already refuses leading zeros (octal ambiguity); keep the check local and explicit.
-    if (!/^(0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return undefined;
-    value = (value << 8n) | BigInt(part);
-  }
-  return value;
-}
-
-function parseIpv6(text: string): bigint | undefined {
-  if (!isIPv6(text) || text.includes('%')) return undefined;
-  let head = text;
-  let tail: bigint[] = [];
-  // An embedded IPv4 tail (`::ffff:192.0.2.1`) stands for the last two groups.
-  const lastColon = head.lastIndexOf(':');
-  const maybeV4 = head.slice(lastColon + 1);
-  if (maybeV4.includes('.')) {
-    const v4 = parseIpv4(maybeV4);
-    if (v4 === undefined) return undefined;
-    tail = [v4 >> 16n, v4 & 0xffffn];
-    head = head.slice(0, lastColon + 1);
-    if (head.endsWith(':') && !head.endsWith('::')) head = head.slice(0, -1);
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string | undefined): bigint[] | undefined => {
-    if (s === undefined || s === '') return [];
-    const out: bigint[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(BigInt(`0x${g}`));
-    }
-    return out;
-  };
-  const left = groups(halves[0]);
-  const right = groups(halves[1]);
-  if (left === undefined || right === undefined) return undefined;
-  const explicit = [...left, ...(halves.length === 2 ? right : []), ...tail];
-  let all: bigint[];
-  if (halves.length === 2) {
-    const missing = 8 - left.length - right.length - tail.length;
-    if (missing < 1) return undefined;
-    all = [...left, ...new Array<bigint>(missing).fill(0n), ...right, ...tail];
-  } else {
-    all = explicit;
-  }
-  if (all.length !== 8) return undefined;
-  return all.reduce((acc, g) => (acc << 16n) | g, 0n);
-}
-
-function formatIpv4(value: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
-}
-
-function formatIpv6(value: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
-  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
+const bits = addressBits;
 
 export function formatAddress(family: IpFamily, value: bigint): string {
-  return family === 4 ? formatIpv4(value) : formatIpv6(value);
+  return formatIpValue({ family, value });
 }
 
 /** True when the text looks like a DNS name rather than a mistyped address. */
 function looksLikeHostname(text: string): boolean {
   return /^(?=.*[a-zA-Z])[a-zA-Z0-9-]{1,63}(\.[a-zA-Z0-9-]{1,63})*\.?$/.test(text) && !/^[0-9a-fA-F:.]+$/.test(text);
-}
-
-function parseAddressValue(text: string): { family: IpFamily; value: bigint } | undefined {
-  const v4 = parseIpv4(text);
-  if (v4 !== undefined) return { family: 4, value: v4 };
-  const v6 = parseIpv6(text);
-  if (v6 !== undefined) return { family: 6, value: v6 };
-  return undefined;
 }
 
 /** Reasons shared by addresses and networks, or undefined when nothing specific applies. */
@@ -136,7 +47,7 @@ function specificReason(text: string): string | undefined {
 function rejectMapped(family: IpFamily, value: bigint, text: string): string | undefined {
   // ::ffff:a.b.c.d never appears as an IPv6 source or destination on the wire: it would match nothing.
   if (family === 6 && value >> 32n === 0xffffn) {
-    return `${JSON.stringify(text)} is an IPv4-mapped IPv6 address; write the IPv4 form ${formatIpv4(value & 0xffffffffn)}`;
+    return `${JSON.stringify(text)} is an IPv4-mapped IPv6 address; write the IPv4 form ${formatAddress(4, value & 0xffffffffn)}`;
   }
   return undefined;
 }
@@ -148,7 +59,7 @@ export function parseIpAddress(text: string): Parsed<IpAddress> {
   if (text.includes('/')) {
     return { ok: false, reason: `${JSON.stringify(text)} is a network; a single IPv4 or IPv6 address is needed here` };
   }
-  const parsed = parseAddressValue(text);
+  const parsed = parseIpValue(text);
   if (!parsed) return { ok: false, reason: `${JSON.stringify(text)} is not an IPv4 or IPv6 address` };
   const mapped = rejectMapped(parsed.family, parsed.value, text);
   if (mapped) return { ok: false, reason: mapped };
@@ -170,7 +81,7 @@ export function parseIpNetwork(text: string): Parsed<IpNetwork> {
   const slash = text.indexOf('/');
   const addressText = slash < 0 ? text : text.slice(0, slash);
   const prefixText = slash < 0 ? undefined : text.slice(slash + 1);
-  const parsed = parseAddressValue(addressText);
+  const parsed = parseIpValue(addressText);
   if (!parsed) return bad;
   const max = bits(parsed.family);
   let prefix = max;

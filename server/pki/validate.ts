@@ -2,6 +2,7 @@
 
 import net from 'node:net';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
+import { formatIpValue, ipValueBytes, parseIpValue, type IpValue } from '../net/ip-value.js';
 
 export function badInput(message: string): KeyhavenError {
   return new KeyhavenError(ErrorCodes.PKI_BAD_INPUT, message);
@@ -25,61 +26,20 @@ export function checkDnsName(name: string): string {
   return n;
 }
 
-/** An IPv4 or IPv6 address (no zone id). Returns the address bytes in network order. */
-export function ipBytes(ip: string): Buffer {
-  const s = ip.trim();
-  const family = net.isIP(s);
-  if (family === 4) return Buffer.from(s.split('.').map((x) => Number(x)));
-  if (family === 6 && !s.includes('%')) return ipv6Bytes(s);
-  throw badInput(`'${printable(ip)}' is not an IPv4 or IPv6 address`);
+function parsedIp(ip: string): IpValue {
+  const v = parseIpValue(ip.trim());
+  if (!v) throw badInput(`'${printable(ip)}' is not an IPv4 or IPv6 address`);
+  return v;
 }
 
-function ipv6Bytes(s: string): Buffer {
-  // net.isIP has already accepted the syntax; expand '::' and an embedded IPv4 tail.
-  let text = s;
-  const tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.slice(lastColon + 1).includes('.')) {
-    tail.push(...text.slice(lastColon + 1).split('.').map((x) => Number(x)));
-    text = text.slice(0, lastColon + 1) + '0:0';
-  }
-  const [head = '', rest] = text.split('::') as [string, string | undefined];
-  const groups = (x: string): string[] => (x === '' ? [] : x.split(':'));
-  const h = groups(head);
-  const r = rest === undefined ? [] : groups(rest);
-  const fill = rest === undefined ? [] : new Array<string>(8 - h.length - r.length).fill('0');
-  const all = [...h, ...fill, ...r];
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  if (tail.length === 4) Buffer.from(tail).copy(out, 12);
-  return out;
+/** An IPv4 or IPv6 address (no zone id). Returns the address bytes in network order. */
+export function ipBytes(ip: string): Buffer {
+  return ipValueBytes(parsedIp(ip));
 }
 
 /** The canonical text form of an IP address (IPv6 compressed, lower case). */
 export function canonicalIp(ip: string): string {
-  const b = ipBytes(ip);
-  if (b.length === 4) return [...b].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  // Longest run of ≥ 2 zero groups becomes '::' (RFC 5952 §4.2).
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatIpValue(parsedIp(ip));
 }
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;

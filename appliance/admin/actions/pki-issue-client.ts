@@ -4,9 +4,9 @@
 // no client's private key; a lost one is replaced by revoking and issuing again.
 import { readFileSync, rmSync } from 'node:fs';
 import { z } from 'zod';
-import { issueClient, pkiPaths } from '../../../server/pki/index.js';
+import { issueClient } from '../../../server/pki/index.js';
 import { defineAction } from '../action.js';
-import { giveBackToOwner } from '../data-dir.js';
+import { changingPki, handedOut, type HandedOutCertificate } from './pki-change.js';
 
 export const CLIENT_PURPOSES = {
   vcenter: 'vCenter / vSAN key provider',
@@ -15,15 +15,8 @@ export const CLIENT_PURPOSES = {
   application: 'an application',
 } as const;
 
-export interface IssuedBundle {
-  name: string;
-  serial: string;
-  subject: string;
-  fingerprint: string;
-  notAfter: string;
-  certPem: string;
+export interface IssuedBundle extends HandedOutCertificate {
   keyPem: string;
-  caPem: string;
   /** DER of the PKCS#12 bundle in base64, when a bundle password was given. */
   p12Base64?: string;
 }
@@ -41,27 +34,18 @@ export const pkiIssueClient = defineAction({
     })
     .strict(),
   async run(p, ctx) {
-    let issued;
-    try {
-      issued = await issueClient(ctx.paths.dataDir, {
+    const issued = await changingPki(ctx, () =>
+      issueClient(ctx.paths.dataDir, {
         name: p.name,
         organization: 'Keyhaven',
         dns: p.dns,
         ...(p.days !== undefined ? { days: p.days } : {}),
         ...(p.p12Password !== undefined ? { p12Password: p.p12Password } : {}),
-      });
-    } finally {
-      giveBackToOwner(ctx.paths.dataDir, 'pki');
-    }
+      }),
+    );
     const result: IssuedBundle = {
-      name: p.name,
-      serial: issued.serial,
-      subject: issued.subject,
-      fingerprint: issued.fingerprint,
-      notAfter: issued.notAfter.toISOString(),
-      certPem: readFileSync(issued.certPath, 'utf8'),
+      ...handedOut(ctx, { ...issued, name: p.name, certPem: readFileSync(issued.certPath, 'utf8') }),
       keyPem: readFileSync(issued.keyPath, 'utf8'),
-      caPem: readFileSync(pkiPaths(ctx.paths.dataDir).caCert, 'utf8'),
       ...(issued.p12Path ? { p12Base64: readFileSync(issued.p12Path).toString('base64') } : {}),
     };
     rmSync(issued.keyPath, { force: true });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
 import { listIssued, revoke, REVOCATION_REASON_NAMES, type RevocationReason } from '../../../server/pki/index.js';
 import { defineAction } from '../action.js';
-import { giveBackToOwner } from '../data-dir.js';
+import { changingPki } from './pki-change.js';
 
 export interface RevokeOutcome {
   serial: string;
@@ -24,12 +24,7 @@ export const pkiRevoke = defineAction({
     const target = listIssued(ctx.paths.dataDir).find((c) => norm(c.serial) === norm(p.serial));
     if (!target) throw new KeyhavenError(ErrorCodes.PKI_UNKNOWN_CERTIFICATE, `no certificate with serial ${p.serial} was issued by this appliance: choose one from the list`);
     if (target.kind !== 'client') throw new KeyhavenError(ErrorCodes.ADMIN_REQUEST_INVALID, `serial ${p.serial} is the server certificate: it cannot be revoked from the menu (clients would lose the key server)`);
-    let r;
-    try {
-      r = await revoke(ctx.paths.dataDir, { serial: p.serial }, p.reason);
-    } finally {
-      giveBackToOwner(ctx.paths.dataDir, 'pki');
-    }
+    const r = await changingPki(ctx, () => revoke(ctx.paths.dataDir, { serial: p.serial }, p.reason));
     const result: RevokeOutcome = { serial: target.serial, subject: target.subject, alreadyRevoked: r.revoked.length === 0, ...(r.crl ? { crlNumber: r.crl.crlNumber } : {}) };
     const summary = result.alreadyRevoked ? `certificate ${target.serial} (${target.subject}) was already revoked` : `revoked ${target.subject}, serial ${target.serial}, reason ${p.reason}; CRL number ${result.crlNumber}`;
     return { result, summary, objectId: target.serial };

@@ -1,0 +1,110 @@
+// IP addresses as numbers: strict parsing of IPv4 dotted quads and IPv6 text, and the canonical text
+// form back (RFC 5952). One implementation for the PKI's subjectAltNames, the firewall's sets and the
+// vApp property checks. node:net's isIPv4/isIPv6 gate the syntax; the value is computed here.
+import { isIPv4, isIPv6 } from 'node:net';
+
+export type IpFamily = 4 | 6;
+
+export interface IpValue {
+  readonly family: IpFamily;
+  /** The address as an unsigned 32- or 128-bit integer. */
+  readonly value: bigint;
+}
+
+export const addressBits = (family: IpFamily): number => (family === 4 ? 32 : 128);
+
+function parseIpv4(text: string): bigint | undefined {
+  if (!isIPv4(text)) return undefined;
+  let value = 0n;
+  for (const part of text.split('.')) {
+    // isIPv4 already refuses leading zeros (octal ambiguity); keep the check local and explicit.
+    if (!/^(0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return undefined;
+    value = (value << 8n) | BigInt(part);
+  }
+  return value;
+}
+
+function parseIpv6(text: string): bigint | undefined {
+  if (!isIPv6(text) || text.includes('%')) return undefined;
+  let head = text;
+  let tail: bigint[] = [];
+  // An embedded IPv4 tail (`::ffff:192.0.2.1`) stands for the last two groups.
+  const lastColon = head.lastIndexOf(':');
+  const maybeV4 = head.slice(lastColon + 1);
+  if (maybeV4.includes('.')) {
+    const v4 = parseIpv4(maybeV4);
+    if (v4 === undefined) return undefined;
+    tail = [v4 >> 16n, v4 & 0xffffn];
+    head = head.slice(0, lastColon + 1);
+    if (head.endsWith(':') && !head.endsWith('::')) head = head.slice(0, -1);
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (s: string | undefined): bigint[] | undefined => {
+    if (s === undefined || s === '') return [];
+    const out: bigint[] = [];
+    for (const g of s.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(BigInt(`0x${g}`));
+    }
+    return out;
+  };
+  const left = groups(halves[0]);
+  const right = groups(halves[1]);
+  if (left === undefined || right === undefined) return undefined;
+  let all: bigint[];
+  if (halves.length === 2) {
+    const missing = 8 - left.length - right.length - tail.length;
+    if (missing < 1) return undefined;
+    all = [...left, ...new Array<bigint>(missing).fill(0n), ...right, ...tail];
+  } else {
+    all = [...left, ...tail];
+  }
+  if (all.length !== 8) return undefined;
+  return all.reduce((acc, g) => (acc << 16n) | g, 0n);
+}
+
+/** An IPv4 dotted quad or an IPv6 address (no zone index, no brackets, no prefix); undefined if not one. */
+export function parseIpValue(text: string): IpValue | undefined {
+  const v4 = parseIpv4(text);
+  if (v4 !== undefined) return { family: 4, value: v4 };
+  const v6 = parseIpv6(text);
+  if (v6 !== undefined) return { family: 6, value: v6 };
+  return undefined;
+}
+
+function formatIpv6(value: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  // RFC 5952 §4.2: compress the longest run of two or more zero groups, the first one on a tie.
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Dotted quad, or RFC 5952 IPv6 text (lower case, the longest run of zero groups compressed). */
+export function formatIpValue(ip: IpValue): string {
+  return ip.family === 4 ? [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.') : formatIpv6(ip.value);
+}
+
+/** The address in network byte order (4 or 16 bytes), as X.509 iPAddress names carry it. */
+export function ipValueBytes(ip: IpValue): Buffer {
+  const n = addressBits(ip.family) / 8;
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = Number((ip.value >> BigInt(8 * (n - 1 - i))) & 0xffn);
+  return out;
+}
