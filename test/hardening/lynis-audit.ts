@@ -6,17 +6,18 @@
 //
 // The image is never modified: the OVA's disk is converted into a work directory, a raw disk is
 // copied (sparse). Into that copy go Lynis (/usr/sbin/lynis, /usr/share/lynis, /etc/lynis) and a
-// oneshot unit ordered after multi-user.target and the key server (not after any first-boot wizard)
-// that runs `lynis audit system --quick --no-colors` and powers the VM off. The VM boots under QEMU
-// (TCG, PVSCSI disk, VMXNET3 on an isolated user-mode network, the OVF environment on a CD as vSphere
-// gives it, -no-reboot, bounded time); meanwhile the host checks through a loopback port forward that
-// the key server answers TLS on 6000. Afterwards the report is read back by loop mount, the injected
+// oneshot unit that waits until first boot is complete and the key server listens, runs `lynis audit
+// system --quick --no-colors` and powers the VM off. The VM boots under QEMU (TCG, PVSCSI disk,
+// VMXNET3 on an isolated user-mode network, the OVF environment on a CD as vSphere gives it,
+// -no-reboot, bounded time); the host completes the first-boot wizard on the serial console (random
+// admin password), then checks through a loopback port forward that the key server answers TLS on 6000. Afterwards the report is read back by loop mount, the injected
 // files are removed from the copy, and the hardening index, warnings and suggestions are printed.
 // The report, log, Lynis output, a state dump and the serial console are kept in --out.
 //
 // Exit status: 0 audit ran; 1 the audit did not run (or no report); 2 usage; 3 the audit ran but the
 // key server never answered on 6000 (the hardening broke the product). Needs root (loop mount).
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCommand } from '../../appliance/build/run-command.js';
 import { ovfEnvironmentIso } from '../e2e/helpers/ovf-env.js';
+import { SerialConsole } from '../e2e/helpers/serial-console.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PARTITION_OFFSET = 1048576;
@@ -52,6 +54,12 @@ const AUDIT_SCRIPT = `#!/bin/sh
 out=/${GUEST_DIR}
 mkdir -p "$out"
 say() { echo "keyhaven-lynis: $*" > /dev/console; }
+# The appliance as deployed: the host completes first boot on the serial console first.
+say "waiting for first boot to complete"
+i=0
+while [ $i -lt 1800 ] && [ ! -e /var/lib/keyhaven-appliance/first-boot-complete ]; do
+  sleep 1; i=$((i + 1))
+done
 say "waiting for the key server to listen on 6000"
 i=0
 while [ $i -lt 180 ]; do
@@ -299,7 +307,8 @@ async function main(argv: string[]): Promise<number> {
       '-netdev', `user,id=net0,restrict=on,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:${port}-10.0.2.15:6000`,
       '-device', 'vmxnet3,netdev=net0,mac=52:54:00:12:34:56',
       '-drive', `file=${iso},media=cdrom,if=ide,readonly=on`,
-      '-serial', `file:${consoleLog}`,
+      '-chardev', `socket,id=ser0,path=${join(work, 'console.sock')},server=on,wait=off,logfile=${consoleLog}`,
+      '-serial', 'chardev:ser0',
     ];
     log(`booting under QEMU TCG (console: ${consoleLog}; KMIP forwarded to 127.0.0.1:${port})`);
     const started = Date.now();
@@ -313,6 +322,25 @@ async function main(argv: string[]): Promise<number> {
       log(`the VM did not power off within ${timeoutMs / 1000} s: stopping it`);
       qemu.kill('SIGKILL');
     }, timeoutMs);
+    // First boot on the serial console, as the administrator does it: accept the settings, set a
+    // password (random, never used again), confirm.
+    const serial = await SerialConsole.connect(join(work, 'console.sock'));
+    try {
+      const password = `Lynis-${randomBytes(12).toString('base64url')}!`;
+      await serial.waitFor(/Are these settings correct\?/, timeoutMs);
+      serial.line('');
+      await serial.waitFor(/New admin password/, 120_000);
+      serial.line(password);
+      await serial.waitFor(/Repeat the password/, 60_000);
+      serial.line(password);
+      await serial.waitFor(/Press Enter for the login prompt/, 600_000);
+      serial.line('');
+      log(`first boot completed on the serial console after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    } catch (err) {
+      log(`first boot could not be completed: ${(err as Error).message}`);
+    } finally {
+      serial.close();
+    }
     let certificate: string | undefined;
     while (!done) {
       await new Promise((r) => setTimeout(r, 5000));
