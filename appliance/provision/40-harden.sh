@@ -144,10 +144,13 @@ systemctl mask getty-static.service
 chmod 0600 /boot/vmlinuz-* /boot/System.map-* /boot/config-* 2>/dev/null || true
 sed -i '/\sswap\s/d' /etc/fstab 2>/dev/null || true
 
-# The root file system by label (the disk stage names it), /tmp in memory without exec.
+# The root file system by label (the disk stage names it), /tmp in memory without exec. /home too:
+# the only account with a home is admin, whose program is the menu; nothing there may persist or run
+# (its SSH keys live in /etc/ssh/authorized_keys; 50-admin-access.sh has tmpfiles make /home/admin).
 cat > /etc/fstab <<'CONF'
 LABEL=keyhaven / ext4 defaults,noatime,errors=remount-ro 0 1
 tmpfs /tmp tmpfs rw,nosuid,nodev,noexec,mode=1777,size=256M 0 0
+tmpfs /home tmpfs rw,nosuid,nodev,noexec,mode=0755,size=16M 0 0
 tmpfs /var/tmp tmpfs rw,nosuid,nodev,noexec,mode=1777,size=64M 0 0
 tmpfs /dev/shm tmpfs rw,nosuid,nodev,noexec 0 0
 devtmpfs /dev devtmpfs rw,nosuid,noexec,mode=0755 0 0

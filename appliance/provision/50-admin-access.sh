@@ -18,6 +18,8 @@ getent passwd admin >/dev/null || useradd --no-create-home --no-user-group --gid
 usermod --shell "$MENU" --gid keyhaven-admin --home /home/admin admin
 usermod --password '!' admin
 install -d -m 0700 -o admin -g keyhaven-admin /home/admin
+# /home is a tmpfs (40-harden.sh): the home directory is made at every boot.
+printf 'd /home/admin 0700 admin keyhaven-admin -\n' > /usr/lib/tmpfiles.d/keyhaven-admin-home.conf
 # Root's state directory: first-boot progress and the administration audit log (admin-audit.db).
 install -d -m 0755 -o root -g root /var/lib/keyhaven-appliance
 
@@ -35,7 +37,8 @@ grep -qx "$MENU" /etc/shells || echo "$MENU" >> /etc/shells
 install -d -m 0755 /etc/ssh/sshd_config.d /etc/ssh/authorized_keys
 printf '# Keyhaven: everything is in sshd_config.d/10-keyhaven.conf.\nInclude /etc/ssh/sshd_config.d/*.conf\n' > /etc/ssh/sshd_config
 /usr/local/bin/keyhaven sshd-config > /etc/ssh/sshd_config.d/10-keyhaven.conf
-chmod 0644 /etc/ssh/sshd_config /etc/ssh/sshd_config.d/10-keyhaven.conf
+# Readable by root only (sshd runs as root): nothing else needs the configuration.
+chmod 0600 /etc/ssh/sshd_config /etc/ssh/sshd_config.d/10-keyhaven.conf
 # Debian 13's OpenSSH must have kept the post-quantum key exchange (the renderer drops what it lacks).
 grep -q '^KexAlgorithms mlkem768x25519-sha256,' /etc/ssh/sshd_config.d/10-keyhaven.conf \
   || { echo "50-admin-access: the installed OpenSSH lacks mlkem768x25519-sha256" >&2; exit 1; }

@@ -90,7 +90,7 @@ test('the kernel settings of issue #5 are in 90-keyhaven.conf', () => {
 test('temporary and shared-memory file systems are mounted nosuid,nodev,noexec; /proc hides other accounts’ processes', () => {
   const fstab = heredoc('/etc/fstab');
   const entries = new Map(fstab.split('\n').filter((l) => l.trim() && !l.startsWith('#')).map((l) => { const f = l.split(/\s+/); return [f[1]!, f[3]!.split(',')] as const; }));
-  for (const mnt of ['/tmp', '/var/tmp', '/dev/shm']) {
+  for (const mnt of ['/tmp', '/var/tmp', '/dev/shm', '/home']) {
     for (const opt of ['nosuid', 'nodev', 'noexec']) assert.ok(entries.get(mnt)?.includes(opt), `${mnt} ${opt}`);
   }
   assert.ok(entries.get('/proc')?.includes('hidepid=invisible'));
