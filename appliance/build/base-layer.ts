@@ -34,8 +34,9 @@ export const BASE_PACKAGES = [
   'apparmor',
   'aide',
   'acct',
-  // Password quality and lockout for PAM (provision/50-admin-access.sh).
+  // Password quality for PAM (provision/50-admin-access.sh); a private temporary directory per login.
   'libpam-pwquality',
+  'libpam-tmpdir',
   // Forwarding to the SIEM (provision/45-log-forwarding.sh).
   'rsyslog',
 ] as const;

@@ -1,5 +1,7 @@
-// /etc/issue, shown above every console login prompt: version, addresses, certificate fingerprints,
-// service state. agetty(8) expands \4 and \6 to the current IPv4/IPv6 address, so DHCP leases show.
+// /etc/issue, shown above every console login prompt: the legal notice (as SSH shows it before
+// login: /etc/issue.net, written at build by 40-harden.sh), then version, addresses, certificate
+// fingerprints, service state. agetty(8) expands \4 and \6 to the current IPv4/IPv6 address, so
+// DHCP leases show.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,13 +21,18 @@ export interface BannerFacts {
   readonly keyServer: string;
   readonly ssh: string;
   readonly firstBootDone: boolean;
+  /** The legal notice, shown first. */
+  readonly legalNotice?: string;
 }
+
+const LEGAL_NOTICE = '/etc/issue.net';
 
 /** Backslash starts an agetty escape: everything we print literally has none. */
 const literal = (s: string): string => s.replace(/\\/g, '\\\\');
 
 export function renderIssue(f: BannerFacts): string {
   const lines = [
+    ...(f.legalNotice?.trim() ? [literal(f.legalNotice.trim()), ''] : []),
     `Keyhaven ${literal(f.version)} - KMIP key manager for VMware vSphere`,
     `  Host         ${literal(f.hostname)}   IPv4 \\4   IPv6 \\6`,
     '  KMIP         port 6000 (mutual TLS)',
@@ -54,6 +61,7 @@ export async function writeIssue(version: string): Promise<void> {
     keyServer: await unitState('keyhaven.service'),
     ssh: await unitState('ssh.service'),
     firstBootDone: firstBootComplete(),
+    ...(existsSync(LEGAL_NOTICE) ? { legalNotice: readFileSync(LEGAL_NOTICE, 'utf8') } : {}),
   };
   writeAtomic('/etc/issue', renderIssue(facts));
 }

@@ -60,6 +60,8 @@ CONF
 # No core dumps anywhere (they would hold key material).
 install -d /etc/security/limits.d /etc/systemd/system.conf.d /etc/systemd/journald.conf.d
 printf '* hard core 0\n* soft core 0\n' > /etc/security/limits.d/90-keyhaven.conf
+# Debian's own file raises the hard limit to infinity (for systemd-coredump): ours is the only one.
+rm -f /etc/security/limits.d/10-coredump-debian.conf
 printf '[Manager]\nDefaultLimitCORE=0\n' > /etc/systemd/system.conf.d/90-keyhaven.conf
 # systemd-coredump is not installed; should anything bring it in, it stores nothing either.
 install -d /etc/systemd/coredump.conf.d
@@ -259,6 +261,8 @@ systemctl enable auditd.service
 # does not have: a weekly timer keeps this week's and last week's file.
 rm -f /etc/cron.daily/acct /etc/cron.monthly/acct
 install -d -m 0750 /var/log/account
+# accton needs the file; the build leaves /var/log empty, so tmpfiles makes it at boot.
+printf 'f /var/log/account/pacct 0600 root root -\n' > /usr/lib/tmpfiles.d/keyhaven-acct.conf
 cat > /etc/systemd/system/keyhaven-acct-rotate.service <<'UNIT'
 [Unit]
 Description=Rotate the process accounting file (keeps one previous week)

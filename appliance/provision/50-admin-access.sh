@@ -96,6 +96,8 @@ retry = 3
 CONF
 chmod 0644 /etc/security/pwquality.conf.d/keyhaven.conf
 grep -q 'pam_pwquality.so' /etc/pam.d/common-password || { echo "50-admin-access: pam_pwquality is not in common-password" >&2; exit 1; }
+# Each login session gets its own temporary directory (TMPDIR=/tmp/user/UID, libpam-tmpdir).
+grep -q 'pam_tmpdir.so' /etc/pam.d/common-session || { echo "50-admin-access: pam_tmpdir is not in common-session" >&2; exit 1; }
 
 systemctl enable keyhaven-admin.socket
 # SSH stays off until first boot completes (20-install-units.sh disabled it; the wizard enables it).

@@ -91,6 +91,7 @@ echo $? > "$out/lynis-exit"
   echo '## audit'; auditctl -s 2>&1; auditctl -l 2>&1 | head -60
   echo '## sysctl'; sysctl kernel.kptr_restrict kernel.dmesg_restrict kernel.yama.ptrace_scope net.ipv4.conf.all.rp_filter net.ipv4.tcp_syncookies 2>&1
   echo '## shadow'; cut -d: -f1,2 /etc/shadow | sed 's/:\\(\\$[^$]*\\$\\).*/:\\1…/'
+  echo '## exposure (systemd-analyze security)'; systemd-analyze security --no-pager 2>&1
   echo '## journal'; journalctl --no-pager -b -p warning
 } > "$out/state.txt" 2>&1
 sync
