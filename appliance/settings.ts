@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { Ports } from '../firewall/ports.js';
 import { describeSettingsError, networkPolicySettingsSchema } from '../firewall/settings.js';
 import type { VappSettings } from '../ova/vapp-properties.js';
 
@@ -70,8 +71,8 @@ export function readApplianceSettings(file: string): ApplianceSettings {
   return parseApplianceSettings(json, file);
 }
 
-/** The syslog port the firewall opens (firewall/ports.ts): other ports would be dropped. */
-const SYSLOG_PORT = 514;
+/** The syslog port the firewall opens: other ports would be dropped. */
+const SYSLOG_PORT = Ports.syslog;
 
 /**
  * Settings from the vApp properties of the OVF environment. SSH stays closed here: it opens when the

@@ -1,7 +1,6 @@
 // Where the administration code reads and writes. Every path hangs off one root prefix so tests run
 // the real helper against a temporary tree (KEYHAVEN_APPLIANCE_ROOT); the default root is "/".
 import { join } from 'node:path';
-import { NETWORK_FILE } from '../boot/network-config.js';
 
 export interface AppliancePaths {
   /** The prefix every other path is under ("/" on the appliance). */
@@ -15,12 +14,6 @@ export interface AppliancePaths {
   readonly adminAudit: string;
   /** The ruleset keyhaven-firewall.service loads at boot. */
   readonly firewall: string;
-  readonly networkFile: string;
-  readonly resolvConf: string;
-  readonly chronySources: string;
-  readonly hostnameFile: string;
-  readonly hostsFile: string;
-  readonly kernelHostname: string;
   /** The admin's SSH keys: root-owned, outside the home directory (sshd AuthorizedKeysFile). */
   readonly authorizedKeys: string;
   /** The socket the menu talks to (keyhaven-admin.socket). */
@@ -38,12 +31,6 @@ export function appliancePaths(root = process.env.KEYHAVEN_APPLIANCE_ROOT || '/'
     adminAuditDir: at('/var/lib/keyhaven-appliance'),
     adminAudit: at('/var/lib/keyhaven-appliance/admin-audit.db'),
     firewall: at('/etc/keyhaven/firewall.nft'),
-    networkFile: at(NETWORK_FILE),
-    resolvConf: at('/etc/resolv.conf'),
-    chronySources: at('/etc/chrony/sources.d/keyhaven.sources'),
-    hostnameFile: at('/etc/hostname'),
-    hostsFile: at('/etc/hosts'),
-    kernelHostname: at('/proc/sys/kernel/hostname'),
     authorizedKeys: at('/etc/ssh/authorized_keys/admin'),
     socket: process.env.KEYHAVEN_ADMIN_SOCKET || at(ADMIN_SOCKET),
   };

@@ -19,8 +19,6 @@ import { firstBootComplete } from '../firstboot/state.js';
 import { writeSystemFiles, type UnitChanges } from './system-files.js';
 import { writeAtomic } from './write-atomic.js';
 
-export { writeAtomic };
-
 const run = promisify(execFile);
 
 export const PATHS = {
@@ -89,12 +87,12 @@ export async function currentSettings(io: ConfigureIo): Promise<ApplianceSetting
  * they have not started yet.
  */
 export async function applySettings(settings: ApplianceSettings): Promise<UnitChanges> {
-  const units = writeSystemFiles(settings);
+  const changes = writeSystemFiles(settings);
   writeFileSync('/proc/sys/kernel/hostname', settings.hostname);
   const ruleset = renderPolicy(settings.network, 'network.');
   await nftApply(ruleset);
   writeAtomic(PATHS.firewall, ruleset, 0o600);
-  return units;
+  return changes;
 }
 
 /** Saves settings (after the first-boot wizard or a menu change) so every later boot applies them. */

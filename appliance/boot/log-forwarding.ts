@@ -6,10 +6,12 @@
 //     number) to a Unix socket only its group may write (server/audit/syslog-forwarder.ts).
 // A SIEM that is down or unreachable loses nothing recent: each destination has its own disk-assisted
 // queue that survives restarts (bounded, so a long outage cannot fill the disk).
+import { Ports } from '../../firewall/ports.js';
+import { parseIpValue } from '../../server/net/ip-value.js';
 import type { ApplianceSettings } from '../settings.js';
 
-/** The syslog port the firewall opens to the SIEM hosts (firewall/ports.ts). */
-export const SIEM_PORT = 514;
+/** The syslog port the firewall opens to the SIEM hosts. */
+export const SIEM_PORT = Ports.syslog;
 /** Where the key server sends its audit records (rsyslog's imptcp, octet-counted framing). */
 export const AUDIT_SOCKET = '/run/keyhaven-syslog/audit.sock';
 /** The per-destination forwarding rules, rewritten whenever the settings change. */
@@ -38,7 +40,7 @@ export const APPLIANCE_RSYSLOG: RsyslogConfOptions = {
   includeDir: '/etc/rsyslog.d',
 };
 
-/** rsyslog.conf: the inputs. Without a SIEM rule file the messages are read and dropped. */
+/** rsyslog.conf: the inputs; the destinations are included (rsyslog does not start without one). */
 export function renderRsyslogConf(o: RsyslogConfOptions = APPLIANCE_RSYSLOG): string {
   const lines = [
     '# Keyhaven: rsyslog only forwards to the SIEM hosts (60-keyhaven-siem.conf, written from the',
@@ -71,16 +73,16 @@ export function renderRsyslogConf(o: RsyslogConfOptions = APPLIANCE_RSYSLOG): st
   return lines.join('\n');
 }
 
-/** Only the address forms the settings schema accepts reach here; this guards the config syntax. */
+/** The settings schema accepts only addresses; checked again because the value lands in config syntax. */
 function assertHost(host: string): void {
-  if (!/^[0-9A-Fa-f.:]+$/.test(host)) throw new Error(`not an IP address: ${JSON.stringify(host)}`);
+  if (!parseIpValue(host)) throw new Error(`not an IP address: ${JSON.stringify(host)}`);
 }
 
 /**
  * One omfwd action per SIEM host, TCP with octet-counted framing (RFC 6587 §3.4.1) and RFC 5424
  * messages, each behind its own disk-assisted queue: retried forever, at most 256 MiB on disk.
  */
-export function renderSiemForwarding(hosts: readonly string[], port = SIEM_PORT): string {
+export function renderSiemForwarding(hosts: readonly string[], port: number = SIEM_PORT): string {
   const lines = ['# Keyhaven: forwarding to the SIEM hosts of /etc/keyhaven/appliance.json. Rewritten on every change; do not edit.'];
   if (hosts.length === 0) lines.push('# No SIEM host is configured: nothing is forwarded.');
   hosts.forEach((host, i) => {

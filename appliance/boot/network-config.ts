@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import type { ApplianceSettings } from '../settings.js';
 
 export const NETWORK_FILE = '/etc/systemd/network/10-keyhaven.network';
+export const CHRONY_SOURCES = '/etc/chrony/sources.d/keyhaven.sources';
 
 export function renderNetworkConfig(s: ApplianceSettings): string {
   const lines = ['# Written by keyhaven-configure.service from /etc/keyhaven/appliance.json. Do not edit.', '[Match]', 'Type=ether', 'Kind=!*', '', '[Network]'];

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApplianceSettings } from '../settings.js';
 import { siemForwarding, SIEM_CONF } from './log-forwarding.js';
-import { NETWORK_FILE, renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from './network-config.js';
+import { CHRONY_SOURCES, NETWORK_FILE, renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from './network-config.js';
 import { renderServerConfig, SERVER_CONFIG } from './server-config.js';
 import { writeAtomic } from './write-atomic.js';
 
@@ -30,7 +30,7 @@ export function systemFiles(s: ApplianceSettings): SystemFile[] {
   return [
     { path: NETWORK_FILE, text: renderNetworkConfig(s), unit: 'systemd-networkd.service' },
     { path: '/etc/resolv.conf', text: renderResolvConf(s) },
-    { path: '/etc/chrony/sources.d/keyhaven.sources', text: renderChronySources(s), unit: 'chrony.service' },
+    { path: CHRONY_SOURCES, text: renderChronySources(s), unit: 'chrony.service' },
     { path: '/etc/hostname', text: `${s.hostname}\n` },
     { path: '/etc/hosts', text: renderHosts(s) },
     { path: SIEM_CONF, text: siemForwarding(s), unit: 'rsyslog.service', start: true },

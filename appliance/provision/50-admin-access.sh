@@ -84,7 +84,7 @@ printf 'd /run/faillock 0755 root root -\n' > /usr/lib/tmpfiles.d/keyhaven-faill
 # (appliance/accounts/password-policy.ts). The wizard and the menu check that policy first.
 install -d /etc/security/pwquality.conf.d
 cat > /etc/security/pwquality.conf.d/keyhaven.conf <<'CONF'
-# Keyhaven (50-admin-access.sh): as appliance/accounts/password-policy.ts.
+# Keyhaven (50-admin-access.sh): the floor of appliance/accounts/password-policy.ts (which is stricter).
 minlen = 15
 minclass = 2
 maxrepeat = 3

@@ -1,13 +1,14 @@
 // Forwards audit records to one syslog collector (a SIEM, or the local rsyslog relaying to it) over
 // TCP or a Unix stream socket (octet counting, RFC 6587 §3.4.1) or UDP (one datagram per message,
-// RFC 5426). The local hash-chained log stays the record of truth: forwarding must never slow, block or crash the KMIP path, so
+// RFC 5426). The local hash-chained log stays the record of truth: forwarding must never slow, block
+// or crash the KMIP path, so
 //
 // - send() is O(1): the record goes into a bounded ring; formatting and writing happen later, at
 //   most once per event-loop turn (setImmediate), as one socket write for everything queued;
 // - when the ring is full the oldest record is dropped and counted; once records flow again a
 //   notice says how many (and which seq range) were not forwarded;
-// - TCP and Unix connections are re-made with exponential backoff (0.5 s doubling to 30 s); failures are logged at most
-//   once a minute; timers and sockets are unref'd so forwarding never keeps the process alive.
+// - TCP and Unix connections are re-made with exponential backoff (0.5 s doubling to 30 s);
+//   failures are logged at most once a minute; timers and sockets are unref'd so forwarding never keeps the process alive.
 //
 // Syslog over a stream has no acknowledgements (RFC 6587): records written to a connection that
 // breaks before the collector read them are lost to the collector, not to the local log.

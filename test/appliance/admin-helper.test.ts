@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { AdminAuditLog } from '../../appliance/admin/admin-audit.js';
 import { runAdminAction } from '../../appliance/admin/in-process.js';
 import { sandboxSettingsApplier } from '../../appliance/admin/settings-applier.js';
+import { CHRONY_SOURCES, NETWORK_FILE } from '../../appliance/boot/network-config.js';
 import { recordingRunner } from '../../appliance/admin/system-runner.js';
 import type { AdminResponse } from '../../appliance/admin/protocol.js';
 import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/pki/index.js';
@@ -84,8 +85,8 @@ describe('settings changes are saved and applied', () => {
     assert.deepEqual(saved.network.adminNetworks, ['10.8.0.0/24', '127.0.0.1/32']);
     assert.deepEqual(saved.network.keyManagement, { enabled: true, networks: ['10.9.0.0/16'] });
     assert.equal(saved.network.ssh.enabled, true);
-    assert.match(readFileSync(box.paths.chronySources, 'utf8'), /server 2001:db8::123 iburst/);
-    assert.match(readFileSync(box.paths.networkFile, 'utf8'), /Address=192\.0\.2\.20\/24/);
+    assert.match(readFileSync(join(box.root, CHRONY_SOURCES), 'utf8'), /server 2001:db8::123 iburst/);
+    assert.match(readFileSync(join(box.root, NETWORK_FILE), 'utf8'), /Address=192\.0\.2\.20\/24/);
     const ruleset = readFileSync(box.paths.firewall, 'utf8');
     assert.match(ruleset, /10\.8\.0\.0\/24/);
     assert.match(ruleset, /6001/);

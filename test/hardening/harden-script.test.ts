@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { renderSiemForwarding } from '../../appliance/boot/log-forwarding.js';
 import { parseLynisReport } from './lynis-audit.js';
 
 const SCRIPT_PATH = fileURLToPath(new URL('../../appliance/provision/40-harden.sh', import.meta.url));
@@ -119,6 +120,15 @@ test('45-log-forwarding.sh and 50-admin-access.sh are valid POSIX shell', () => 
     const r = spawnSync('sh', ['-n', path], { encoding: 'utf8' });
     assert.equal(r.status, 0, `${path}: ${r.stderr}`);
   }
+});
+
+test('rsyslog starts only when the SIEM rules hold an action: its ExecCondition matches the renderer', () => {
+  const script = readFileSync(LOG_FORWARDING_PATH, 'utf8');
+  const m = /^ExecCondition=\/bin\/grep -q '(.+)' \/etc\/rsyslog\.d\/60-keyhaven-siem\.conf$/m.exec(script);
+  assert.ok(m, 'ExecCondition on the SIEM rules');
+  const pattern = new RegExp(m[1]!.replace(/\(/g, '\\('), 'm');
+  assert.match(renderSiemForwarding(['192.0.2.7']), pattern, 'a SIEM host: rsyslog runs');
+  assert.doesNotMatch(renderSiemForwarding([]), pattern, 'no SIEM host: rsyslog stays off');
 });
 
 test('SSH locks the account after 10 failed passwords for 30 minutes (PCI DSS 8.3.4); passwords need 15 characters in PAM too', () => {

@@ -10,7 +10,8 @@
 // system --quick --no-colors` and powers the VM off. The VM boots under QEMU (TCG, PVSCSI disk,
 // VMXNET3 on an isolated user-mode network, the OVF environment on a CD as vSphere gives it,
 // -no-reboot, bounded time); the host completes the first-boot wizard on the serial console (random
-// admin password), then checks through a loopback port forward that the key server answers TLS on 6000. Afterwards the report is read back by loop mount, the injected
+// admin password), then checks through a loopback port forward that the key server answers TLS on
+// 6000. Afterwards the report is read back by loop mount, the injected
 // files are removed from the copy, and the hardening index, warnings and suggestions are printed.
 // The report, log, Lynis output, a state dump and the serial console are kept in --out.
 //
@@ -326,6 +327,7 @@ async function main(argv: string[]): Promise<number> {
     // First boot on the serial console, as the administrator does it: accept the settings, set a
     // password (random, never used again), confirm.
     const serial = await SerialConsole.connect(join(work, 'console.sock'));
+    let firstBootDone = false;
     try {
       const password = `Lynis-${randomBytes(12).toString('base64url')}!`;
       await serial.waitFor(/Are these settings correct\?/, timeoutMs);
@@ -337,8 +339,11 @@ async function main(argv: string[]): Promise<number> {
       await serial.waitFor(/Press Enter for the login prompt/, 600_000);
       serial.line('');
       log(`first boot completed on the serial console after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      firstBootDone = true;
     } catch (err) {
-      log(`first boot could not be completed: ${(err as Error).message}`);
+      // An audit of an unconfigured appliance would be reported as if it were the deployed one.
+      log(`first boot could not be completed, stopping the VM: ${(err as Error).message}`);
+      qemu.kill('SIGKILL');
     } finally {
       serial.close();
     }
@@ -358,6 +363,10 @@ async function main(argv: string[]): Promise<number> {
     // 4. Read back, clean the copy.
     await withMounted(disk, mnt, () => collectAndClean(mnt, out));
     const reportFile = join(out, 'lynis-report.dat');
+    if (!firstBootDone) {
+      keepWork = true;
+      return 1;
+    }
     if (!existsSync(reportFile)) {
       log(`the audit did not run: no /var/log/lynis-report.dat (console: ${consoleLog})`);
       log(readFileSync(consoleLog, 'latin1').split('\n').slice(-30).join('\n'));

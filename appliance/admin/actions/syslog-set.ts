@@ -1,4 +1,4 @@
-// The syslog / SIEM destinations (514/udp and 514/tcp).
+// The syslog / SIEM destinations (rsyslog forwards to them over TCP 514: boot/log-forwarding.ts).
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { addressList, editSettings, listText } from '../settings-edit.js';

@@ -1,9 +1,10 @@
-// Syslog / SIEM destinations. The appliance sends to port 514 (UDP and TCP) only; "host:514" is
+// Syslog / SIEM destinations. The appliance sends over TCP to port 514 only; "host:514" is
 // accepted so a value copied from a SIEM's documentation works.
 import { currentSettings, done, parseList, settingsCheck, showList } from '../forms.js';
 import type { MenuOption } from '../option.js';
+import { Ports } from '../../../firewall/ports.js';
 
-const SYSLOG_PORT = 514;
+const SYSLOG_PORT = Ports.syslog;
 
 /** "192.0.2.10", "192.0.2.10:514", "[2001:db8::1]:514" → the address; other ports are refused. */
 export function syslogHost(entry: string): { host: string } | { problem: string } {
@@ -28,7 +29,7 @@ function hosts(text: string): { hosts: string[] } | { problem: string } {
 
 export const syslogOption: MenuOption = {
   label: 'Syslog / SIEM destinations',
-  description: `Where the system and audit logs are sent (IP addresses, port ${SYSLOG_PORT} UDP and TCP)`,
+  description: `Where the system and audit logs are sent (IP addresses, TCP port ${SYSLOG_PORT})`,
   async run(ui) {
     const s = await currentSettings(ui);
     ui.print(`\nNow: ${showList(s.network.siemHosts)}.`);
