@@ -13,6 +13,8 @@ export async function main(argv: string[]): Promise<number> {
   // The admin account's login program, and the privileged helper it talks to (appliance/admin).
   if (argv[0] === 'menu') return (await import('./menu/main.js')).runMenu(version());
   if (argv[0] === 'admin-helper') return (await import('./admin/cli.js')).runAdminHelperCli(argv.slice(1));
+  // Not for people: the helper's worker in the key server's data directory, as its owner (admin/data-owner.ts).
+  if (argv[0] === 'admin-worker') return (await import('./admin/data-worker.js')).runDataWorkerCli();
   if (argv[0] === 'sshd-config') {
     // Image build (50-admin-access.sh): the hardened sshd drop-in for the installed OpenSSH.
     const { installedAlgorithms, renderSshdConfig } = await import('./ssh/sshd-config.js');

@@ -1,12 +1,14 @@
 // The appliance configuration (/etc/keyhaven/appliance.json): host name, how the interface gets its
 // address, and the network policy — the firewall's own schema (firewall/settings.ts), whose DNS,
 // NTP and syslog addresses also configure the resolver, chrony and log forwarding, so each address
-// is written once.
+// is written once. Which addresses each role accepts is firewall/address.ts's to say, for this schema
+// (the menu's helper, the first-boot wizard, the saved file) and the vApp properties alike.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ErrorCodes, KeyhavenError } from '../server/errors.js';
 import { Ports } from '../firewall/ports.js';
+import { staticAddressProblems } from '../firewall/address.js';
 import { describeSettingsError, networkPolicySettingsSchema } from '../firewall/settings.js';
 import type { VappSettings } from '../ova/vapp-properties.js';
 
@@ -39,12 +41,12 @@ export const applianceSettingsSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    // A static address: the prefix must fit its family, and the gateway must be of the same family.
+    // A static address: a host's unicast address, a prefix that fits its family, a gateway of the same
+    // family inside the subnet (an IPv6 one may be link-local) — the rules the vApp properties follow.
     if (s.address.mode !== 'static') return;
-    const family = isIP(s.address.address);
-    if (family === 4 && s.address.prefix > 32) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['address', 'prefix'], message: 'an IPv4 prefix is at most 32' });
-    const gw = isIP(s.address.gateway);
-    if (family !== 0 && gw !== 0 && gw !== family) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['address', 'gateway'], message: `must be an IPv${family} address, like the interface address` });
+    for (const p of staticAddressProblems(s.address, { address: 'address.address', prefix: 'address.prefix' })) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['address', p.field], message: p.message });
+    }
   });
 
 export type ApplianceSettings = z.output<typeof applianceSettingsSchema>;

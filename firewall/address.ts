@@ -1,9 +1,9 @@
 // IP addresses and networks as the firewall needs them: strict parsing, canonical text, containment.
 // The numeric value (server/net/ip-value.ts) lets host bits and overlaps be checked (nftables
 // refuses overlapping elements in an interval set).
-import { addressBits, formatIpValue, parseIpValue, type IpFamily } from '../server/net/ip-value.js';
+import { addressBits, formatIpValue, parseIpValue, type IpFamily, type IpValue } from '../server/net/ip-value.js';
 
-export type { IpFamily };
+export type { IpFamily, IpValue };
 
 export interface IpNetwork {
   readonly family: IpFamily;
@@ -114,4 +114,111 @@ export function networkContains(outer: IpNetwork, inner: IpNetwork): boolean {
   if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
   const shift = BigInt(bits(outer.family) - outer.prefix);
   return outer.value >> shift === inner.value >> shift;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What an address may be used for. One set of rules for every path that sets the appliance's
+// addresses: the appliance settings schema (the menu's helper, the first-boot wizard, the saved
+// file: appliance/settings.ts and ./settings.ts) and the vApp properties (ova/vapp-properties.ts).
+
+/** The roles an address plays, as messages name them. */
+export type AddressUse = 'static address' | 'gateway' | 'DNS server' | 'NTP server' | 'SIEM host' | 'backup host' | 'mirroring peer';
+
+const isIpv6LinkLocal = (ip: IpValue): boolean => ip.family === 6 && ip.value >> 118n === 0x3fan;
+
+/** RFC 6890 special-purpose addresses that are never a host's own unicast address on the network. */
+function specialPurpose(ip: IpValue): string | undefined {
+  if (ip.value === 0n) return 'is the unspecified address';
+  if (ip.family === 4) {
+    if (ip.value >> 24n === 127n) return 'is a loopback address';
+    if (ip.value >> 24n === 0n) return 'is in 0.0.0.0/8 ("this network")';
+    if (ip.value >> 16n === 0xa9fen) return 'is a link-local address (169.254.0.0/16)';
+    if (ip.value >> 28n === 0xen) return 'is a multicast address';
+    if (ip.value === 0xffffffffn) return 'is the broadcast address';
+    return undefined;
+  }
+  if (ip.value === 1n) return 'is the loopback address';
+  if (isIpv6LinkLocal(ip)) return 'is a link-local address (fe80::/10)';
+  if (ip.value >> 120n === 0xffn) return 'is a multicast address';
+  return undefined;
+}
+
+/**
+ * Why `ip` cannot be used as `use` (text after the quoted address), or undefined. Only a gateway may
+ * be an IPv6 link-local address: routers are reached by it (RFC 4861 §4.2), and it lies outside the prefix.
+ */
+export function addressUseProblem(ip: IpValue, use: AddressUse): string | undefined {
+  if (ip.family === 6 && ip.value >> 32n === 0xffffn) return `is an IPv4-mapped IPv6 address; write the IPv4 form ${formatAddress(4, ip.value & 0xffffffffn)}`;
+  if (use === 'gateway' && isIpv6LinkLocal(ip)) return undefined;
+  const why = specialPurpose(ip);
+  return why && `${why}, which cannot be ${use === 'NTP server' ? 'an' : 'a'} ${use}`;
+}
+
+/** A single address for `use`: parseIpAddress's syntax, and the reason naming the role when it cannot serve as one. */
+export function parseAddressFor(text: string, use: AddressUse): Parsed<IpAddress> {
+  const value = text === text.trim() ? parseIpValue(text) : undefined;
+  const problem = value && addressUseProblem(value, use);
+  return problem ? { ok: false, reason: `${JSON.stringify(text)} ${problem}` } : parseIpAddress(text);
+}
+
+/** The openings limited to networks the administrator names, and whose networks those are. */
+export const OPENINGS = {
+  adminNetworks: { service: 'SSH', name: 'the admin networks (those the administrators connect from)' },
+  keyManagement: { service: 'key management (6001)', name: 'the networks the crypto officers connect from' },
+  webManagement: { service: 'web management (3886)', name: 'the networks the administrators connect from' },
+} as const;
+
+/** An opening to every address (0.0.0.0/0, ::/0) is refused outright. */
+export function worldOpenProblem(net: { readonly prefix: number }, opening: keyof typeof OPENINGS): string | undefined {
+  const o = OPENINGS[opening];
+  return net.prefix === 0 ? `would allow ${o.service} from every address; name ${o.name} instead` : undefined;
+}
+
+export interface StaticAddressProblem {
+  readonly field: 'address' | 'prefix' | 'gateway';
+  readonly message: string;
+}
+
+/**
+ * The rules that tie a static address, its prefix length and the gateway together. Texts that are
+ * not addresses are left to the caller's syntax check. `names` are how the caller's messages refer
+ * to the address and prefix fields (`keyhaven.ip`, or `address.address`).
+ */
+export function staticAddressProblems(s: { address: string; prefix: number; gateway?: string }, names: { address: string; prefix: string }): StaticAddressProblem[] {
+  const address = parseIpValue(s.address);
+  if (!address) return [];
+  const out: StaticAddressProblem[] = [];
+  const q = JSON.stringify;
+  const use = addressUseProblem(address, 'static address');
+  if (use) out.push({ field: 'address', message: `${q(s.address)} ${use}` });
+  const max = bits(address.family);
+  if (!Number.isInteger(s.prefix) || s.prefix < 1 || s.prefix > max) {
+    out.push({ field: 'prefix', message: `is ${s.prefix}, ${s.prefix > max ? `longer than an IPv${address.family} address (${max} bits); ` : ''}expected 1 to ${max}` });
+    return out;
+  }
+  const hostBits = (1n << BigInt(max - s.prefix)) - 1n;
+  const network = { family: address.family, value: address.value & ~hostBits, prefix: s.prefix, text: '' };
+  const cidr = `${formatAddress(address.family, network.value)}/${s.prefix}`;
+  // RFC 919/922: the all-zeros and all-ones host numbers of an IPv4 subnet are not host addresses
+  // (except on /31 point-to-point links, RFC 3021, and /32).
+  const subnetRole = (v: bigint): string | undefined => (address.family !== 4 || s.prefix > 30 ? undefined : (v & hostBits) === 0n ? 'network' : (v & hostBits) === hostBits ? 'broadcast' : undefined);
+  const own = subnetRole(address.value);
+  if (!use && own) out.push({ field: 'address', message: `${formatAddress(4, address.value)} is the ${own} address of ${cidr}; expected a host address in it` });
+  if (s.gateway === undefined) return out;
+  const gateway = parseIpValue(s.gateway);
+  if (!gateway) return out;
+  const gwUse = addressUseProblem(gateway, 'gateway');
+  const gwRole = gateway.family === address.family ? subnetRole(gateway.value) : undefined;
+  if (gateway.family !== address.family) {
+    out.push({ field: 'gateway', message: `${q(s.gateway)} is IPv${gateway.family} but ${names.address} is IPv${address.family}; expected an IPv${address.family} gateway` });
+  } else if (gwUse) {
+    out.push({ field: 'gateway', message: `${q(s.gateway)} ${gwUse}` });
+  } else if (gateway.value === address.value) {
+    out.push({ field: 'gateway', message: `${q(s.gateway)} is the appliance's own address; expected the router's address` });
+  } else if (!isIpv6LinkLocal(gateway) && !networkContains(network, { ...network, value: gateway.value, prefix: max })) {
+    out.push({ field: 'gateway', message: `${q(s.gateway)} is not in the appliance's network ${cidr}; expected a gateway inside it (check ${names.prefix})` });
+  } else if (gwRole) {
+    out.push({ field: 'gateway', message: `${q(s.gateway)} is the ${gwRole} address of ${cidr}; expected the router's address` });
+  }
+  return out;
 }

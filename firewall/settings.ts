@@ -4,9 +4,11 @@
 // Defaults are the closed appliance: only 6000, 6002 and 6003 in; nothing out but replies.
 // Values are normalised: networks become canonical CIDR text (a bare address becomes /32 or /128),
 // addresses become canonical text. Networks with host bits set are refused, not rounded (see address.ts).
+// Which addresses a role accepts (no loopback SIEM host, no opening to every address) is decided in
+// address.ts, which the vApp properties use too (ova/vapp-properties.ts).
 import { z } from 'zod';
 import { KeyhavenError, ErrorCodes } from '../server/errors.js';
-import { networkContains, parseIpAddress, parseIpNetwork, type IpNetwork } from './address.js';
+import { networkContains, parseAddressFor, parseIpNetwork, worldOpenProblem, type AddressUse, type IpNetwork, type OPENINGS } from './address.js';
 
 /** A network in CIDR notation (a bare address means that host). Output: canonical text. */
 const networkSchema = z.string().transform((text, ctx) => {
@@ -18,94 +20,109 @@ const networkSchema = z.string().transform((text, ctx) => {
   return parsed.value.text;
 });
 
-/** A single IP address: firewall destinations are pinned to addresses, so hostnames are refused. */
-const addressSchema = z.string().transform((text, ctx) => {
-  const parsed = parseIpAddress(text);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.reason });
-    return z.NEVER;
-  }
-  return parsed.value.text;
-});
+/**
+ * A single IP address of a host that plays `use`: firewall destinations are pinned to addresses, so
+ * hostnames are refused, and so are addresses no such host can have (address.ts addressUseProblem).
+ */
+const addressSchema = (use: AddressUse) =>
+  z.string().transform((text, ctx) => {
+    const parsed = parseAddressFor(text, use);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.reason });
+      return z.NEVER;
+    }
+    return parsed.value.text;
+  });
 
-/** A list of networks where no entry repeats or lies inside another (nftables refuses overlaps). */
-const networkListSchema = z
-  .array(networkSchema)
-  .max(256)
-  .superRefine((list, ctx) => {
-    // zod runs this refinement even when an entry failed above; such entries are not strings here.
-    const parsed = list.map((text) => (typeof text === 'string' ? parseIpNetwork(text) : undefined)).map((p) => (p?.ok ? p.value : undefined));
-    parsed.forEach((net, i) => {
-      if (!net) return;
-      for (let j = 0; j < i; j++) {
-        const earlier = parsed[j] as IpNetwork | undefined;
-        if (!earlier) continue;
-        const relation =
-          earlier.text === net.text
-            ? 'repeats'
-            : networkContains(earlier, net)
-              ? 'lies inside'
-              : networkContains(net, earlier)
-                ? 'contains'
-                : undefined;
-        if (relation) {
-          ctx.addIssue({
-            code: z.ZodIssueCode.custom,
-            path: [i],
-            message: `"${net.text}" ${relation} entry [${j}] "${earlier.text}"; remove one of them`,
-          });
+/**
+ * A list of networks an opening allows, where no entry repeats or lies inside another (nftables
+ * refuses overlaps) and none is every address (address.ts worldOpenProblem).
+ */
+const networkListSchema = (opening: keyof typeof OPENINGS) =>
+  z
+    .array(networkSchema)
+    .max(256)
+    .superRefine((list, ctx) => {
+      // zod runs this refinement even when an entry failed above; such entries are not strings here.
+      const parsed = list.map((text) => (typeof text === 'string' ? parseIpNetwork(text) : undefined)).map((p) => (p?.ok ? p.value : undefined));
+      parsed.forEach((net, i) => {
+        if (!net) return;
+        const world = worldOpenProblem(net, opening);
+        if (world) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `${JSON.stringify(net.text)} ${world}` });
           return;
         }
-      }
+        for (let j = 0; j < i; j++) {
+          const earlier = parsed[j] as IpNetwork | undefined;
+          if (!earlier) continue;
+          const relation =
+            earlier.text === net.text
+              ? 'repeats'
+              : networkContains(earlier, net)
+                ? 'lies inside'
+                : networkContains(net, earlier)
+                  ? 'contains'
+                  : undefined;
+          if (relation) {
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path: [i],
+              message: `"${net.text}" ${relation} entry [${j}] "${earlier.text}"; remove one of them`,
+            });
+            return;
+          }
+        }
+      });
     });
-  });
 
-/** A list of distinct addresses. */
-const addressListSchema = z
-  .array(addressSchema)
-  .max(64)
-  .superRefine((list, ctx) => {
-    list.forEach((text, i) => {
-      if (typeof text !== 'string') return;
-      const j = list.indexOf(text);
-      if (j < i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `"${text}" repeats entry [${j}]` });
+/** A list of distinct addresses of hosts that play `use`. */
+const addressListSchema = (use: AddressUse) =>
+  z
+    .array(addressSchema(use))
+    .max(64)
+    .superRefine((list, ctx) => {
+      list.forEach((text, i) => {
+        if (typeof text !== 'string') return;
+        const j = list.indexOf(text);
+        if (j < i) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `"${text}" repeats entry [${j}]` });
+      });
     });
-  });
 
-const openingSchema = z
-  .object({
-    enabled: z.boolean().default(false),
-    /** Source networks allowed to reach the port; required when enabled. */
-    networks: networkListSchema.default([]),
-  })
-  .strict();
+const openingSchema = (opening: 'keyManagement' | 'webManagement') =>
+  z
+    .object({
+      enabled: z.boolean().default(false),
+      /** Source networks allowed to reach the port; required when enabled. */
+      networks: networkListSchema(opening).default([]),
+    })
+    .strict();
 
 export const networkPolicySettingsSchema = z
   .object({
     /** Networks allowed to reach the SSH admin menu (22/tcp) when `ssh.enabled`. */
-    adminNetworks: networkListSchema.default([]),
+    adminNetworks: networkListSchema('adminNetworks').default([]),
     ssh: z.object({ enabled: z.boolean().default(false) }).strict().default({}),
     /** Key management for crypto officers, 6001/tcp. */
-    keyManagement: openingSchema.default({}),
+    keyManagement: openingSchema('keyManagement').default({}),
     /** Web management, 3886/tcp. */
-    webManagement: openingSchema.default({}),
+    webManagement: openingSchema('webManagement').default({}),
     mirroring: z
       .object({
         /** Other Keyhaven servers: outbound 6002 goes only to these. */
-        peers: addressListSchema.default([]),
+        peers: addressListSchema('mirroring peer').default([]),
         /** When true, inbound 6002 is accepted only from `peers`; otherwise from anywhere. */
         restrictInbound: z.boolean().default(false),
       })
       .strict()
       .default({}),
     /** Syslog destinations (514/udp and 514/tcp). */
-    siemHosts: addressListSchema.default([]),
+    siemHosts: addressListSchema('SIEM host').default([]),
     /** SFTP backup destination (22/tcp). */
-    backupHost: addressSchema.optional(),
+    backupHost: addressSchema('backup host').optional(),
     /** NTP servers (123/udp). */
-    ntpServers: addressListSchema.default([]),
+    ntpServers: addressListSchema('NTP server').default([]),
     /** DNS resolvers (53/udp and 53/tcp); DNS is closed when this is empty. */
-    dnsServers: addressListSchema.default([]),
+    dnsServers: addressListSchema('DNS server').default([]),
   })
   .strict()
   .superRefine((s, ctx) => {

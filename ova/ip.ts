@@ -39,19 +39,3 @@ export function networkContains(network: IpNetworkValue, address: IpValue): bool
   const shift = BigInt(addressBits(network.family) - network.prefix);
   return network.value >> shift === address.value >> shift;
 }
-
-/** Addresses that can never be a server, a gateway or a host's own address. */
-export function unusableAddressReason(ip: IpValue): string | undefined {
-  if (ip.value === 0n) return 'is the unspecified address';
-  if (ip.family === 4) {
-    if (ip.value >> 24n === 127n) return 'is a loopback address';
-    if (ip.value >> 28n === 0xen) return 'is a multicast address';
-    if (ip.value === 0xffffffffn) return 'is the broadcast address';
-    if (ip.value >> 24n === 0n) return 'is in 0.0.0.0/8 ("this network")';
-    return undefined;
-  }
-  if (ip.value === 1n) return 'is the loopback address';
-  if (ip.value >> 120n === 0xffn) return 'is a multicast address';
-  if (ip.value >> 32n === 0xffffn) return `is an IPv4-mapped IPv6 address; write the IPv4 form ${formatIp({ family: 4, value: ip.value & 0xffffffffn })}`;
-  return undefined;
-}

@@ -8,8 +8,13 @@
 //
 // Servers (DNS, NTP, syslog) must be IP addresses, not host names: the firewall pins outbound traffic
 // to addresses (firewall/settings.ts refuses names), so a name here would be a setting that cannot work.
+//
+// Which address each property accepts (no loopback SIEM host, a gateway inside the subnet, no SSH
+// from every address…) is decided by firewall/address.ts, which the appliance settings schema uses
+// as well: the vApp path and the admin menu accept and refuse the same values.
+import { addressUseProblem, staticAddressProblems, worldOpenProblem, type AddressUse } from '../firewall/address.js';
 import { ErrorCodes, KeyhavenError } from '../server/errors.js';
-import { addressBits, formatIp, networkContains, parseCidr, parseIp, unusableAddressReason, type IpNetworkValue, type IpValue } from './ip.js';
+import { formatIp, networkContains, parseCidr, parseIp, type IpNetworkValue, type IpValue } from './ip.js';
 
 /** OVF 1.0 property types used here (DSP0243 1.0 §9.5, CIM intrinsic types). */
 export type OvfPropertyType = 'string' | 'uint8' | 'uint16' | 'boolean';
@@ -68,7 +73,7 @@ function hostnameProblem(value: string): string | undefined {
   return undefined;
 }
 
-function addressProblem(text: string): { ip: IpValue } | { problem: string } {
+function addressProblem(text: string, use: AddressUse): { ip: IpValue } | { problem: string } {
   const ip = parseIp(text);
   if (!ip) {
     if (/^\[.*\]$/.test(text)) return { problem: `${quote(text)} has brackets; write the IPv6 address without them` };
@@ -78,7 +83,7 @@ function addressProblem(text: string): { ip: IpValue } | { problem: string } {
     }
     return { problem: `${quote(text)} is not an IPv4 or IPv6 address` };
   }
-  const unusable = unusableAddressReason(ip);
+  const unusable = addressUseProblem(ip, use);
   return unusable ? { problem: `${quote(text)} ${unusable}` } : { ip };
 }
 
@@ -106,7 +111,7 @@ function parseSyslogEntry(entry: string): { destination: SyslogDestination; ip: 
   } else if ((entry.match(/:/g) ?? []).length === 1) {
     [hostText, portText] = entry.split(':') as [string, string];
   }
-  const address = addressProblem(hostText);
+  const address = addressProblem(hostText, 'SIEM host');
   if ('problem' in address) return { problem: address.problem };
   let port = DEFAULT_SYSLOG_PORT;
   if (portText !== undefined) {
@@ -118,13 +123,13 @@ function parseSyslogEntry(entry: string): { destination: SyslogDestination; ip: 
   return { destination: { host: formatIp(address.ip), port }, ip: address.ip };
 }
 
-function addressListProblem(value: string, max: number): string | undefined {
+function addressListProblem(value: string, max: number, use: AddressUse): string | undefined {
   const list = splitList(value);
   if ('problem' in list) return list.problem;
   if (list.items.length > max) return `has ${list.items.length} entries; at most ${max} are allowed`;
   const seen = new Map<string, string>();
   for (const item of list.items) {
-    const address = addressProblem(item);
+    const address = addressProblem(item, use);
     if ('problem' in address) return address.problem;
     const canonical = formatIp(address.ip);
     if (seen.has(canonical)) return `${quote(item)} is listed twice`;
@@ -156,7 +161,8 @@ function adminNetworksProblem(value: string): string | undefined {
   for (const item of list.items) {
     const parsed = parseCidr(item);
     if (!parsed.ok) return `${quote(item)} ${parsed.reason}`;
-    if (parsed.network.prefix === 0) return `${quote(item)} would allow SSH from every address; list the administrators' networks`;
+    const world = worldOpenProblem(parsed.network, 'adminNetworks');
+    if (world) return `${quote(item)} ${world}`;
     const address = { family: parsed.network.family, value: parsed.network.value };
     // ::ffff:0:0/96 and narrower never match on the wire (the firewall refuses them too).
     if (address.family === 6 && parsed.network.prefix >= 96 && address.value >> 32n === 0xffffn) {
@@ -195,7 +201,7 @@ export const VAPP_PROPERTIES: readonly VappPropertyDefinition[] = [
     category: 'Network',
     validate: (value) => {
       if (value === '') return undefined;
-      const address = addressProblem(value);
+      const address = addressProblem(value, 'static address');
       return 'problem' in address ? address.problem : undefined;
     },
   },
@@ -220,7 +226,7 @@ export const VAPP_PROPERTIES: readonly VappPropertyDefinition[] = [
     category: 'Network',
     validate: (value) => {
       if (value === '') return undefined;
-      const address = addressProblem(value);
+      const address = addressProblem(value, 'gateway');
       return 'problem' in address ? address.problem : undefined;
     },
   },
@@ -232,7 +238,7 @@ export const VAPP_PROPERTIES: readonly VappPropertyDefinition[] = [
     label: 'DNS servers',
     description: `DNS servers, comma-separated IP addresses (at most ${MAX_DNS_SERVERS}). Leave empty to use those offered by DHCP.`,
     category: 'Network',
-    validate: (value) => addressListProblem(value, MAX_DNS_SERVERS),
+    validate: (value) => addressListProblem(value, MAX_DNS_SERVERS, 'DNS server'),
   },
   {
     key: 'keyhaven.ntp',
@@ -242,7 +248,7 @@ export const VAPP_PROPERTIES: readonly VappPropertyDefinition[] = [
     label: 'NTP servers',
     description: `NTP servers, comma-separated IP addresses (at most ${MAX_NTP_SERVERS}). Addresses, not names: the firewall allows NTP only to these addresses.`,
     category: 'Services',
-    validate: (value) => addressListProblem(value, MAX_NTP_SERVERS),
+    validate: (value) => addressListProblem(value, MAX_NTP_SERVERS, 'NTP server'),
   },
   {
     key: 'keyhaven.syslog',
@@ -339,17 +345,14 @@ export function propertiesToSettings(values: Record<string, string>): VappSettin
       });
     }
   } else if (!bad('keyhaven.ip') && !bad('keyhaven.prefix') && !bad('keyhaven.gateway')) {
-    const address = parseIp(ipText) as IpValue;
     const prefix = Number(value('keyhaven.prefix'));
-    const max = addressBits(address.family);
-    const staticProblems = staticNetworkProblems(address, prefix, gatewayText);
-    if (prefix > max) {
-      problems.push({ key: 'keyhaven.prefix', message: `is ${prefix}, longer than an IPv${address.family} address (${max} bits); expected 1 to ${max}` });
-    } else if (staticProblems.length > 0) {
-      problems.push(...staticProblems);
-    } else {
-      network = { mode: 'static', address: formatIp(address), prefix, gateway: formatIp(parseIp(gatewayText) as IpValue) };
+    const key = { address: 'keyhaven.ip', prefix: 'keyhaven.prefix', gateway: 'keyhaven.gateway' } as const;
+    const staticProblems = staticAddressProblems({ address: ipText, prefix, ...(gatewayText === '' ? {} : { gateway: gatewayText }) }, { address: 'keyhaven.ip', prefix: 'keyhaven.prefix' }).map((p) => ({ key: key[p.field], message: p.message }));
+    if (gatewayText === '' && !staticProblems.some((p) => p.key === 'keyhaven.prefix')) {
+      staticProblems.push({ key: 'keyhaven.gateway', message: 'is empty; a static IP address needs a default gateway (or leave keyhaven.ip empty to use DHCP)' });
     }
+    problems.push(...staticProblems);
+    if (staticProblems.length === 0) network = { mode: 'static', address: formatIp(parseIp(ipText) as IpValue), prefix, gateway: formatIp(parseIp(gatewayText) as IpValue) };
   }
 
   if (problems.length > 0) throw new VappPropertyError(problems);
@@ -376,37 +379,4 @@ export function propertiesToSettings(values: Record<string, string>): VappSettin
     syslog,
     adminNetworks,
   };
-}
-
-/** Rules that tie the static address, prefix length and gateway together. */
-function staticNetworkProblems(address: IpValue, prefix: number, gatewayText: string): VappPropertyProblem[] {
-  const max = addressBits(address.family);
-  if (prefix > max) return [];
-  const hostBits = (1n << BigInt(max - prefix)) - 1n;
-  const network: IpNetworkValue = { family: address.family, value: address.value & ~hostBits, prefix };
-  const cidr = `${formatIp(network)}/${prefix}`;
-  const problems: VappPropertyProblem[] = [];
-  // IPv4 §3 of RFC 919/922: the all-zeros and all-ones host numbers of a subnet are not host addresses
-  // (except on /31 point-to-point links, RFC 3021, and /32).
-  if (address.family === 4 && prefix <= 30) {
-    if ((address.value & hostBits) === 0n) problems.push({ key: 'keyhaven.ip', message: `${formatIp(address)} is the network address of ${cidr}; expected a host address in it` });
-    if ((address.value & hostBits) === hostBits) problems.push({ key: 'keyhaven.ip', message: `${formatIp(address)} is the broadcast address of ${cidr}; expected a host address in it` });
-  }
-  if (gatewayText === '') {
-    problems.push({ key: 'keyhaven.gateway', message: 'is empty; a static IP address needs a default gateway (or leave keyhaven.ip empty to use DHCP)' });
-    return problems;
-  }
-  const gateway = parseIp(gatewayText) as IpValue;
-  if (gateway.family !== address.family) {
-    problems.push({ key: 'keyhaven.gateway', message: `${quote(gatewayText)} is IPv${gateway.family} but keyhaven.ip is IPv${address.family}; expected an IPv${address.family} gateway` });
-  } else if (gateway.value === address.value) {
-    problems.push({ key: 'keyhaven.gateway', message: `${quote(gatewayText)} is the appliance's own address; expected the router's address` });
-  } else {
-    // IPv6 routers are commonly reached by their link-local address (RFC 4861 §4.2), which lies outside the prefix.
-    const linkLocal = gateway.family === 6 && gateway.value >> 118n === 0x3fan;
-    if (!linkLocal && !networkContains(network, gateway)) {
-      problems.push({ key: 'keyhaven.gateway', message: `${quote(gatewayText)} is not in the appliance's network ${cidr}; expected a gateway inside it (check keyhaven.prefix)` });
-    }
-  }
-  return problems;
 }

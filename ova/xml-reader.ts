@@ -8,6 +8,15 @@
 // so there is no entity expansion ("billion laughs") and no external entity (XXE) to resolve. Only the
 // five predefined entities (§4.6) and character references (§4.1) are recognised.
 // Namespaces follow "Namespaces in XML 1.0" §5–§6 (prefix binding and scoping, unique expanded names).
+//
+// Reading is linear in the document's length: one pass, text and attribute values taken in runs,
+// positions for messages kept by a cursor that only moves forward (an earlier version recounted the
+// lines before every element: 75 s for 250 KiB of short lines). Documents over MAX_XML_LENGTH are
+// refused before anything is parsed: an OVF environment is a few KiB (about 30 properties plus
+// VMware's platform and network sections) and our OVF descriptor about 10 KiB, so 1 Mi characters
+// leaves two orders of magnitude of room and still reads in well under a second.
+
+import { ErrorCodes, KeyhavenError } from '../server/errors.js';
 
 export const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
@@ -39,8 +48,11 @@ export interface XmlElement {
   readonly column: number;
 }
 
+/** The largest document the reader accepts at all, in characters (UTF-16 code units). */
+export const MAX_XML_LENGTH = 1024 * 1024;
+
 export interface XmlReadLimits {
-  /** Largest accepted document, in characters. Default 1 MiB. */
+  /** Largest accepted document, in characters. Default and ceiling MAX_XML_LENGTH (1 Mi). */
   readonly maxLength?: number;
   /** Deepest accepted element nesting. Default 32. */
   readonly maxDepth?: number;
@@ -48,11 +60,12 @@ export interface XmlReadLimits {
   readonly maxAttributes?: number;
 }
 
-export class XmlSyntaxError extends Error {
+/** A document the reader refuses (code KH_OVA_INVALID; the OVF environment reports KH_OVF_ENV_INVALID). */
+export class XmlSyntaxError extends KeyhavenError {
   readonly line: number;
   readonly column: number;
   constructor(message: string, line: number, column: number) {
-    super(`${message} (line ${line}, column ${column})`);
+    super(ErrorCodes.OVA_INVALID, `${message} (line ${line}, column ${column})`);
     this.name = 'XmlSyntaxError';
     this.line = line;
     this.column = column;
@@ -76,9 +89,20 @@ interface RawAttribute {
   column: number;
 }
 
+// Runs of plain characters: in content up to markup, a reference, a CR (§2.11) or a "]" (for "]]>");
+// in an attribute value up to its quote, "<", a reference or white space to normalise (§3.3.3).
+const TEXT_RUN = /[^<&\r\]]+/y;
+const ATTRIBUTE_RUN: Record<'"' | "'", RegExp> = { '"': /[^"<&\t\n\r]+/y, "'": /[^'<&\t\n\r]+/y };
+
 class Reader {
   private pos = 0;
   private depth = 0;
+  // where(): the line number and line start up to `lineAt`, and the next line feed after it (-1:
+  // none), all moved forward only, so that every character is looked at once.
+  private lineAt = 0;
+  private line = 1;
+  private lineStart = 0;
+  private nextLf = -2; // not looked for yet
   constructor(
     private readonly src: string,
     private readonly maxDepth: number,
@@ -86,15 +110,27 @@ class Reader {
   ) {}
 
   fail(message: string, at = this.pos): never {
-    const before = this.src.slice(0, at);
-    const line = before.split('\n').length;
-    const column = at - before.lastIndexOf('\n');
+    const { line, column } = this.where(at);
     throw new XmlSyntaxError(message, line, column);
   }
 
+  /** 1-based line and column (in UTF-16 units) of offset `at`; amortised O(1) for increasing offsets. */
   private where(at = this.pos): { line: number; column: number } {
-    const before = this.src.slice(0, at);
-    return { line: before.split('\n').length, column: at - before.lastIndexOf('\n') };
+    if (at < this.lineAt) {
+      // Only error messages look back; start over once.
+      this.lineAt = 0;
+      this.line = 1;
+      this.lineStart = 0;
+      this.nextLf = -2;
+    }
+    if (this.nextLf === -2) this.nextLf = this.src.indexOf('\n', this.lineAt);
+    while (this.nextLf >= 0 && this.nextLf < at) {
+      this.line++;
+      this.lineStart = this.nextLf + 1;
+      this.nextLf = this.src.indexOf('\n', this.lineStart);
+    }
+    this.lineAt = at;
+    return { line: this.line, column: at - this.lineStart + 1 };
   }
 
   private startsWith(s: string): boolean {
@@ -108,7 +144,11 @@ class Reader {
 
   private skipSpace(): boolean {
     const start = this.pos;
-    while (this.pos < this.src.length && ' \t\r\n'.includes(this.src[this.pos] as string)) this.pos++;
+    for (;;) {
+      const c = this.src.charCodeAt(this.pos);
+      if (c !== 0x20 && c !== 0x9 && c !== 0xd && c !== 0xa) break;
+      this.pos++;
+    }
     return this.pos > start;
   }
 
@@ -123,8 +163,8 @@ class Reader {
   /** §4.1 / §4.6: `&name;` or `&#...;` at this.pos; returns the replacement text. */
   private readReference(): string {
     const start = this.pos;
-    const end = this.src.indexOf(';', start);
-    if (end < 0 || end - start > 12) this.fail('"&" must start an entity or character reference ending in ";" (write &amp; for a literal ampersand)');
+    const end = this.src.slice(start, start + 14).indexOf(';') + start; // a reference is short: look no further
+    if (end < start || end - start > 12) this.fail('"&" must start an entity or character reference ending in ";" (write &amp; for a literal ampersand)');
     const body = this.src.slice(start + 1, end);
     this.pos = end + 1;
     if (body.startsWith('#')) {
@@ -221,16 +261,13 @@ class Reader {
       this.expect('=', `"=" after attribute ${attrName}`);
       this.skipSpace();
       const value = this.attributeValue();
-      if (attributes.some((a) => a.name === attrName)) this.fail(`attribute ${attrName} appears twice on <${name}>`, this.pos);
+      // At most maxAttributes to compare with, so this stays linear in the document.
+      for (const a of attributes) if (a.name === attrName) this.fail(`attribute ${attrName} appears twice on <${name}>`, this.pos);
       if (attributes.length >= this.maxAttributes) this.fail(`<${name}> has more than ${this.maxAttributes} attributes`);
       attributes.push({ name: attrName, value, ...at });
     }
     const children: (RawElement | XmlText)[] = [];
     let text = '';
-    const flush = () => {
-      if (text !== '') children.push({ kind: 'text', value: text });
-      text = '';
-    };
     for (;;) {
       if (this.pos >= this.src.length) this.fail(`<${name}> is not closed`, start);
       const c = this.src[this.pos] as string;
@@ -241,7 +278,7 @@ class Reader {
           if (end !== name) this.fail(`end tag </${end}> does not match start tag <${name}> at line ${line}, column ${column}`);
           this.skipSpace();
           this.expect('>', `">" to close </${end}>`);
-          flush();
+          if (text !== '') children.push({ kind: 'text', value: text });
           this.depth--;
           return { name, attributes, children, line, column };
         }
@@ -254,21 +291,25 @@ class Reader {
         } else if (this.startsWith('<?')) this.readProcessingInstruction();
         else if (this.startsWith('<!')) this.fail('markup declarations are not allowed inside an element');
         else {
-          flush();
+          if (text !== '') children.push({ kind: 'text', value: text });
+          text = '';
           children.push(this.element());
         }
       } else if (c === '&') {
         text += this.readReference();
-      } else {
-        if (this.startsWith(']]>')) this.fail('"]]>" is not allowed in text');
+      } else if (c === '\r') {
         // Line ends are normalised to \n (§2.11).
-        if (c === '\r') {
-          text += '\n';
-          this.pos += this.src[this.pos + 1] === '\n' ? 2 : 1;
-        } else {
-          text += c;
-          this.pos++;
-        }
+        text += '\n';
+        this.pos += this.src[this.pos + 1] === '\n' ? 2 : 1;
+      } else if (c === ']') {
+        if (this.startsWith(']]>')) this.fail('"]]>" is not allowed in text');
+        text += c;
+        this.pos++;
+      } else {
+        TEXT_RUN.lastIndex = this.pos;
+        const run = TEXT_RUN.exec(this.src)![0];
+        text += run;
+        this.pos += run.length;
       }
     }
   }
@@ -277,10 +318,17 @@ class Reader {
   private attributeValue(): string {
     const quote = this.src[this.pos];
     if (quote !== '"' && quote !== "'") this.fail('attribute values must be quoted');
+    const run = ATTRIBUTE_RUN[quote];
     const start = this.pos;
     this.pos++;
     let value = '';
     for (;;) {
+      run.lastIndex = this.pos;
+      const plain = run.exec(this.src);
+      if (plain) {
+        value += plain[0];
+        this.pos += plain[0].length;
+      }
       if (this.pos >= this.src.length) this.fail('unterminated attribute value', start);
       const c = this.src[this.pos] as string;
       if (c === quote) {
@@ -307,51 +355,64 @@ interface RawElement {
   column: number;
 }
 
+function nsFail(message: string, at: { line: number; column: number }): never {
+  throw new XmlSyntaxError(message, at.line, at.column);
+}
+
+/** Prefix and local part of a QName (Namespaces in XML 1.0 §4). */
+function splitQName(qname: string, at: { line: number; column: number }): [string, string] {
+  const colon = qname.indexOf(':');
+  const prefix = colon < 0 ? '' : qname.slice(0, colon);
+  const local = colon < 0 ? qname : qname.slice(colon + 1);
+  if ((colon >= 0 && !NCNAME_RE.test(prefix)) || !NCNAME_RE.test(local)) nsFail(`"${qname}" is not a valid namespace-qualified name`, at);
+  return [prefix, local];
+}
+
+// (No closures per element: this runs once for each element of the document.)
 function resolveNamespaces(raw: RawElement, scope: ReadonlyMap<string, string>): XmlElement {
-  const fail = (message: string, line: number, column: number): never => {
-    throw new XmlSyntaxError(message, line, column);
-  };
   let inner: Map<string, string> | undefined;
-  const bind = (prefix: string, uri: string, a: RawAttribute) => {
-    if (prefix === 'xmlns') fail('the xmlns prefix must not be declared', a.line, a.column);
+  let declarations = 0;
+  for (const a of raw.attributes) {
+    const prefix = a.name === 'xmlns' ? '' : a.name.startsWith('xmlns:') ? a.name.slice(6) : undefined;
+    if (prefix === undefined) continue;
+    declarations++;
+    const uri = a.value;
+    if (prefix === 'xmlns') nsFail('the xmlns prefix must not be declared', a);
     if (prefix === 'xml' ? uri !== XML_NAMESPACE : uri === XML_NAMESPACE || uri === XMLNS_NAMESPACE) {
-      fail(`prefix "${prefix}" must not be bound to ${uri || 'an empty namespace'}`, a.line, a.column);
+      nsFail(`prefix "${prefix}" must not be bound to ${uri || 'an empty namespace'}`, a);
     }
-    if (prefix !== '' && uri === '') fail(`prefix "${prefix}" must not be undeclared (Namespaces in XML 1.0 §5)`, a.line, a.column);
+    if (prefix !== '' && uri === '') nsFail(`prefix "${prefix}" must not be undeclared (Namespaces in XML 1.0 §5)`, a);
     inner ??= new Map(scope);
     inner.set(prefix, uri);
-  };
-  for (const a of raw.attributes) {
-    if (a.name === 'xmlns') bind('', a.value, a);
-    else if (a.name.startsWith('xmlns:')) bind(a.name.slice(6), a.value, a);
   }
   const ns = inner ?? scope;
-  const split = (qname: string, line: number, column: number): [string, string] => {
-    const parts = qname.split(':');
-    if (parts.length > 2 || parts.some((p) => !NCNAME_RE.test(p))) fail(`"${qname}" is not a valid namespace-qualified name`, line, column);
-    return parts.length === 2 ? [parts[0] as string, parts[1] as string] : ['', parts[0] as string];
-  };
-  const [prefix, localName] = split(raw.name, raw.line, raw.column);
-  const namespace = prefix === '' ? ns.get('') || null : (ns.get(prefix) ?? fail(`element prefix "${prefix}" is not declared`, raw.line, raw.column));
+  const [prefix, localName] = splitQName(raw.name, raw);
+  const namespace = prefix === '' ? ns.get('') || null : (ns.get(prefix) ?? nsFail(`element prefix "${prefix}" is not declared`, raw));
   const attributes: XmlAttribute[] = [];
-  const seen = new Set<string>();
+  // Expanded names must be unique (§6.3); a set only when there is more than one to compare.
+  const seen = raw.attributes.length - declarations > 1 ? new Set<string>() : undefined;
   for (const a of raw.attributes) {
     if (a.name === 'xmlns' || a.name.startsWith('xmlns:')) continue;
-    const [p, local] = split(a.name, a.line, a.column);
-    const uri = p === '' ? null : (ns.get(p) ?? fail(`attribute prefix "${p}" is not declared`, a.line, a.column));
-    const expanded = `${uri ?? ''} ${local}`;
-    if (seen.has(expanded)) fail(`attribute ${a.name} repeats another attribute with the same namespace and name`, a.line, a.column);
-    seen.add(expanded);
+    const [p, local] = splitQName(a.name, a);
+    const uri = p === '' ? null : (ns.get(p) ?? nsFail(`attribute prefix "${p}" is not declared`, a));
+    if (seen) {
+      const expanded = `${uri ?? ''} ${local}`;
+      if (seen.has(expanded)) nsFail(`attribute ${a.name} repeats another attribute with the same namespace and name`, a);
+      seen.add(expanded);
+    }
     attributes.push({ name: a.name, localName: local, namespace: uri, value: a.value });
   }
-  const children = raw.children.map((c) => ('kind' in c ? c : resolveNamespaces(c, ns)));
+  const children: (XmlElement | XmlText)[] = [];
+  for (const c of raw.children) children.push('kind' in c ? c : resolveNamespaces(c, ns));
   return { kind: 'element', name: raw.name, localName, namespace, attributes, children, line: raw.line, column: raw.column };
 }
 
 /** Parses a complete document and returns its root element. Throws XmlSyntaxError. */
 export function readXml(source: string, limits: XmlReadLimits = {}): XmlElement {
-  const maxLength = limits.maxLength ?? 1024 * 1024;
-  if (source.length > maxLength) throw new XmlSyntaxError(`document is larger than ${maxLength} characters`, 1, 1);
+  const maxLength = Math.min(limits.maxLength ?? MAX_XML_LENGTH, MAX_XML_LENGTH);
+  if (source.length > maxLength) {
+    throw new XmlSyntaxError(`document is larger than ${maxLength} characters (it has ${source.length}): refused before parsing`, 1, 1);
+  }
   const text = source.startsWith('\uFEFF') ? source.slice(1) : source;
   const reader = new Reader(text, limits.maxDepth ?? 32, limits.maxAttributes ?? 64);
   for (let i = 0; i < text.length; i++) {

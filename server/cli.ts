@@ -1,4 +1,5 @@
 // `keyhaven …`: the key server's commands. (The appliance's launcher adds `firewall …`.)
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, KeyhavenError } from './errors.js';
@@ -7,6 +8,7 @@ import { createLogger } from './log.js';
 import { hashPassword } from './net/credentials.js';
 import { ensureDevPki, runPkiCli } from './pki/index.js';
 import { openStore, startServer } from './server.js';
+import { acceptRollback, describeHeads, inspectStore } from './store/rollback-guard.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -25,6 +27,12 @@ export const USAGE = `usage: keyhaven <command> [options]
                                check the audit log's hash chain; exit 1 if it was tampered with
   audit tail (--config FILE | --data-dir DIR) [-n N]
                                print the last N audit records (default 20)
+  store check (--config FILE | --data-dir DIR)
+                               compare the key store with its rollback anchor and its sealed
+                               digest; exit 1 if it was rolled back or changed outside Keyhaven
+  store accept-rollback (--config FILE | --data-dir DIR) [--yes]
+                               with the server stopped: take a knowingly restored older store as
+                               it is (recorded in the audit log); without --yes only shows both heads
   credential hash              read a password on standard input, print its hash for the
                                "credentials" setting
   firewall <command> …         render, check or apply the appliance firewall (keyhaven firewall --help)
@@ -50,9 +58,12 @@ function waitForSignal(): Promise<string> {
 
 async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; port: number }) => string): Promise<number> {
   const log = createLogger(config.log.level);
+  // Listening for the signal before starting: a stop requested while the server starts waits for
+  // the start to finish and then stops cleanly (the final rollback anchor is written).
+  const stopped = waitForSignal();
   const server = await startServer(config, log);
   if (banner) io.stdout.write(banner(server.kmip));
-  const signal = await waitForSignal();
+  const signal = await stopped;
   log.info({ signal }, 'stopping');
   await server.close();
   return 0;
@@ -94,16 +105,23 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, n: { type: 'string', short: 'n' } },
   });
   const config = configFrom(values);
-  const { db, audit: log } = openStore(config, { create: false });
+  const opened = openStore(config, { create: false });
+  const { db, audit: log } = opened;
   try {
     if (sub === 'verify') {
       const r = log.verify();
-      if (r.ok) {
-        io.stdout.write(`audit log intact: ${r.records} records, chain and sealed head verified\n`);
-        return 0;
+      if (!r.ok) {
+        io.stderr.write(`AUDIT LOG TAMPERED: ${r.problem} (${r.records} records verified before it)\n`);
+        return 1;
       }
-      io.stderr.write(`AUDIT LOG TAMPERED: ${r.problem} (${r.records} records verified before it)\n`);
-      return 1;
+      io.stdout.write(`audit log intact: ${r.records} records, chain and sealed head verified\n`);
+      // An intact chain may still be an older one: compare it with the anchor (rollback-guard.ts).
+      const found = inspectStore(opened);
+      if (found.problems.length > 0) {
+        io.stderr.write(`KEY STORE ROLLED BACK or changed outside Keyhaven:\n${found.problems.map((p) => `  - ${p}\n`).join('')}${describeHeads(found)}\n`);
+        return 1;
+      }
+      return 0;
     }
     if (sub === 'tail') {
       const n = Number(values.n ?? 20);
@@ -116,6 +134,47 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     usage(`unknown audit command "${sub ?? ''}"`);
   } finally {
     db.close();
+  }
+}
+
+/** `keyhaven store check|accept-rollback` (server/store/rollback-guard.ts). */
+async function store(args: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'check' && sub !== 'accept-rollback') usage(`unknown store command "${sub ?? ''}"`);
+  const { values } = parseArgs({
+    args: rest,
+    options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, yes: { type: 'boolean' } },
+  });
+  if (values.yes && sub === 'check') usage('--yes is for store accept-rollback');
+  const config = configFrom(values);
+  const opened = openStore(config, { create: false });
+  try {
+    const found = inspectStore(opened);
+    io.stdout.write(`key store ${opened.paths.database}, rollback anchor ${opened.anchor.path}:\n${describeHeads(found)}\n`);
+    if (found.problems.length === 0) {
+      io.stdout.write(sub === 'check' ? 'the key store agrees with its anchor and its digest\n' : 'nothing to accept: the key store agrees with its anchor and its digest\n');
+      return 0;
+    }
+    io.stdout.write(`found:\n${found.problems.map((p) => `  - ${p}\n`).join('')}`);
+    if (sub === 'check') return 1;
+    if (!values.yes) {
+      io.stderr.write(
+        'nothing was changed. If you restored this older store on purpose, stop the key server and run this again with --yes: ' +
+          'its keys become current as they are in this copy (a key revoked since may be active again), and the acceptance is recorded in the audit log.\n',
+      );
+      return 2;
+    }
+    let who = 'the operator';
+    try {
+      who = `user ${userInfo().username}`;
+    } catch {
+      /* no passwd entry: keep the generic name */
+    }
+    const { seq } = acceptRollback(opened, found, who);
+    io.stdout.write(`accepted: recorded as audit record ${seq} (Accept Rollback); the anchor now names this store\n`);
+    return 0;
+  } finally {
+    opened.db.close();
   }
 }
 
@@ -150,6 +209,8 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
         return await runPkiCli(args, io);
       case 'audit':
         return await audit(args, io);
+      case 'store':
+        return await store(args, io);
       case 'credential':
         return await credential(args, io);
       case undefined:

@@ -78,6 +78,8 @@ export const configSchema = z
         masterKeyFile: z.string().min(1).optional(),
         /** Create the master key if it does not exist (first start). */
         createMasterKey: z.boolean().default(true),
+        /** The rollback anchor (server/store/anchor.ts): best on another file system than the store. */
+        anchorFile: z.string().min(1).optional(),
       })
       .strict()
       .default({}),
@@ -103,8 +105,22 @@ export const configSchema = z
         readTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
         /** Idle connections are closed after this long. */
         idleTimeoutMs: z.number().int().min(1000).max(86_400_000).default(300_000),
+        /** Authenticated connections (TLS handshake done, client certificate accepted). */
         maxConnections: z.number().int().min(1).max(100_000).default(1024),
+        /**
+         * Connections still in the TLS handshake, all clients together (a pool apart from
+         * maxConnections); when it is full the oldest, preferably one that sent nothing, is closed.
+         */
+        maxPendingHandshakes: z.number().int().min(1).max(100_000).default(256),
+        /** Connections still in the TLS handshake from one client address; beyond, new ones are refused. */
+        maxPendingHandshakesPerSource: z.number().int().min(1).max(100_000).default(32),
+        /** Time allowed for a new connection's first bytes (its ClientHello); at most handshakeTimeoutMs counts. */
+        helloTimeoutMs: z.number().int().min(100).max(120_000).default(3000),
         maxLocateItems: z.number().int().min(1).max(1_000_000).default(1000),
+        /** Batch items one request may carry (KMIP sets no limit; the OASIS test cases use 3). */
+        maxBatchItems: z.number().int().min(1).max(1000).default(64),
+        /** Objects the Locates of one request may examine before it is refused as too much work. */
+        maxLocateScan: z.number().int().min(100).max(10_000_000).default(10_000),
       })
       .strict()
       .default({}),
@@ -120,6 +136,11 @@ export const configSchema = z
       .object({
         /** Forward every audit record to this syslog collector; off when absent. */
         syslog: syslog.optional(),
+        /** An 'Audit Checkpoint' record naming the head this often while the log grows (fractions allowed). */
+        checkpointMinutes: z.number().min(0.05).max(1440).default(5),
+        /** The last tailCheckRecords records are re-verified this often while the server runs. */
+        tailCheckSeconds: z.number().int().min(1).max(86_400).default(60),
+        tailCheckRecords: z.number().int().min(10).max(1_000_000).default(1000),
       })
       .strict()
       .default({}),
@@ -132,6 +153,8 @@ export type Config = z.infer<typeof configSchema>;
 export interface ResolvedPaths {
   database: string;
   masterKey: string;
+  /** The rollback anchor (store.anchorFile). */
+  anchor: string;
   /** Directory holding pki/ (ca.crt, server.crt, server.key, crl.pem); see server/pki/store.ts. */
   pkiDataDir: string;
 }
@@ -141,6 +164,7 @@ export function resolvePaths(config: Config): ResolvedPaths {
   return {
     database: under(config.store.path, 'keyhaven.db'),
     masterKey: under(config.store.masterKeyFile, 'master.key'),
+    anchor: under(config.store.anchorFile, 'keyhaven.anchor'),
     pkiDataDir: config.dataDir,
   };
 }

@@ -22,6 +22,10 @@ export const ErrorCodes = {
   STORE_UNWRAP_FAILED: 'KH_STORE_UNWRAP_FAILED',
   STORE_CORRUPT: 'KH_STORE_CORRUPT',
   STORE_MISSING: 'KH_STORE_MISSING',
+  // Rollback detection (server/store/rollback-guard.ts): the store is older than its anchor, or the
+  // anchor file cannot be read or written
+  STORE_ROLLBACK: 'KH_STORE_ROLLBACK',
+  STORE_ANCHOR: 'KH_STORE_ANCHOR',
   // Audit
   AUDIT_CHAIN_BROKEN: 'KH_AUDIT_CHAIN_BROKEN',
   AUDIT_SYSLOG_INVALID: 'KH_AUDIT_SYSLOG_INVALID',
@@ -34,6 +38,7 @@ export const ErrorCodes = {
   PKI_LOCKED: 'KH_PKI_LOCKED',
   PKI_CORRUPT: 'KH_PKI_CORRUPT',
   PKI_CLIENT_REJECTED: 'KH_PKI_CLIENT_REJECTED',
+  PKI_SUBJECT_IN_USE: 'KH_PKI_SUBJECT_IN_USE',
   // Network listener
   NET_LISTEN_FAILED: 'KH_NET_LISTEN_FAILED',
   // Firewall
@@ -55,6 +60,8 @@ export const ErrorCodes = {
   ACCOUNT_UPDATE_FAILED: 'KH_ACCOUNT_UPDATE_FAILED',
   ADMIN_REQUEST_INVALID: 'KH_ADMIN_REQUEST_INVALID',
   ADMIN_ACTION_FAILED: 'KH_ADMIN_ACTION_FAILED',
+  ADMIN_WORKER_FAILED: 'KH_ADMIN_WORKER_FAILED',
+  ADMIN_DATA_DIR_UNSAFE: 'KH_ADMIN_DATA_DIR_UNSAFE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -85,9 +92,15 @@ export class TtlvError extends KeyhavenError {
  */
 export class KmipError extends KeyhavenError {
   readonly reason: number;
-  constructor(reason: number, message: string) {
+  /**
+   * What the audit record says when it must differ from what the client is told (e.g. a refusal the
+   * client sees as Item Not Found, so that it cannot learn another identity's object exists).
+   */
+  readonly auditReason: string | undefined;
+  constructor(reason: number, message: string, options: { auditReason?: string } = {}) {
     super(ErrorCodes.KMIP_FAILURE, message);
     this.name = 'KmipError';
     this.reason = reason;
+    this.auditReason = options.auditReason;
   }
 }

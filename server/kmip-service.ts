@@ -1,15 +1,23 @@
 // The transport-independent key service: runs each request inside a group-commit transaction with
 // its audit records, and releases the response only once the change it acknowledges is durable.
 //
+// Slow work happens before a request enters the transaction, off the event loop: a password
+// credential is checked with scrypt on the thread pool, and a Create Key Pair that needs an RSA key
+// no pool has ready is set aside (its run rolled back) until the key is generated, then run again.
+// Requests take turns per client identity (request-scheduler.ts), so one client cannot starve others.
+//
 // All requests arriving in one turn of the event loop share one SQLite transaction (an "epoch");
 // each request is a savepoint within it. At the end of the turn the epoch commits (WAL, no fsync),
 // then WalDurability fsyncs the WAL on the thread pool. A response that acknowledges a change waits
 // for that fsync; a read-only response waits only for earlier changes it may have observed.
 import type { AuditEntry, AuditLog, AuditRecord } from './audit/audit-log.js';
-import type { Credential } from './kmip/message.js';
-import { handleRequest, type RequestResult } from './ops/handle-request.js';
+import type { Credential, RequestMessage } from './kmip/message.js';
+import type { AuthenticationResult } from './net/credentials.js';
+import { answerRequest, readRequest, type AnswerEnvironment, type RequestResult } from './ops/handle-request.js';
 import type { OperationLimits, ServerIdentity } from './ops/context.js';
 import type { OperationOutcome } from './ops/execute-batch.js';
+import { KeyGenerationNeeded, RequestRsaKeys, RsaKeyPool } from './ops/rsa-key-pool.js';
+import { RequestScheduler } from './request-scheduler.js';
 import type { WalDurability } from './store/durability.js';
 import type { KeyStore } from './store/key-store.js';
 
@@ -27,7 +35,13 @@ export interface ServiceOptions {
   server: ServerIdentity;
   limits: OperationLimits;
   maxResponseSize: number;
-  authenticate: (identity: string, credentials: Credential[]) => string | undefined;
+  /** Most batch items in one request (default 64). */
+  maxBatchItems?: number;
+  /** Where Create Key Pair's RSA keys come from (default: a pool of its own). */
+  rsaPool?: RsaKeyPool;
+  /** Milliseconds of requests run per event-loop turn before waiting ones take turns (default 10). */
+  sliceMs?: number;
+  authenticate: (identity: string, credentials: Credential[]) => AuthenticationResult;
   onInternalError: (err: unknown) => void;
   /** Called for every audit record once its transaction has committed (e.g. to forward it to
    * syslog); records of a rolled-back transaction never existed and are not passed. Must not throw. */
@@ -66,6 +80,9 @@ export class KmipService {
   private readonly nowSeconds = () => Math.floor(this.clock() / 1000);
   /** Audit records of the open epoch, passed to onAudit once it commits; only when onAudit is set. */
   private readonly epochRecords: AuditRecord[] | undefined;
+  private readonly scheduler: RequestScheduler;
+  private readonly rsaPool: RsaKeyPool;
+  private readonly maxBatchItems: number;
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
@@ -73,33 +90,88 @@ export class KmipService {
     this.rollbackStmt = o.store.db.prepare('ROLLBACK');
     this.clock = o.clock ?? Date.now;
     this.epochRecords = o.onAudit ? [] : undefined;
+    this.scheduler = new RequestScheduler(o.sliceMs ?? 10, undefined, () => this.commit());
+    this.rsaPool = o.rsaPool ?? new RsaKeyPool();
+    this.maxBatchItems = o.maxBatchItems ?? 64;
   }
 
   /** Handles one framed request; `reply` receives the response, or an Error when none can be sent. */
   handle(raw: Buffer, session: Session, reply: Reply): void {
-    const epoch = this.openEpoch();
+    const read = readRequest(raw, { now: this.nowSeconds, maxBatchItems: this.maxBatchItems });
+    if (read.kind === 'answered') {
+      this.scheduler.submit(session.identity, () => this.record(session, reply, read.result));
+      return;
+    }
+    const refusal = this.o.authenticate(session.identity, read.req.header.credentials);
+    if (refusal instanceof Promise) {
+      refusal.then(
+        (r) => this.schedule(session, read.req, r, reply, new RequestRsaKeys(this.rsaPool)),
+        (err: unknown) => this.schedule(session, read.req, `the credential could not be checked: ${(err as Error).message}`, reply, new RequestRsaKeys(this.rsaPool)),
+      );
+    } else {
+      this.schedule(session, read.req, refusal, reply, new RequestRsaKeys(this.rsaPool));
+    }
+  }
+
+  /** Starts RSA pool generation for the given sizes (at server start). */
+  warmRsaPool(sizes: readonly number[]): void {
+    this.rsaPool.warm(sizes);
+  }
+
+  private schedule(session: Session, req: RequestMessage, refusal: string | undefined, reply: Reply, keys: RequestRsaKeys): void {
+    const s = this.scheduler;
+    if (!s.mayRunNow()) {
+      s.enqueue(session.identity, () => this.execute(session, req, refusal, reply, keys));
+      return;
+    }
+    const started = s.begin();
+    try {
+      this.execute(session, req, refusal, reply, keys);
+    } finally {
+      s.end(started);
+    }
+  }
+
+  private execute(session: Session, req: RequestMessage, refusal: string | undefined, reply: Reply, keys: RequestRsaKeys): void {
+    this.openEpoch();
     const store = this.o.store;
     let result: RequestResult;
     store.savepoint('kh_msg');
     try {
-      result = handleRequest(raw, {
+      const env: AnswerEnvironment = {
         identity: session.identity,
         store,
         server: this.o.server,
         limits: this.o.limits,
-        maxResponseSize: this.o.maxResponseSize,
-        authenticate: this.o.authenticate,
+        rsaKeys: keys,
         onInternalError: this.o.onInternalError,
         now: this.nowSeconds,
-      });
+        maxResponseSize: this.o.maxResponseSize,
+      };
+      result = answerRequest(req, refusal, env);
       store.release('kh_msg');
     } catch (err) {
       store.rollbackTo('kh_msg');
+      if (err instanceof KeyGenerationNeeded) {
+        // Nothing of this run is kept; it runs again once the key exists.
+        keys.rewind();
+        this.rsaPool.generate(err.bits).then(
+          (key) => keys.reserve(err.bits, key),
+          (failure: Error) => keys.fail(failure),
+        ).finally(() => this.schedule(session, req, refusal, reply, keys));
+        return;
+      }
       this.o.onInternalError(err);
       this.audit(session, [{ operation: '-', objectIds: [], result: 'failure', reason: 'General Failure' }]);
-      epoch.pending.push({ reply: () => reply(err instanceof Error ? err : new Error(String(err))), response: Buffer.alloc(0) });
+      this.openEpoch().pending.push({ reply: () => reply(err instanceof Error ? err : new Error(String(err))), response: Buffer.alloc(0) });
       return;
     }
+    this.record(session, reply, result);
+  }
+
+  /** Audits a request's outcome and queues its response behind the epoch's commit. */
+  private record(session: Session, reply: Reply, result: RequestResult): void {
+    const epoch = this.openEpoch();
     this.audit(session, result.outcomes);
     epoch.wrote ||= result.wrote;
     epoch.pending.push({ reply, response: result.response });

@@ -10,10 +10,12 @@ import { credentialChecker } from './net/credentials.js';
 import { KmipListener } from './net/tls-listener.js';
 import { refreshCrl } from './pki/index.js';
 import { openDatabase } from './store/database.js';
-import { warmRsaPool } from './ops/rsa-key-pool.js';
 import { WalDurability } from './store/durability.js';
 import { KeyStore } from './store/key-store.js';
 import { deriveKeys, loadMasterKey } from './store/master-key.js';
+import { AnchorFile } from './store/anchor.js';
+import { AnchorKeeper, anchorNewStore, checkRollback } from './store/rollback-guard.js';
+import { AuditWatch, headSummary } from './audit/audit-watch.js';
 
 export const PRODUCT = { vendor: 'Keyhaven', product: 'Keyhaven Key Server', version: '0.1.0' };
 
@@ -39,12 +41,14 @@ export function openStore(config: Config, options: { create: boolean }) {
   if (!options.create && !existsSync(paths.database)) {
     throw new KeyhavenError(ErrorCodes.STORE_MISSING, `no key store at ${paths.database}: check --data-dir or dataDir in the configuration`);
   }
-  const { db } = openDatabase(paths.database, { create: options.create });
+  const { db, created } = openDatabase(paths.database, { create: options.create });
+  const anchor = new AnchorFile(paths.anchor, keys.anchor);
   try {
     db.pragma('busy_timeout = 2000');
     const store = new KeyStore(db, keys);
     const audit = new AuditLog(db, keys.audit);
-    return { paths, db, store, audit, masterKeyCreated: master.created };
+    if (created) anchorNewStore({ db, store, audit, anchor });
+    return { paths, db, store, audit, anchor, masterKeyCreated: master.created };
   } catch (err) {
     db.close();
     throw err;
@@ -54,10 +58,27 @@ export function openStore(config: Config, options: { create: boolean }) {
 export async function startServer(config: Config, log: Logger, options: { clock?: () => number } = {}): Promise<RunningServer> {
   // Everything the server writes (WAL, CRL, logs) is private to its user.
   process.umask(0o077);
-  const { paths, db, store, audit, masterKeyCreated } = openStore(config, { create: true });
+  const { paths, db, store, audit, anchor, masterKeyCreated } = openStore(config, { create: true });
   if (masterKeyCreated) log.warn({ file: paths.masterKey }, 'created a new master key: back it up, the key store is useless without it');
   if (audit.startProblem) log.error({ problem: audit.startProblem }, 'the audit log was tampered with while the server was stopped; recorded in the log');
   const durability = new WalDurability(`${paths.database}-wal`);
+  // A store older than its anchor is refused before anything is served (rollback-guard.ts).
+  let keeper: AnchorKeeper;
+  let watch: AuditWatch | undefined;
+  try {
+    const found = checkRollback({ db, store, audit, anchor }, paths.database);
+    if (found.tampering) log.error({ problem: found.tampering }, 'the audit log was tampered with while the server was stopped; recorded in the log');
+    keeper = await AnchorKeeper.start({
+      db, store, audit, anchor, durability,
+      log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      onProblem: (problem) => watch?.report(problem),
+    });
+  } catch (err) {
+    durability.close();
+    db.close();
+    throw err;
+  }
+  const startHead = headSummary(audit.head);
 
   const refresh = async () => {
     try {
@@ -89,15 +110,16 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     audit,
     durability,
     server: PRODUCT,
-    limits: { maxLocateItems: config.limits.maxLocateItems },
+    limits: { maxLocateItems: config.limits.maxLocateItems, maxLocateScan: config.limits.maxLocateScan },
     maxResponseSize: config.limits.maxResponseBytes,
+    maxBatchItems: config.limits.maxBatchItems,
     authenticate: credentialChecker(config.credentials),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(forwarder ? { onAudit: (record: AuditRecord) => forwarder.send(record) } : {}),
     onInternalError: (err) => log.error({ err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code, stack: err.stack } : String(err) }, 'internal error'),
   });
 
-  warmRsaPool([2048, 3072]); // 4096 is pooled after its first use: it costs seconds of CPU
+  service.warmRsaPool([2048, 3072]); // 4096 is pooled after its first use: it costs seconds of CPU
   const kmipConf = config.listeners.kmip;
   const listener = new KmipListener({
     host: kmipConf.host,
@@ -105,7 +127,10 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     pkiDataDir: paths.pkiDataDir,
     minVersion: config.tls.minVersion,
     handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
+    helloTimeoutMs: config.limits.helloTimeoutMs,
     maxConnections: config.limits.maxConnections,
+    maxPendingHandshakes: config.limits.maxPendingHandshakes,
+    maxPendingHandshakesPerSource: config.limits.maxPendingHandshakesPerSource,
     limits: {
       maxMessageBytes: config.limits.maxMessageBytes,
       readTimeoutMs: config.limits.readTimeoutMs,
@@ -120,9 +145,20 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     kmip = kmipConf.enabled ? await listener.listen() : { host: kmipConf.host, port: 0 };
   } catch (err) {
     await forwarder?.close();
+    await keeper.stop();
     throw err;
   }
-  service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Start', `KMIP on ${kmip.host}:${kmip.port}`, 'success');
+  service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Start', `KMIP on ${kmip.host}:${kmip.port}; ${startHead}`, 'success');
+  watch = new AuditWatch({
+    audit,
+    db,
+    record: (operation, reason, result) => service.auditEvent({ identity: 'keyhaven', address: '-' }, operation, reason, result),
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+    checkpointMs: config.audit.checkpointMinutes * 60_000,
+    tailCheckMs: config.audit.tailCheckSeconds * 1000,
+    tailRecords: config.audit.tailCheckRecords,
+  });
+  watch.start();
   log.info({ kmip, database: paths.database }, 'key server started');
 
   const syncTimer = setInterval(() => durability.flush(), AUDIT_SYNC_MS);
@@ -138,6 +174,8 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     async close() {
       clearInterval(syncTimer);
       clearInterval(crlTimer);
+      watch?.stop();
+      await keeper.stop();
       await listener.close();
       service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Stop', 'shutdown', 'success');
       service.commit();
@@ -146,6 +184,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
         // Sends what is queued (the Server Stop record included) within its close timeout.
         forwarder?.close(),
       ]);
+      keeper.writeFinal(); // everything is durable now: the anchor names the final head
       durability.close();
       db.close();
       log.info('key server stopped');

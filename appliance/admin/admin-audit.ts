@@ -3,29 +3,21 @@
 // because the running key server holds its log's head in memory: a second writer would fork the
 // chain. The chain key is derived from the master key (HKDF, its own label), so verifying needs the
 // master key exactly like the key server's log, and records cannot be spliced between the two.
-import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { hkdfSync as hkdf } from 'node:crypto';
-import { join } from 'node:path';
 import { AuditLog, type AuditEntry, type AuditRecord, type VerifyResult } from '../../server/audit/audit-log.js';
 import { openDatabase, type Db } from '../../server/store/database.js';
-import { loadMasterKey } from '../../server/store/master-key.js';
+import { readMasterKey } from './data-owner.js';
 import type { AppliancePaths } from './paths.js';
 
 export const LOG_CREATED = 'Administration Log Created';
 
-export function masterKeyPath(paths: AppliancePaths): string {
-  return join(paths.dataDir, 'master.key');
-}
-
-/** The chain key of the administration log. With `create`, the master key is made if the key server has not yet. */
-function chainKey(paths: AppliancePaths, create: boolean): Buffer {
-  const file = masterKeyPath(paths);
-  const { key, created } = loadMasterKey(file, { create });
-  if (created) {
-    // The key server runs as the owner of its data directory and must be able to read it.
-    const owner = statSync(paths.dataDir);
-    chownSync(file, owner.uid, owner.gid);
-  }
+/**
+ * The chain key of the administration log. The master key is read without following a link (the
+ * key server's account owns its directory); a missing one is made beforehand by ensureMasterKey.
+ */
+function chainKey(paths: AppliancePaths): Buffer {
+  const key = readMasterKey(paths);
   const derived = Buffer.from(hkdf('sha256', key, Buffer.alloc(0), 'keyhaven/admin-audit/v1', 32));
   key.fill(0);
   return derived;
@@ -37,10 +29,13 @@ export class AdminAuditLog {
     private readonly log: AuditLog,
   ) {}
 
-  /** Opens (creating on first use) the log. `create: false` refuses a missing log. */
+  /**
+   * Opens (creating on first use) the log. `create: false` refuses a missing log. The master key must
+   * exist (data-owner.ts ensureMasterKey makes it, as the key server's account).
+   */
   static open(paths: AppliancePaths, options: { create: boolean } = { create: true }): AdminAuditLog {
     if (options.create) mkdirSync(paths.adminAuditDir, { recursive: true, mode: 0o755 });
-    const key = chainKey(paths, options.create);
+    const key = chainKey(paths);
     const { db, created } = openDatabase(paths.adminAudit, { create: options.create });
     db.pragma('synchronous = FULL'); // each record is on disk before the helper answers
     db.pragma('busy_timeout = 5000');

@@ -1,7 +1,8 @@
 // The admin account's authorized keys file: root's (sshd AuthorizedKeysFile), so the admin cannot
 // change it but through the helper. Written whole, atomically.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeAtomic } from '../boot/write-atomic.js';
 import type { AppliancePaths } from './paths.js';
 import { readAuthorizedKeys, type SshPublicKey } from './ssh-keys.js';
 
@@ -20,9 +21,8 @@ export function readKeys(paths: AppliancePaths): SshPublicKey[] {
   return existsSync(paths.authorizedKeys) ? readAuthorizedKeys(readFileSync(paths.authorizedKeys, 'utf8')) : [];
 }
 
+/** 0644: sshd reads the file as the user logging in (auth2-pubkey.c, temporarily_use_uid). */
 export function writeKeys(paths: AppliancePaths, keys: readonly SshPublicKey[]): void {
   mkdirSync(dirname(paths.authorizedKeys), { recursive: true, mode: 0o755 });
-  const tmp = `${paths.authorizedKeys}.tmp-${process.pid}`;
-  writeFileSync(tmp, `# Managed by the Keyhaven admin menu.\n${keys.map((k) => `${k.line}\n`).join('')}`, { mode: 0o644 });
-  renameSync(tmp, paths.authorizedKeys);
+  writeAtomic(paths.authorizedKeys, `# Managed by the Keyhaven admin menu.\n${keys.map((k) => `${k.line}\n`).join('')}`, 0o644);
 }

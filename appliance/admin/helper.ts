@@ -3,7 +3,8 @@
 // checks it against the action's strict schema, runs the action, records the outcome in the
 // administration audit log and the system log (stderr → journal), and answers. Nothing is run
 // unless it can be recorded. Parameters are never logged (they may hold a password): the action's
-// summary is.
+// summary is. Nothing here walks or writes the key server's data directory: what must happen there
+// runs in a worker started as the directory's owner (data-owner.ts).
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { describeSettingsError } from '../../firewall/settings.js';
@@ -11,6 +12,7 @@ import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
 import type { Actor, ActionContext, AdminAction } from './action.js';
 import { ACTIONS } from './actions/index.js';
 import { AdminAuditLog } from './admin-audit.js';
+import { ensureMasterKey } from './data-owner.js';
 import type { AppliancePaths } from './paths.js';
 import { MAX_REQUEST_BYTES, REQUEST_TIMEOUT_MS, requestSchema, type AdminResponse } from './protocol.js';
 import type { SettingsApplier } from './settings-applier.js';
@@ -111,6 +113,7 @@ export async function serveOneRequest(o: HelperOptions): Promise<number> {
   const state: Parsed = { actor: actorOf(o, undefined) };
   let audit: AdminAuditLog;
   try {
+    await ensureMasterKey(o.paths);
     audit = AdminAuditLog.open(o.paths);
   } catch (err) {
     const message = `the administration audit log cannot be opened, so nothing is done: ${(err as Error).message}`;

@@ -3,11 +3,10 @@
 // fingerprints, service state. agetty(8) expands \4 and \6 to the current IPv4/IPv6 address, so
 // DHCP leases show.
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { pkiPaths } from '../../server/pki/index.js';
-import { PATHS } from '../boot/configure.js';
+import { asDataOwner } from '../admin/data-owner.js';
+import { appliancePaths } from '../admin/paths.js';
 import { writeAtomic } from '../boot/write-atomic.js';
 import { firstBootComplete } from './state.js';
 
@@ -47,17 +46,26 @@ export function renderIssue(f: BannerFacts): string {
   return lines.join('\n');
 }
 
-const fingerprint = (path: string): string | undefined => (existsSync(path) ? new X509Certificate(readFileSync(path)).fingerprint256 : undefined);
+/** Read by the data directory's owner (admin/data-owner.ts): this runs as root, the directory is the key server's. */
+async function fingerprints(): Promise<{ ca?: string; server?: string }> {
+  try {
+    return await asDataOwner(appliancePaths('/'), 'pki.fingerprints', {});
+  } catch (err) {
+    process.stderr.write(`the certificate fingerprints cannot be read: ${(err as Error).message}\n`);
+    const unreadable = '(cannot be read: journalctl -u keyhaven-banner)';
+    return { ca: unreadable, server: unreadable };
+  }
+}
 const unitState = (unit: string): Promise<string> => run('/usr/bin/systemctl', ['is-active', unit]).then((r) => r.stdout.trim(), (e: { stdout?: string }) => String(e.stdout ?? 'unknown').trim() || 'unknown');
 
 export async function writeIssue(version: string): Promise<void> {
-  const p = pkiPaths(PATHS.dataDir);
   const hostname = readFileSync('/etc/hostname', 'utf8').trim();
+  const f = await fingerprints();
   const facts: BannerFacts = {
     version,
     hostname,
-    ...(fingerprint(p.caCert) ? { caFingerprint: fingerprint(p.caCert)! } : {}),
-    ...(fingerprint(p.serverCert) ? { serverFingerprint: fingerprint(p.serverCert)! } : {}),
+    ...(f.ca ? { caFingerprint: f.ca } : {}),
+    ...(f.server ? { serverFingerprint: f.server } : {}),
     keyServer: await unitState('keyhaven.service'),
     ssh: await unitState('ssh.service'),
     firstBootDone: firstBootComplete(),

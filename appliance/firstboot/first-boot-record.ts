@@ -3,6 +3,7 @@
 // appliance was configured with. Written once completion is recorded, so an interrupted run (whose
 // master key and certificates are discarded) never leaves records under a key that no longer exists.
 import { AdminAuditLog } from '../admin/admin-audit.js';
+import { ensureMasterKey } from '../admin/data-owner.js';
 import type { AppliancePaths } from '../admin/paths.js';
 import type { ApplianceSettings } from '../settings.js';
 
@@ -19,8 +20,9 @@ export function firstBootSummary(s: ApplianceSettings): string {
 }
 
 /** `journal` gets one line with a syslog priority prefix (journald reads the wizard's stderr). */
-export function recordFirstBoot(paths: AppliancePaths, s: ApplianceSettings, journal: (line: string) => void): void {
+export async function recordFirstBoot(paths: AppliancePaths, s: ApplianceSettings, journal: (line: string) => void): Promise<void> {
   const summary = firstBootSummary(s);
+  await ensureMasterKey(paths); // made by the key server's account, before the key server first runs
   const audit = AdminAuditLog.open(paths, { create: true });
   try {
     const by = { identity: 'admin', address: 'console', result: 'success' };

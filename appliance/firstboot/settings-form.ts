@@ -21,14 +21,21 @@ export function describeSettings(s: ApplianceSettings): string {
   ].join('\n');
 }
 
-/** A validator that applies one change to the settings and reports the schema's verdict. */
-function checker(base: ApplianceSettings, change: (s: ApplianceSettings, value: string) => unknown) {
+/**
+ * A validator that applies one change to the settings and reports the schema's verdict. With `only`,
+ * just the problems of those settings: the static address is asked field by field, and the gateway
+ * (asked last) must not refuse the address before it was given.
+ */
+function checker(base: ApplianceSettings, change: (s: ApplianceSettings, value: string) => unknown, only?: readonly string[]) {
   return (value: string): string | true => {
     try {
       parseApplianceSettings(change(structuredClone(base), value), 'your answer');
       return true;
     } catch (err) {
-      return err instanceof KeyhavenError ? err.message.replace(/^invalid appliance settings in your answer:\n/, '').trim() : (err as Error).message;
+      if (!(err instanceof KeyhavenError)) return (err as Error).message;
+      const lines = err.message.replace(/^invalid appliance settings in your answer:\n/, '').trim().split('\n');
+      const shown = only ? lines.filter((l) => only.some((f) => l.startsWith(`${f}:`))) : lines;
+      return shown.length ? shown.join('\n') : true;
     }
   };
 }
@@ -48,8 +55,10 @@ async function editSettings(current: ApplianceSettings, ctx: PromptContext): Pro
     let address = prev.address;
     let prefix = prev.prefix;
     const staticWith = (x: ApplianceSettings, part: Record<string, unknown>) => ({ ...x, address: { mode: 'static', address, prefix, gateway: '192.0.2.1', ...part } });
-    address = (await input({ message: 'IP address', default: prev.address, validate: checker(s, (x, v) => staticWith(x, { address: v.trim() })) }, ctx)).trim();
-    prefix = Number(await input({ message: 'Prefix length (e.g. 24)', default: String(prev.prefix), validate: checker(s, (x, v) => staticWith(x, { prefix: /^\d+$/.test(v.trim()) ? Number(v) : v })) }, ctx));
+    address = (await input({ message: 'IP address', default: prev.address, validate: checker(s, (x, v) => staticWith(x, { address: v.trim() }), ['address.address']) }, ctx)).trim();
+    prefix = Number(
+      await input({ message: 'Prefix length (e.g. 24)', default: String(prev.prefix), validate: checker(s, (x, v) => staticWith(x, { prefix: /^\d+$/.test(v.trim()) ? Number(v) : v }), ['address.prefix', 'address.address']) }, ctx),
+    );
     await ask('Gateway', prev.gateway, (x, v) => ({ ...x, address: { mode: 'static', address, prefix, gateway: v.trim() } }));
   }
   await ask('DNS servers (IP addresses, comma-separated; empty for none)', s.network.dnsServers.join(', '), (x, v) => ({ ...x, network: { ...x.network, dnsServers: list(v) } }));

@@ -1,16 +1,18 @@
 // What the first-boot wizard changes on the appliance, behind one interface: the real system (as root)
 // or, for tests driving the wizard in a pseudo-terminal, a sandbox directory where the same files are
 // written and the commands that would run are recorded. PKI is real in both.
+//
+// The wizard runs as root, but the key server's data directory is its account's: what first boot
+// does there (remove an interrupted run's leftovers, create the CA and the server certificate, the
+// master key) is done by the data worker as that account (admin/data-owner.ts), in both.
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { initPki, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { checkPassword } from '../accounts/password-policy.js';
 import { setAdminPassword } from '../accounts/admin-account.js';
-import { giveBackToOwner } from '../admin/data-dir.js';
-import { appliancePaths } from '../admin/paths.js';
+import { asDataOwner } from '../admin/data-owner.js';
+import { appliancePaths, type AppliancePaths } from '../admin/paths.js';
 import { applySettings, PATHS, saveSettings } from '../boot/configure.js';
 import { parseApplianceSettings, readApplianceSettings, type ApplianceSettings } from '../settings.js';
 import { recordFirstBoot } from './first-boot-record.js';
@@ -29,7 +31,7 @@ export interface FirstBootSystem {
   /** The settings this boot applied (from the OVF environment), or the defaults. */
   readSettings(): ApplianceSettings;
   /** Undoes what an interrupted earlier run created; then records that this run changes things. */
-  beginChanges(): void;
+  beginChanges(): Promise<void>;
   applySettings(s: ApplianceSettings): Promise<void>;
   createPki(s: ApplianceSettings): Promise<PkiSummary>;
   setPassword(password: string, hostname: string): Promise<void>;
@@ -44,47 +46,36 @@ export interface FirstBootSystem {
   handOver(tty: string): Promise<void>;
 }
 
-const fingerprintOfFile = (path: string): string => new X509Certificate(readFileSync(path)).fingerprint256;
-
-async function createPkiIn(dataDir: string, s: ApplianceSettings): Promise<PkiSummary> {
-  const p = pkiPaths(dataDir);
-  if (existsSync(p.caCert) && existsSync(p.serverCert)) {
-    return { caFingerprint: fingerprintOfFile(p.caCert), serverFingerprint: fingerprintOfFile(p.serverCert), kept: true };
-  }
-  const ca = await initPki(dataDir, { name: s.hostname });
-  const server = await issueServer(dataDir, { dns: [s.hostname], ip: s.address.mode === 'static' ? [s.address.address] : [] });
-  return { caFingerprint: ca.fingerprint, serverFingerprint: server.fingerprint, kept: false };
+/** The CA and server certificate (a CA placed on the disk before first boot is kept), made by the data directory's owner. */
+function createPkiIn(paths: AppliancePaths, s: ApplianceSettings): Promise<PkiSummary> {
+  return asDataOwner(paths, 'first-boot.pki', { hostname: s.hostname, ip: s.address.mode === 'static' ? [s.address.address] : [] });
 }
 
 /** Removes everything under the data directory an interrupted run left (the key server never ran). */
-function emptyDir(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir)) rmSync(join(dir, e), { recursive: true, force: true });
+async function emptyDataDir(paths: AppliancePaths): Promise<void> {
+  if (existsSync(paths.dataDir)) await asDataOwner(paths, 'first-boot.reset', {});
 }
 
 export function realSystem(): FirstBootSystem {
   const systemctl = (...args: string[]) => run('/usr/bin/systemctl', args);
+  const paths = appliancePaths('/');
   return {
     readSettings: () => (existsSync(PATHS.settings) ? readApplianceSettings(PATHS.settings) : parseApplianceSettings({}, 'defaults')),
-    beginChanges: () => {
-      if (firstBootStarted()) emptyDir(PATHS.dataDir);
+    beginChanges: async () => {
+      if (firstBootStarted()) await emptyDataDir(paths);
       markStarted();
     },
     applySettings: async (s) => {
       saveSettings(s);
       await applySettings(s);
     },
-    createPki: async (s) => {
-      const summary = await createPkiIn(PATHS.dataDir, s);
-      giveBackToOwner(PATHS.dataDir); // the wizard runs as root; the directory is the key server's
-      return summary;
-    },
+    createPki: (s) => createPkiIn(paths, s),
     setPassword: (password, hostname) => setAdminPassword(password, { hostname }),
     complete: async (s) => {
       markComplete();
       const problems: string[] = [];
       try {
-        recordFirstBoot(appliancePaths('/'), s, (line) => process.stderr.write(`${line}\n`));
+        await recordFirstBoot(paths, s, (line) => process.stderr.write(`${line}\n`));
       } catch (err) {
         problems.push(`first boot was not recorded in the administration audit log: ${(err as Error).message}`);
       }
@@ -103,14 +94,14 @@ export function realSystem(): FirstBootSystem {
 
 /** Tests: files under `root`, commands appended to root/commands.log, passwords checked but not set. */
 export function sandboxSystem(root: string, initial: ApplianceSettings = parseApplianceSettings({}, 'defaults')): FirstBootSystem {
-  const dataDir = join(root, 'var/lib/keyhaven');
+  const paths = appliancePaths(root);
   const log = (line: string) => appendFileSync(join(root, 'commands.log'), `${line}\n`);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   return {
     readSettings: () => initial,
-    beginChanges: () => {
+    beginChanges: async () => {
       if (firstBootStarted(root)) {
-        emptyDir(dataDir);
+        await emptyDataDir(paths);
         log('reset partial first boot');
       }
       markStarted(root);
@@ -120,7 +111,7 @@ export function sandboxSystem(root: string, initial: ApplianceSettings = parseAp
       writeFileSync(join(root, 'etc/keyhaven/appliance.json'), `${JSON.stringify(s, null, 2)}\n`);
       log('apply settings');
     },
-    createPki: (s) => createPkiIn(dataDir, s),
+    createPki: (s) => createPkiIn(paths, s),
     setPassword: async (password, hostname) => {
       const v = checkPassword(password, { username: 'admin', hostname });
       if (!v.ok) throw new Error(v.reasons.join(' '));
@@ -128,7 +119,7 @@ export function sandboxSystem(root: string, initial: ApplianceSettings = parseAp
     },
     complete: async (s) => {
       markComplete(root);
-      recordFirstBoot(appliancePaths(root), s, log);
+      await recordFirstBoot(paths, s, log);
       log('systemctl start keyhaven.service');
       if (s.network.ssh.enabled) log('systemctl enable --now ssh.service');
       return [];

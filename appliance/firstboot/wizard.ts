@@ -30,7 +30,7 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
     const final: ApplianceSettings = { ...settings, network: { ...settings.network, ssh: { ...settings.network.ssh, enabled: settings.network.adminNetworks.length > 0 } } };
 
     out('\nApplying…\n');
-    o.system.beginChanges();
+    await o.system.beginChanges();
     await o.system.applySettings(final);
     out('  settings saved; network, time sources and firewall applied\n');
     const pki = await o.system.createPki(final);

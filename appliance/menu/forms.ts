@@ -14,8 +14,12 @@ export function parseList(text: string): string[] {
 
 export const showList = (xs: readonly string[]): string => (xs.length ? xs.join(', ') : 'none');
 
-/** A validator: applies the typed value to the settings and reports what the schema says, or true. */
-export function settingsCheck(base: ApplianceSettings, change: (s: ApplianceSettings, value: string) => ApplianceSettings, extra?: Validate): Validate {
+/**
+ * A validator: applies the typed value to the settings and reports what the schema says, or true.
+ * With `only`, just the problems of those settings (a static address is asked field by field: the
+ * gateway, asked last, must not refuse the address typed before it).
+ */
+export function settingsCheck(base: ApplianceSettings, change: (s: ApplianceSettings, value: string) => ApplianceSettings, extra?: Validate, only?: readonly string[]): Validate {
   return (value) => {
     const pre = extra?.(value);
     if (pre !== undefined && pre !== true) return pre;
@@ -23,7 +27,9 @@ export function settingsCheck(base: ApplianceSettings, change: (s: ApplianceSett
       checkSettings(change(structuredClone(base), value));
       return true;
     } catch (err) {
-      return err instanceof KeyhavenError && err.code === ErrorCodes.ADMIN_REQUEST_INVALID ? err.message.replace(/\n/g, '; ') : (err as Error).message;
+      if (!(err instanceof KeyhavenError && err.code === ErrorCodes.ADMIN_REQUEST_INVALID)) return (err as Error).message;
+      const lines = err.message.split('\n').filter((l) => !only || only.some((f) => l.startsWith(`${f}:`)));
+      return lines.length ? lines.join('; ') : true;
     }
   };
 }

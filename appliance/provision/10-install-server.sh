@@ -24,6 +24,8 @@ chmod 0755 /usr/local/bin/keyhaven
 getent group keyhaven >/dev/null || groupadd --system keyhaven
 getent passwd keyhaven >/dev/null || useradd --system --gid keyhaven --home-dir /var/lib/keyhaven --no-create-home --shell /usr/sbin/nologin --comment 'Keyhaven key server' keyhaven
 install -d -m 0700 -o keyhaven -g keyhaven /var/lib/keyhaven
+# The rollback anchor (server/store/anchor.ts), apart from the data directory it vouches for.
+install -d -m 0700 -o keyhaven -g keyhaven /var/lib/keyhaven-anchor
 install -d -m 0755 -o root -g root /etc/keyhaven /usr/lib/keyhaven
 
 # The key server's configuration (appliance/boot/server-config.ts): data in /var/lib/keyhaven, KMIP on

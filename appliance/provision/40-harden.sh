@@ -233,6 +233,7 @@ cat > /etc/audit/rules.d/keyhaven.rules <<RULES
 
 ## The key store: every access by any account other than the key server's
 -a always,exit -F arch=b64 -F dir=/var/lib/keyhaven -F perm=rwa -F uid!=${keyhaven_uid} -k keyhaven-data
+-a always,exit -F arch=b64 -F dir=/var/lib/keyhaven-anchor -F perm=wa -F uid!=${keyhaven_uid} -k keyhaven-data
 
 ## Kernel modules, mounts, the clock (chrony slews with adjtimex, which is not listed)
 -a always,exit -F arch=b64 -S init_module,finit_module,delete_module -k modules
@@ -320,6 +321,8 @@ profile keyhaven flags=(enforce, attach_disconnected) {
   # Its data: the key store and the PKI (SQLite needs locks and may spill to temporary files).
   /var/lib/keyhaven/ rw,
   /var/lib/keyhaven/** rwk,
+  /var/lib/keyhaven-anchor/ rw,
+  /var/lib/keyhaven-anchor/** rw,
   owner /tmp/** rwk,
   owner /var/tmp/** rwk,
 
@@ -392,6 +395,8 @@ Perms = p+i+n+u+g+acl+xattrs
 /etc Checked
 /var/lib/keyhaven Perms
 !/var/lib/keyhaven/.+
+/var/lib/keyhaven-anchor Perms
+!/var/lib/keyhaven-anchor/.+
 
 # Written at boot or from the appliance settings (keyhaven-configure.service, first boot, admin).
 !/etc/machine-id$

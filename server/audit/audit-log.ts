@@ -76,6 +76,75 @@ export class AuditLog {
     return this.pendingProblem;
   }
 
+  /** Adds tampering found by a check at start (rollback-guard.ts) to what the next transaction records. */
+  noteStartProblem(problem: string): void {
+    this.pendingProblem = this.pendingProblem === undefined ? problem : `${this.pendingProblem}; ${problem}`;
+  }
+
+  /** The chain's head as this process wrote it: committed unless a transaction is open. */
+  get head(): { seq: number; mac: Buffer } {
+    return { seq: this.lastSeq, mac: this.lastMac };
+  }
+
+  /** The MAC stored with record `seq` (the genesis value for 0); undefined when there is none. */
+  macAt(seq: number): Buffer | undefined {
+    if (seq === 0) return GENESIS;
+    const row = this.db.prepare('SELECT mac FROM audit WHERE seq = ?').get(seq) as { mac: unknown } | undefined;
+    return row ? (Buffer.isBuffer(row.mac) ? row.mac : Buffer.from(String(row.mac))) : undefined;
+  }
+
+  /** The last record in the database (seq 0 and the genesis value when there is none). */
+  lastRecord(): { seq: number; mac: Buffer } {
+    const row = this.db.prepare('SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; mac: unknown } | undefined;
+    if (!row) return { seq: 0, mac: GENESIS };
+    return { seq: row.seq, mac: Buffer.isBuffer(row.mac) ? row.mac : Buffer.from(String(row.mac)) };
+  }
+
+  /**
+   * Re-verifies every record after `fromSeq` against `fromMac` (the MAC of record `fromSeq`, which
+   * the caller trusts), to the end of the log. Returns what is wrong, or undefined.
+   */
+  verifyAfter(fromSeq: number, fromMac: Buffer): string | undefined {
+    let prev = fromMac;
+    let expected = fromSeq + 1;
+    const rows = this.db
+      .prepare('SELECT seq, time, identity, address, operation, object_id AS objectId, result, reason, mac FROM audit WHERE seq > ? ORDER BY seq')
+      .iterate(fromSeq) as IterableIterator<AuditRecord & { mac: Buffer }>;
+    for (const row of rows) {
+      if (row.seq !== expected) return `record ${expected} is missing (next is ${row.seq})`;
+      const { mac, ...record } = row;
+      if (!sameKey(mac, this.mac(prev, record))) return `record ${row.seq} was altered, reordered, or its predecessor removed`;
+      prev = mac;
+      expected++;
+    }
+    return undefined;
+  }
+
+  /**
+   * The periodic check of a running log (audit-watch.ts): the last `records` records chain from
+   * their predecessor, the last one is the head this process wrote, and the sealed head vouches for
+   * it. Call between transactions (the head in memory is then the committed one). Returns what is
+   * wrong, or undefined.
+   */
+  checkTail(records: number): string | undefined {
+    return this.db.transaction(() => {
+      const from = Math.max(0, this.lastSeq - records);
+      const fromMac = this.macAt(from);
+      if (!fromMac) return `record ${from} is missing`;
+      const problem = this.verifyAfter(from, fromMac);
+      if (problem) return problem;
+      const last = this.lastRecord();
+      if (last.seq !== this.lastSeq || !sameKey(last.mac, this.lastMac)) {
+        return `the log ends at record ${last.seq}, but the last record this server wrote is ${this.lastSeq}: records were added or removed`;
+      }
+      const head = this.headRead.get() as { value: Buffer } | undefined;
+      if (this.lastSeq > 0 && (!head || !sameKey(head.value, this.headSeal(this.lastSeq, this.lastMac)))) {
+        return `the sealed head of the log does not vouch for record ${this.lastSeq}, the last one this server wrote`;
+      }
+      return undefined;
+    })();
+  }
+
   /** A store that never held an object and has no audit records yet (a brand-new store). */
   private pristine(): boolean {
     const objects = this.db.prepare('SELECT 1 FROM objects LIMIT 1').get();
@@ -162,8 +231,15 @@ export class AuditLog {
     this.headWrite.run(this.headSeal(this.lastSeq, this.lastMac));
   }
 
-  /** Recomputes the whole chain and the sealed head. */
+  /**
+   * Recomputes the whole chain and the sealed head, in one read transaction: a server running on
+   * the store may commit meanwhile, and records and head must come from the same snapshot.
+   */
   verify(): VerifyResult {
+    return this.db.transaction(() => this.verifySnapshot())();
+  }
+
+  private verifySnapshot(): VerifyResult {
     let prev: Buffer = GENESIS;
     let expected = 1;
     let count = 0;

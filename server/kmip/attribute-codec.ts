@@ -5,7 +5,16 @@ import { integer, ITEM_TYPE_NAMES, structure, textString, type Item, type Struct
 import { invalidField, StructReader, tagName } from './reader.js';
 import { attributeSpec, type AttributeSpec } from './attributes.js';
 import { KmipError } from '../errors.js';
+import { sizeOf } from './encode.js';
 import { enumValueMinor } from './versions.js';
+
+/**
+ * Largest encoded Attribute Value a client may set (8 KiB). KMIP sets no limit; the values clients
+ * use (names, groups, application data, custom x- attributes) are tens of bytes, and every stored
+ * byte is read back by Locate and Get Attributes, so one client's oversized attribute would tax
+ * everyone's requests.
+ */
+export const MAX_ATTRIBUTE_VALUE_BYTES = 8 * 1024;
 
 export interface Attribute {
   name: string;
@@ -42,6 +51,10 @@ export function requireSpec(name: string): AttributeSpec {
 
 /** Checks a client-supplied value against the attribute's type and fields (KMIP 1.4 §3). */
 export function checkValue(spec: AttributeSpec, name: string, value: Item): void {
+  const size = sizeOf(value);
+  if (size > MAX_ATTRIBUTE_VALUE_BYTES) {
+    throw invalidField(`the value of "${name}" takes ${size} bytes; attribute values are limited to ${MAX_ATTRIBUTE_VALUE_BYTES}`);
+  }
   if (spec.type === 'any') return;
   if (value.type !== spec.type) {
     throw invalidField(`"${name}" must be a ${ITEM_TYPE_NAMES.get(spec.type)}, not a ${ITEM_TYPE_NAMES.get(value.type)}`);

@@ -5,7 +5,17 @@ import type { Item } from './item.js';
 export interface DecodeOptions {
   /** Structures nested deeper than this are refused (protects the stack). Default 24. */
   maxDepth?: number;
+  /** Big Integers longer than this many bytes are refused. Default MAX_BIG_INTEGER_BYTES. */
+  maxBigIntegerBytes?: number;
 }
+
+/**
+ * Largest Big Integer value accepted, in bytes. Big Integers carry transparent key material
+ * (KMIP 1.4 §2.1.7: RSA moduli and exponents, DSA/DH parameters, EC private values); the largest any
+ * of them needs is a 16384-bit RSA modulus (the largest RSA key Keyhaven accepts anywhere), 2048
+ * bytes plus its 8-byte sign block. Anything longer is not key material but an attempt at work.
+ */
+export const MAX_BIG_INTEGER_BYTES = 2056;
 
 const HEADER = 8;
 // ignoreBOM keeps a leading U+FEFF as part of the value: by default TextDecoder strips it, which
@@ -34,6 +44,7 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
  */
 export function decode(buf: Buffer, options: DecodeOptions = {}): Item {
   const maxDepth = options.maxDepth ?? 24;
+  maxBigInteger = options.maxBigIntegerBytes ?? MAX_BIG_INTEGER_BYTES;
   const item = readItem(buf, 0, buf.length, 0, maxDepth);
   if (readEnd !== buf.length) {
     throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `${buf.length - readEnd} trailing bytes after the item`, readEnd);
@@ -46,6 +57,8 @@ export function decode(buf: Buffer, options: DecodeOptions = {}): Item {
  * { item, next } pair per item: decoding is synchronous, and this runs for every item received.
  */
 let readEnd = 0;
+/** The Big Integer bound of the decode() in progress (set on entry, like readEnd). */
+let maxBigInteger = MAX_BIG_INTEGER_BYTES;
 
 /** Text String bytes as a string; short ASCII (names, identifiers) without a TextDecoder call. */
 function readText(buf: Buffer, from: number, to: number): string {
@@ -128,6 +141,9 @@ function readItem(buf: Buffer, at: number, limit: number, depth: number, maxDept
       if (length === 0 || length % 8 !== 0) {
         throw new TtlvError(ErrorCodes.TTLV_BAD_LENGTH, `Big Integer length ${length} is not a positive multiple of 8`, at + 4);
       }
+      if (length > maxBigInteger) {
+        throw new TtlvError(ErrorCodes.TTLV_TOO_LARGE, `Big Integer of ${length} bytes exceeds the limit of ${maxBigInteger}`, at + 4);
+      }
       // "padded with the minimal number of leading sign-extended bytes": a leading 8-byte block that
       // only repeats the sign of what follows is not minimal (and would not re-encode identically).
       if (length > 8 && redundantSignBlock(buf, valueAt)) {
@@ -171,11 +187,11 @@ function redundantSignBlock(buf: Buffer, at: number): boolean {
 }
 
 function readBigInteger(buf: Buffer, at: number, length: number): bigint {
-  let v = 0n;
-  for (let i = 0; i < length; i += 8) v = (v << 64n) | buf.readBigUInt64BE(at + i);
+  // One parse of the hex text: linear in the length. Shifting and OR-ing 64 bits at a time copies
+  // the growing value on every step, which is quadratic.
+  const v = BigInt(`0x${buf.toString('hex', at, at + length)}`);
   // Negative when the top bit is set: subtract 2^(8·length).
-  if (buf[at]! & 0x80) v -= 1n << BigInt(length * 8);
-  return v;
+  return buf[at]! & 0x80 ? v - (1n << BigInt(length * 8)) : v;
 }
 
 /** Reads just the 8-byte header of the item at `at` (used by the framer). */

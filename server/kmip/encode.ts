@@ -157,18 +157,21 @@ function zeroPad(buf: Buffer, end: number): number {
 
 /**
  * KMIP 1.4 §9.1.1.4: Big Integers are big-endian two's complement, padded (sign-extended) on the
- * left to a multiple of eight bytes.
+ * left to a multiple of eight bytes. Linear in the value's size: one hex conversion, no loop of
+ * BigInt shifts (each of which copies the whole value).
  */
 export function bigIntegerBytes(value: bigint): Buffer {
   const negative = value < 0n;
-  // Smallest byte count whose two's-complement range holds the value.
-  let bytes = 8;
-  while (negative ? value < -(1n << BigInt(bytes * 8 - 1)) : value >= 1n << BigInt(bytes * 8 - 1)) bytes += 8;
-  let v = negative ? (1n << BigInt(bytes * 8)) + value : value;
+  // Two's complement of a negative v is the bitwise complement of |v|-1 = -v-1: work on the
+  // non-negative magnitude m and invert its bytes at the end.
+  const m = negative ? -value - 1n : value;
+  const hex = m.toString(16);
+  // Bits the magnitude needs, plus one for the sign, rounded up to whole 8-byte blocks.
+  const bits = m === 0n ? 0 : (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0]!, 16)));
+  const bytes = Math.max(8, Math.ceil((bits + 1) / 64) * 8);
   const out = Buffer.alloc(bytes);
-  for (let i = bytes - 8; i >= 0; i -= 8) {
-    out.writeBigUInt64BE(v & 0xffffffffffffffffn, i);
-    v >>= 64n;
-  }
+  const digits = hex.length % 2 === 0 ? hex : `0${hex}`;
+  out.write(digits, bytes - digits.length / 2, 'hex');
+  if (negative) for (let i = 0; i < bytes; i++) out[i] = ~out[i]! & 0xff;
   return out;
 }

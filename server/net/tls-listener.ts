@@ -2,13 +2,29 @@
 // our CA, is not revoked and carries the clientAuth extended key usage — all checked before any
 // byte of KMIP is read. The CRL file is watched: a revocation takes effect without a restart and
 // closes the revoked client's open connections.
+//
+// A connection is admitted in two stages, so that connections which never complete a handshake —
+// from one address or from many — cannot keep authenticated clients out:
+// - pending: from the TCP accept until the handshake is done. Pending connections are capped in
+//   total (maxPendingHandshakes: when full, the oldest — preferably one that has sent nothing — is
+//   closed to admit the new one) and per client address (maxPendingHandshakesPerSource: beyond, new
+//   ones are refused). A pending connection must send its first bytes (the ClientHello) within
+//   helloTimeoutMs and finish the handshake within handshakeTimeoutMs, both counted from the accept.
+// - authenticated: certificate accepted; at most maxConnections of them.
+// TCP sockets are accepted by a plain net.Server and handed to the tls.Server only once their first
+// bytes arrived (server.emit('connection', socket), Node's documented way to inject a connection;
+// the bytes already read are fed to TLS first), so a silent connection holds no TLS state.
+// Renegotiation is refused (TLS 1.2 only; TLS 1.3 has none, RFC 8446 §4.1.2): KMIP needs none, and
+// each renegotiation costs the server a full handshake.
 import { watchFile, unwatchFile } from 'node:fs';
+import net from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { clientIdentity, loadTlsMaterial, pkiPaths, readCrlInfo } from '../pki/index.js';
 import type { KmipService } from '../kmip-service.js';
 import { KmipConnection, type ConnectionLimits } from './connection.js';
+import { formatIpValue, parseIpValue } from './ip-value.js';
 
 /** TLS 1.2 suites: forward secret AEAD only (TLS 1.3's are all AEAD and forward secret). */
 export const TLS12_CIPHERS = [
@@ -26,8 +42,16 @@ export interface ListenerOptions {
   /** Directory holding pki/. */
   pkiDataDir: string;
   minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** Deadline for the whole TLS handshake, from the TCP accept. */
   handshakeTimeoutMs: number;
+  /** Deadline for a new connection's first bytes (its ClientHello), from the TCP accept. */
+  helloTimeoutMs: number;
+  /** Authenticated connections (handshake done, certificate accepted). */
   maxConnections: number;
+  /** Connections in the TLS handshake, all addresses together. */
+  maxPendingHandshakes: number;
+  /** Connections in the TLS handshake from one client address. */
+  maxPendingHandshakesPerSource: number;
   limits: ConnectionLimits;
   service: KmipService;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -50,36 +74,74 @@ export function handshakeFailure(err: Error & { reason?: unknown }, socket: TLSS
   return err.message.split('\n')[0]!.trim();
 }
 
+/** The client end of a connection, as captured at the TCP accept (a failed TLS socket forgets it). */
+interface Peer {
+  address: string;
+  port: number | undefined;
+}
+
+/**
+ * The key that maxPendingHandshakesPerSource counts by: the client address, with an IPv4-mapped
+ * IPv6 address (::ffff:a.b.c.d, as a dual-stack listener reports IPv4 clients) taken as its IPv4.
+ */
+export function sourceOf(address: string): string {
+  const ip = parseIpValue(address);
+  if (!ip) return address;
+  if (ip.family === 6 && ip.value >> 32n === 0xffffn) return formatIpValue({ family: 4, value: ip.value & 0xffffffffn });
+  return formatIpValue(ip);
+}
+
+/** A TCP connection not yet through its TLS handshake. */
+interface Pending {
+  readonly raw: net.Socket;
+  readonly peer: Peer;
+  readonly source: string;
+  /** Its first bytes arrived and it was handed to TLS. */
+  hello: boolean;
+  /** Closed (and audited) by the listener: Node's "socket hang up" that follows is not recorded again. */
+  closed: boolean;
+  helloTimer: NodeJS.Timeout | undefined;
+  handshakeTimer: NodeJS.Timeout | undefined;
+}
+
+/** Errors Node raises on a TLS 1.2 renegotiation attempt (after disableRenegotiation(), or beyond its own limit). */
+const RENEGOTIATION_ERRORS = new Set(['ERR_TLS_RENEGOTIATION_DISABLED', 'ERR_TLS_SESSION_ATTACK']);
+
+/** Failed handshakes are audited individually up to this many per minute, then counted. */
+const REFUSALS_AUDITED_PER_MINUTE = 60;
+
+const first = <T>(set: Set<T>): T | undefined => set.values().next().value;
+
 export class KmipListener {
-  private server: tls.Server;
+  /** Accepts the TCP connections; they reach `tlsServer` once they have sent their first bytes. */
+  private readonly tcp: net.Server;
+  private readonly tlsServer: tls.Server;
+  /** Authenticated connections. */
   private readonly connections = new Set<KmipConnection>();
+  /** Pending connections that have sent nothing yet, oldest first. */
+  private readonly silent = new Set<Pending>();
+  /** Pending connections handed to TLS, in the order their first bytes came. */
+  private readonly handshaking = new Set<Pending>();
+  private readonly pendingPerSource = new Map<string, number>();
+  /** Pending state by TCP socket, also after it is settled, for TLS events that come later. */
+  private readonly pendingOf = new WeakMap<net.Socket, Pending>();
   private revoked = new Set<string>();
   private readonly crlPath: string;
-  /** Failed handshakes are audited, at most this many per minute (then counted). */
   private refusedThisMinute = 0;
-  private refusedSuppressed = 0;
+  /** Refusals beyond the per-minute budget, by client address (at most 1000 addresses kept). */
+  private readonly suppressed = new Map<string, number>();
+  private suppressedTotal = 0;
   private readonly minuteTimer: NodeJS.Timeout;
 
   constructor(private readonly o: ListenerOptions) {
     this.crlPath = pkiPaths(o.pkiDataDir).crl;
-    this.server = tls.createServer(this.contextOptions(), (socket) => this.accept(socket));
-    this.server.maxConnections = o.maxConnections;
-    this.server.on('tlsClientError', (err, socket) => {
-      this.refused(socket.remoteAddress ?? '-', handshakeFailure(err, socket));
-      // Node leaves the socket open after a handshake timeout (it only emits this event): without
-      // this, a client that never sends a ClientHello holds a connection slot forever.
-      socket.destroy();
-    });
-    this.server.on('drop', (d) => this.refused(d?.remoteAddress ?? '-', `the connection limit (${o.maxConnections}) is reached`));
-    this.server.on('error', (err) => o.log('error', 'listener error', { err: err.message }));
+    this.tlsServer = tls.createServer(this.contextOptions(), (socket) => this.accept(socket));
+    this.tlsServer.on('tlsClientError', (err, socket) => this.handshakeFailed(err, socket));
+    this.tlsServer.on('error', (err) => o.log('error', 'listener error', { err: err.message }));
+    this.tcp = net.createServer({ pauseOnConnect: true }, (raw) => this.admit(raw));
+    this.tcp.on('error', (err) => o.log('error', 'listener error', { err: err.message }));
     watchFile(this.crlPath, { interval: 2000, persistent: false }, () => this.reloadPki());
-    this.minuteTimer = setInterval(() => {
-      if (this.refusedSuppressed > 0) {
-        this.o.service.auditEvent({ identity: '-', address: '-' }, 'Handshake', `${this.refusedSuppressed} further refused handshakes not recorded individually`);
-      }
-      this.refusedThisMinute = 0;
-      this.refusedSuppressed = 0;
-    }, 60_000);
+    this.minuteTimer = setInterval(() => this.reportSuppressed(), 60_000);
     this.minuteTimer.unref();
   }
 
@@ -94,6 +156,8 @@ export class KmipListener {
       ciphers: TLS12_CIPHERS,
       honorCipherOrder: true,
       ecdhCurve: 'X25519:P-256:P-384',
+      // Node's own handshake timer (idle time since the first bytes) is a backstop: the listener's
+      // deadline, counted from the accept, comes first.
       handshakeTimeout: this.o.handshakeTimeoutMs,
       // Fresh ticket keys per start; rotated when the CRL changes so no revoked session resumes.
       ticketKeys: randomBytes(48),
@@ -103,8 +167,8 @@ export class KmipListener {
   /** Picks up a changed CRL (or renewed server certificate) and drops revoked clients. */
   reloadPki(): void {
     try {
-      this.server.setSecureContext(this.contextOptions());
-      this.server.setTicketKeys(randomBytes(48));
+      this.tlsServer.setSecureContext(this.contextOptions());
+      this.tlsServer.setTicketKeys(randomBytes(48));
     } catch (err) {
       this.o.log('error', 'could not reload the PKI files; keeping the previous ones', { err: (err as Error).message });
       return;
@@ -118,16 +182,153 @@ export class KmipListener {
     this.o.log('info', 'PKI files reloaded', { revoked: this.revoked.size });
   }
 
-  private refused(address: string, reason: string): void {
-    if (this.refusedThisMinute++ < 60) {
-      this.o.service.auditEvent({ identity: '-', address }, 'Handshake', `refused: ${reason}`);
+  /** Audits a refused connection with the client's address and port, within the per-minute budget. */
+  private refused(peer: Peer, reason: string): void {
+    if (this.refusedThisMinute++ < REFUSALS_AUDITED_PER_MINUTE) {
+      const port = peer.port === undefined ? '' : `; source port ${peer.port}`;
+      this.o.service.auditEvent({ identity: '-', address: peer.address }, 'Handshake', `refused: ${reason}${port}`);
     } else {
-      this.refusedSuppressed++;
+      this.suppressedTotal++;
+      if (this.suppressed.has(peer.address) || this.suppressed.size < 1000) {
+        this.suppressed.set(peer.address, (this.suppressed.get(peer.address) ?? 0) + 1);
+      }
     }
   }
 
+  /** One record a minute for the refusals beyond the budget, naming the addresses that caused most. */
+  private reportSuppressed(): void {
+    if (this.suppressedTotal > 0) {
+      const top = [...this.suppressed].sort((a, b) => b[1] - a[1]);
+      const named = top.slice(0, 5).map(([a, n]) => `${a} (${n})`).join(', ');
+      const more = top.length > 5 ? ` and ${top.length - 5}${this.suppressed.size >= 1000 ? '+' : ''} more addresses` : '';
+      this.o.service.auditEvent(
+        { identity: '-', address: top.length === 1 ? top[0]![0] : '-' },
+        'Handshake',
+        `${this.suppressedTotal} further refused connections not recorded individually, from ${named}${more}`,
+      );
+    }
+    this.refusedThisMinute = 0;
+    this.suppressedTotal = 0;
+    this.suppressed.clear();
+  }
+
+  /** A new TCP connection: admitted to the pending pool, or refused. */
+  private admit(raw: net.Socket): void {
+    raw.on('error', () => {}); // resets are normal; 'close' follows
+    if (raw.remoteAddress === undefined) {
+      raw.destroy(); // gone before we saw it
+      return;
+    }
+    const peer: Peer = { address: raw.remoteAddress, port: raw.remotePort };
+    const o = this.o;
+    if (this.connections.size >= o.maxConnections) {
+      // Refused before any TLS work: no slot could take it even if its handshake succeeded.
+      this.refused(peer, `the connection limit (${o.maxConnections}) is reached`);
+      raw.destroy();
+      return;
+    }
+    const source = sourceOf(peer.address);
+    const fromSource = this.pendingPerSource.get(source) ?? 0;
+    if (fromSource >= o.maxPendingHandshakesPerSource) {
+      this.refused(peer, `${o.maxPendingHandshakesPerSource} connections from this address are already in the TLS handshake (limits.maxPendingHandshakesPerSource)`);
+      raw.destroy();
+      return;
+    }
+    if (this.silent.size + this.handshaking.size >= o.maxPendingHandshakes) {
+      const oldest = first(this.silent) ?? first(this.handshaking)!;
+      this.closePending(oldest, `closed to admit a new connection: ${o.maxPendingHandshakes} connections are in the TLS handshake (limits.maxPendingHandshakes)`);
+    }
+    const p: Pending = { raw, peer, source, hello: false, closed: false, helloTimer: undefined, handshakeTimer: undefined };
+    this.silent.add(p);
+    this.pendingPerSource.set(source, fromSource + 1);
+    this.pendingOf.set(raw, p);
+    p.handshakeTimer = setTimeout(() => this.closePending(p, 'TLS handshake timeout'), o.handshakeTimeoutMs);
+    if (o.helloTimeoutMs < o.handshakeTimeoutMs) {
+      p.helloTimer = setTimeout(() => this.closePending(p, `no ClientHello within ${o.helloTimeoutMs} ms`), o.helloTimeoutMs);
+    }
+    raw.once('close', () => this.settle(p));
+    const onReadable = () => {
+      raw.off('readable', onReadable);
+      if (raw.readableLength === 0) {
+        // 'readable' with nothing to read: the client closed the connection.
+        this.closePending(p, 'closed by the client before sending a ClientHello');
+        return;
+      }
+      clearTimeout(p.helloTimer);
+      p.hello = true;
+      this.silent.delete(p);
+      this.handshaking.add(p);
+      this.tlsServer.emit('connection', raw);
+    };
+    raw.on('readable', onReadable);
+  }
+
+  /** The pending connection behind a TLS socket the tls.Server reports. */
+  private pendingFor(socket: TLSSocket): Pending | undefined {
+    // Node keeps the wrapped socket as `_parent` (lib/_tls_wrap.js, TLSSocket.prototype._init);
+    // failing that, the peer address and port identify it while the socket is open.
+    const parent = (socket as unknown as { _parent?: unknown })._parent;
+    if (parent instanceof net.Socket) {
+      const p = this.pendingOf.get(parent);
+      if (p) return p;
+    }
+    for (const p of this.handshaking) {
+      if (p.peer.address === socket.remoteAddress && p.peer.port === socket.remotePort) return p;
+    }
+    return undefined;
+  }
+
+  /** Leaves the pending pool (handshake done, or connection closed). */
+  private settle(p: Pending): void {
+    clearTimeout(p.helloTimer);
+    clearTimeout(p.handshakeTimer);
+    if (this.silent.delete(p) || this.handshaking.delete(p)) {
+      const n = (this.pendingPerSource.get(p.source) ?? 1) - 1;
+      if (n > 0) this.pendingPerSource.set(p.source, n);
+      else this.pendingPerSource.delete(p.source);
+    }
+  }
+
+  /** Closes a pending connection, audited once. */
+  private closePending(p: Pending, reason: string): void {
+    if (p.closed) return;
+    p.closed = true;
+    this.settle(p);
+    this.refused(p.peer, reason);
+    p.raw.destroy(); // also destroys the TLS socket wrapping it, if any
+  }
+
+  private handshakeFailed(err: Error, socket: TLSSocket): void {
+    const p = this.pendingFor(socket);
+    if (p) {
+      if (!p.closed) {
+        p.closed = true;
+        this.settle(p);
+        this.refused(p.peer, handshakeFailure(err, socket));
+      }
+    } else {
+      this.refused({ address: socket.remoteAddress ?? '-', port: socket.remotePort }, handshakeFailure(err, socket));
+    }
+    // Node leaves the socket open after a handshake timeout (it only emits this event).
+    socket.destroy();
+  }
+
+  /** The handshake is done and the certificate chains to our CA. */
   private accept(socket: TLSSocket): void {
-    const address = socket.remoteAddress ?? '-';
+    const p = this.pendingFor(socket);
+    if (p) this.settle(p);
+    if (p?.closed) {
+      socket.destroy();
+      return;
+    }
+    const peer = p?.peer ?? { address: socket.remoteAddress ?? '-', port: socket.remotePort };
+    if (this.connections.size >= this.o.maxConnections) {
+      this.refused(peer, `the connection limit (${this.o.maxConnections}) is reached`);
+      socket.destroy();
+      return;
+    }
+    // Before any KMIP byte is read: a renegotiation attempt is an error, and closes the connection.
+    socket.disableRenegotiation();
     const cert = socket.getPeerX509Certificate();
     let identity: string;
     try {
@@ -135,13 +336,18 @@ export class KmipListener {
       const serial = normaliseSerial(cert!.serialNumber);
       // A resumed TLS session skips chain and CRL checks: check revocation here too.
       if (this.revoked.has(serial)) throw new KeyhavenError(ErrorCodes.PKI_CLIENT_REJECTED, 'the client certificate is revoked');
-      const conn = new KmipConnection(socket, { identity, address }, serial, this.o.service, this.o.limits, {
+      const conn = new KmipConnection(socket, { identity, address: peer.address }, serial, this.o.service, this.o.limits, {
         onClose: () => this.connections.delete(conn),
         onLog: (msg, fields) => this.o.log('info', msg, fields),
       });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === undefined || !RENEGOTIATION_ERRORS.has(err.code) || socket.destroyed) return;
+        this.o.service.auditEvent(conn.session, 'Connection', 'refused: renegotiation');
+        conn.abort('TLS renegotiation refused');
+      });
       this.connections.add(conn);
     } catch (err) {
-      this.refused(address, (err as Error).message);
+      this.refused(peer, (err as Error).message);
       socket.destroy();
     }
   }
@@ -150,10 +356,10 @@ export class KmipListener {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) =>
         reject(new KeyhavenError(ErrorCodes.NET_LISTEN_FAILED, `cannot listen on ${this.o.host}:${this.o.port}: ${err.code ?? err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(this.o.port, this.o.host, () => {
-        this.server.off('error', onError);
-        const a = this.server.address();
+      this.tcp.once('error', onError);
+      this.tcp.listen(this.o.port, this.o.host, () => {
+        this.tcp.off('error', onError);
+        const a = this.tcp.address();
         resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host: this.o.host, port: this.o.port });
       });
     });
@@ -164,7 +370,12 @@ export class KmipListener {
     unwatchFile(this.crlPath);
     clearInterval(this.minuteTimer);
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      this.tcp.close(() => resolve());
+      for (const p of [...this.silent, ...this.handshaking]) {
+        p.closed = true;
+        this.settle(p);
+        p.raw.destroy();
+      }
       for (const c of this.connections) c.socket.end();
       setTimeout(() => {
         for (const c of this.connections) c.socket.destroy();
@@ -172,4 +383,3 @@ export class KmipListener {
     });
   }
 }
-

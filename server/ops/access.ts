@@ -22,10 +22,15 @@ export function targetUid(p: StructReader, ctx: OpContext): string {
   return uid;
 }
 
+/** The answer for an object the caller cannot see: missing and not-the-caller's read the same. */
+export function noSuchObject(uid: string, what = 'object'): KmipError {
+  return new KmipError(Enum.ResultReason.ItemNotFound, `no ${what} has Unique Identifier ${uid}`);
+}
+
 /** Loads an object the caller owns, with its date-driven state changes applied. */
 export function ownedObject(ctx: OpContext, uid: string): StoredObject {
   const o = ctx.store.load(uid);
-  if (!o) throw new KmipError(Enum.ResultReason.ItemNotFound, `no object has Unique Identifier ${uid}`);
+  if (!o) throw noSuchObject(uid);
   // Recorded before the owner check, so a refusal's audit record names the object asked for.
   ctx.objectIds.push(uid);
   checkOwner(ctx, o);
@@ -36,9 +41,14 @@ export function ownedObject(ctx: OpContext, uid: string): StoredObject {
   return o;
 }
 
-export function checkOwner(ctx: OpContext, o: StoredObject): void {
+/**
+ * Another identity's object is answered exactly as a missing one (Item Not Found, same message), so
+ * identifiers cannot be probed for existence; only the audit record says it was a refusal.
+ */
+export function checkOwner(ctx: OpContext, o: StoredObject, what = 'object'): void {
   if (o.owner !== ctx.identity) {
-    throw new KmipError(Enum.ResultReason.PermissionDenied, `object ${o.uid} belongs to another client identity`);
+    const refused = noSuchObject(o.uid, what);
+    throw new KmipError(refused.reason, refused.message, { auditReason: 'Permission Denied: the object belongs to another client identity' });
   }
 }
 

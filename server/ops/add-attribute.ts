@@ -7,6 +7,7 @@ import { Enum, Tag } from '../kmip/tables.js';
 import type { OpContext } from './context.js';
 import { ownedObject, setPlaceholder, targetUid } from './access.js';
 import { checkClientMayChange, checkDates } from './attribute-rules.js';
+import { checkProtectionChange } from './key-protection.js';
 import { applyScheduledTransitions } from './lifecycle.js';
 import { addAttr, attrs, touch } from './object-model.js';
 import { withUsageCount } from './usage-limits.js';
@@ -20,6 +21,7 @@ export function addAttribute(p: StructReader, ctx: OpContext): Item[] {
   checkValue(spec, a.name, a.value!);
   const o = ownedObject(ctx, uid);
   checkClientMayChange(spec, a.name, o, 'add');
+  checkProtectionChange(o, a.name, a.value);
   if (!spec.multi && attrs(o, a.name).length > 0) {
     throw new KmipError(
       Enum.ResultReason.IllegalOperation,

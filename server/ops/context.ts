@@ -1,6 +1,7 @@
 // What every operation receives besides its request payload.
 import type { ProtocolVersion } from '../kmip/versions.js';
 import type { KeyStore } from '../store/key-store.js';
+import type { RsaKeySource } from './rsa-key-pool.js';
 
 export interface ServerIdentity {
   vendor: string;
@@ -11,6 +12,13 @@ export interface ServerIdentity {
 export interface OperationLimits {
   /** Upper bound on Locate results when the client sets no (or a larger) Maximum Items. */
   maxLocateItems: number;
+  /** Objects the Locates of one request may examine in all (bounds the work one request causes). */
+  maxLocateScan: number;
+}
+
+/** What is left of one request's work allowance; shared by its batch items. */
+export interface WorkBudget {
+  locateRows: number;
 }
 
 export interface OpContext {
@@ -28,4 +36,8 @@ export interface OpContext {
   objectIds: string[];
   /** Set when the operation wrote to the store, so its acknowledgement waits for durability. */
   wrote: boolean;
+  /** RSA keys for Create Key Pair (generated off the event loop). */
+  rsaKeys: RsaKeySource;
+  /** The request's remaining work allowance. */
+  work: WorkBudget;
 }

@@ -2,7 +2,6 @@
 // linked to each other (KMIP 1.4 §3.35). Common template attributes apply to both halves; the
 // private/public ones to one half each, overriding the common ones.
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { takeRsaKey } from './rsa-key-pool.js';
 import { KmipError } from '../errors.js';
 import type { Attribute } from '../kmip/attribute-codec.js';
 import { byteString, enumeration, structure, textString, type Item } from '../kmip/item.js';
@@ -37,12 +36,12 @@ interface GeneratedPair {
   publicFormat: number;
 }
 
-function generate(algorithm: number, length: number): GeneratedPair {
+function generate(ctx: OpContext, algorithm: number, length: number): GeneratedPair {
   if (algorithm === A.RSA) {
     if (!RSA_LENGTHS.includes(length)) {
       throw invalidField(`RSA keys are ${RSA_LENGTHS.join(', ')} bits; ${length} is not offered`);
     }
-    const privateKey = takeRsaKey(length);
+    const privateKey = ctx.rsaKeys.take(length);
     const publicKey = createPublicKey(privateKey);
     return {
       privateDer: privateKey.export({ format: 'der', type: 'pkcs1' }),
@@ -93,7 +92,7 @@ export function createKeyPair(p: StructReader, ctx: OpContext): Item[] {
   if (numberAttr({ attributes: pubAttrs }, 'Cryptographic Algorithm') !== algorithm || numberAttr({ attributes: pubAttrs }, 'Cryptographic Length') !== length) {
     throw invalidField('the two halves of a key pair must have the same Cryptographic Algorithm and Length');
   }
-  const pair = generate(algorithm, length);
+  const pair = generate(ctx, algorithm, length);
   const defaults = (attrs: Attribute[], usage: number) =>
     numberAttr({ attributes: attrs }, 'Cryptographic Usage Mask') === undefined ? [{ name: 'Cryptographic Usage Mask', value: av.int(usage) }] : [];
 

@@ -7,11 +7,13 @@ import type { RequestMessage, ResponseBatchItem } from '../kmip/message.js';
 import { StructReader } from '../kmip/reader.js';
 import { Enum, ENUM_VALUE_NAMES, Tag } from '../kmip/tables.js';
 import { structure } from '../kmip/item.js';
+import { sizeOf } from '../kmip/encode.js';
 import { operationMinor, resultReasonFor } from '../kmip/versions.js';
 import type { KeyStore } from '../store/key-store.js';
-import type { OperationLimits, OpContext, ServerIdentity } from './context.js';
+import type { OperationLimits, OpContext, ServerIdentity, WorkBudget } from './context.js';
 import { FailureWithPayload } from './failure-with-payload.js';
 import { OPERATIONS } from './registry.js';
+import { KeyGenerationNeeded, type RsaKeySource } from './rsa-key-pool.js';
 
 export interface OperationOutcome {
   operation: string;
@@ -30,10 +32,10 @@ export interface BatchResult {
 
 export interface BatchEnvironment {
   identity: string;
-  now: number;
   store: KeyStore;
   server: ServerIdentity;
   limits: OperationLimits;
+  rsaKeys: RsaKeySource;
   /** Receives unexpected (non-KMIP) errors, for the operator's log. */
   onInternalError: (err: unknown) => void;
 }
@@ -41,13 +43,21 @@ export interface BatchEnvironment {
 const Status = Enum.ResultStatus;
 const Continuation = Enum.BatchErrorContinuationOption;
 
-export function executeBatch(req: RequestMessage, env: BatchEnvironment): BatchResult {
+/**
+ * `now`: seconds since the epoch, fixed for the request. `responseLimit`: the largest response the
+ * client may receive; once the payloads built so far exceed it, the remaining batch items are not
+ * run (KMIP 1.4 §6.3: the response would be refused anyway), so a batch of large answers stops
+ * costing work as soon as it cannot be sent.
+ */
+export function executeBatch(req: RequestMessage, env: BatchEnvironment, now: number, responseLimit: number): BatchResult {
   const version = req.header.version;
   const placeholder: { value?: string } = {};
   const items: ResponseBatchItem[] = [];
   const outcomes: OperationOutcome[] = [];
   const undo = req.header.batchErrorContinuationOption === Continuation.Undo;
   let wrote = false;
+  let responseBytes = 0;
+  const work: WorkBudget = { locateRows: env.limits.maxLocateScan };
   if (undo) env.store.savepoint('kh_batch');
 
   for (const bi of req.items) {
@@ -56,18 +66,29 @@ export function executeBatch(req: RequestMessage, env: BatchEnvironment): BatchR
     const ctx: OpContext = {
       identity: env.identity,
       version,
-      now: env.now,
+      now,
       store: env.store,
       server: env.server,
       limits: env.limits,
       placeholder,
       objectIds: [],
       wrote: false,
+      rsaKeys: env.rsaKeys,
+      work,
     };
     // An operation the client's version does not define is not echoed back in the response.
     const response: ResponseBatchItem = { status: Status.Success };
     if (operationMinor(bi.operation) <= version.minor) response.operation = bi.operation;
     if (bi.uniqueBatchItemId !== undefined) response.uniqueBatchItemId = bi.uniqueBatchItemId;
+    if (responseBytes > responseLimit) {
+      // Not run: the response is already too large to send (handleRequest reports every item).
+      response.status = Status.OperationFailed;
+      response.reason = Enum.ResultReason.ResponseTooLarge;
+      response.message = `not processed: the response already exceeds the Maximum Response Size of ${responseLimit} bytes`;
+      items.push(response);
+      outcomes.push({ operation: opName, objectIds: [], result: 'failure', reason: 'Response Too Large' });
+      continue;
+    }
     env.store.savepoint('kh_item');
     try {
       if (!entry || entry.minor > version.minor) {
@@ -81,10 +102,15 @@ export function executeBatch(req: RequestMessage, env: BatchEnvironment): BatchR
       }
       const fields = entry.handler(new StructReader(bi.payload, `${opName} request payload`), ctx);
       response.payload = structure(Tag.ResponsePayload, fields);
+      // Only a later item can be saved from running; a lone item's size is checked once encoded.
+      if (req.items.length > 1) responseBytes += sizeOf(response.payload);
       env.store.release('kh_item');
       wrote ||= ctx.wrote;
       outcomes.push({ operation: opName, objectIds: ctx.objectIds, result: 'success', reason: '' });
     } catch (err) {
+      // Not a failure of the item: the service generates the key off the event loop and runs the
+      // whole request again (it rolls back everything this run did).
+      if (err instanceof KeyGenerationNeeded) throw err;
       env.store.rollbackTo('kh_item');
       const failure = asKmipError(err, env);
       const reason = resultReasonFor(failure.reason, version);
@@ -97,7 +123,7 @@ export function executeBatch(req: RequestMessage, env: BatchEnvironment): BatchR
         operation: opName,
         objectIds: ctx.objectIds,
         result: 'failure',
-        reason: ENUM_VALUE_NAMES.ResultReason.get(reason) ?? String(reason),
+        reason: failure.auditReason ?? ENUM_VALUE_NAMES.ResultReason.get(reason) ?? String(reason),
       });
       // With Continue, a later item must not silently act on an object chosen before the failure.
       delete placeholder.value;

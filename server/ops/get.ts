@@ -4,14 +4,13 @@ import { decode } from '../kmip/decode.js';
 import { byteString, enumeration, structure, textString, type Item, type StructureItem } from '../kmip/item.js';
 import { StructReader } from '../kmip/reader.js';
 import { Enum, Tag } from '../kmip/tables.js';
-import { resultReasonFor } from '../kmip/versions.js';
 import { attributeItem } from '../kmip/attribute-codec.js';
 import type { OpContext } from './context.js';
-import { checkOwner, setPlaceholder, targetUid } from './access.js';
+import { checkOwner, noSuchObject, setPlaceholder, targetUid } from './access.js';
 import { applyScheduledTransitions, isDestroyed } from './lifecycle.js';
 import { convertSymmetricBlock } from './key-material.js';
 import { exportAsymmetric, parseAsymmetric } from './asymmetric-keys.js';
-import { attrValue } from './object-model.js';
+import { checkRelease } from './key-protection.js';
 import { isArchived } from './archive.js';
 import { decodeTemplate } from './template-attributes.js';
 import { readWrappingSpec, wrapKeyBlock } from './key-wrapping.js';
@@ -31,7 +30,7 @@ export function get(p: StructReader, ctx: OpContext): Item[] {
   }
 
   const found = ctx.store.loadWithMaterial(uid);
-  if (!found) throw new KmipError(Enum.ResultReason.ItemNotFound, `no object has Unique Identifier ${uid}`);
+  if (!found) throw noSuchObject(uid);
   const { object: o, material } = found;
   ctx.objectIds.push(uid);
   checkOwner(ctx, o);
@@ -45,10 +44,7 @@ export function get(p: StructReader, ctx: OpContext): Item[] {
   if (isArchived(o)) {
     throw new KmipError(Enum.ResultReason.ObjectArchived, `object ${uid} is archived; Recover it first`);
   }
-  const extractable = attrValue(o, 'Extractable');
-  if (extractable?.type === 0x06 && !extractable.value) {
-    throw new KmipError(resultReasonFor(Enum.ResultReason.NotExtractable, ctx.version), `object ${uid} is not extractable`);
-  }
+  checkRelease(o, wrapSpec !== undefined, ctx.version);
 
   let value = decode(material) as StructureItem;
   if (o.objectType === OT.Template) {

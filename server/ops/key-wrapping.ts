@@ -13,7 +13,7 @@ import { decode } from '../kmip/decode.js';
 import { Enum, Mask, Tag } from '../kmip/tables.js';
 import type { StoredObject } from '../store/key-store.js';
 import type { OpContext } from './context.js';
-import { checkOwner } from './access.js';
+import { checkOwner, noSuchObject } from './access.js';
 import { State } from './lifecycle.js';
 import { attrs, numberAttr } from './object-model.js';
 import { rawSymmetricKey } from './key-material.js';
@@ -58,9 +58,9 @@ function blockCipherMode(params: Item | undefined): number | undefined {
 /** The Key Block of `target` wrapped as the specification asks. */
 export function wrapKeyBlock(ctx: OpContext, target: StoredObject, block: StructureItem, spec: WrappingSpec): StructureItem {
   const found = ctx.store.loadWithMaterial(spec.wrappingKeyUid);
-  if (!found) throw new KmipError(Enum.ResultReason.ItemNotFound, `no wrapping key has Unique Identifier ${spec.wrappingKeyUid}`);
+  if (!found) throw noSuchObject(spec.wrappingKeyUid, 'wrapping key');
   const kek = found.object;
-  checkOwner(ctx, kek);
+  checkOwner(ctx, kek, 'wrapping key');
   if (kek.objectType !== Enum.ObjectType.SymmetricKey || numberAttr(kek, 'Cryptographic Algorithm') !== Enum.CryptographicAlgorithm.AES) {
     throw notSupported('the wrapping key must be an AES symmetric key');
   }

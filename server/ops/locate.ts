@@ -4,6 +4,7 @@
 // matches objects whose mask holds all the requested bits. Destroyed objects are only found when
 // the request names a State or a Destroy Date. Group member requests (KMIP 1.4 §4.9, Object Group
 // Member) are answered oldest first.
+import { KmipError } from '../errors.js';
 import { parseAttribute, requireSpec, checkValue } from '../kmip/attribute-codec.js';
 import { integer, itemsEqual, textString, type Item } from '../kmip/item.js';
 import { invalidField, type StructReader } from '../kmip/reader.js';
@@ -56,6 +57,13 @@ export function locate(p: StructReader, ctx: OpContext): Item[] {
   // Group members are handed out oldest first, so a pool of fresh keys is used in order.
   const order = groupMember !== undefined ? 'oldest' : 'newest';
   for (const o of candidates(ctx, criteria, order)) {
+    if (--ctx.work.locateRows < 0) {
+      // Bounds the work of one request; Response Too Large tells the client to ask for less.
+      throw new KmipError(
+        Enum.ResultReason.ResponseTooLarge,
+        `Locate examined ${ctx.limits.maxLocateScan} objects in this request without finishing: narrow it with an indexed attribute (Name, Object Group, Cryptographic Algorithm, Link, x- attributes …) or Maximum Items`,
+      );
+    }
     if (o.owner !== ctx.identity) continue;
     applyScheduledTransitions(o, ctx.now);
     if (!includeDestroyed && isDestroyed(o)) continue;
@@ -104,7 +112,7 @@ function* candidates(ctx: OpContext, criteria: Map<string, Criterion>, order: 'n
   if (indexed) {
     let from = start;
     for (;;) {
-      const seqs = ctx.store.findByAttribute(indexed.name, indexed.values[0]!, from, PAGE, order);
+      const seqs = ctx.store.findByAttribute(ctx.identity, indexed.name, indexed.values[0]!, from, PAGE, order);
       for (const seq of seqs) {
         const o = ctx.store.loadBySeq(seq);
         if (o) yield o;

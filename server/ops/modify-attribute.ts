@@ -7,6 +7,7 @@ import { Enum, Tag } from '../kmip/tables.js';
 import type { OpContext } from './context.js';
 import { ownedObject, setPlaceholder, targetUid } from './access.js';
 import { checkClientMayChange, checkDates } from './attribute-rules.js';
+import { checkProtectionChange } from './key-protection.js';
 import { applyScheduledTransitions } from './lifecycle.js';
 import { touch } from './object-model.js';
 
@@ -23,6 +24,7 @@ export function modifyAttribute(p: StructReader, ctx: OpContext): Item[] {
     throw new KmipError(Enum.ResultReason.ItemNotFound, `object ${uid} has no "${a.name}" with Attribute Index ${index}`);
   }
   checkClientMayChange(spec, a.name, o, 'modify');
+  checkProtectionChange(o, a.name, a.value);
   instance.value = a.value!;
   checkDates(o);
   applyScheduledTransitions(o, ctx.now);

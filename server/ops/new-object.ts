@@ -11,6 +11,7 @@ import { applyScheduledTransitions, State } from './lifecycle.js';
 import { attr, av, setAttr } from './object-model.js';
 import { setPlaceholder } from './access.js';
 import { checkDates } from './attribute-rules.js';
+import { protectionRecords } from './key-protection.js';
 
 export interface NewObjectSpec {
   objectType: number;
@@ -28,6 +29,7 @@ export function storeNewObject(ctx: OpContext, spec: NewObjectSpec): StoredObjec
   const uid = randomUUID();
   const o = { attributes: [...spec.clientAttributes] };
   for (const d of spec.derived) setAttr(o, d.name, d.value);
+  for (const d of protectionRecords(spec.objectType, o)) setAttr(o, d.name, d.value);
   setAttr(o, 'Unique Identifier', av.text(uid));
   setAttr(o, 'Object Type', av.enum(spec.objectType));
   const lifecycle = spec.objectType !== Enum.ObjectType.Template;

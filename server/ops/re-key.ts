@@ -4,7 +4,7 @@
 // an Offset they keep the existing key's spacing but start Offset seconds from now.
 import { KmipError } from '../errors.js';
 import { enumeration, textString, type Item } from '../kmip/item.js';
-import type { StructReader } from '../kmip/reader.js';
+import { invalidField, type StructReader } from '../kmip/reader.js';
 import { Enum, Tag } from '../kmip/tables.js';
 import type { Attribute } from '../kmip/attribute-codec.js';
 import type { OpContext } from './context.js';
@@ -14,6 +14,7 @@ import { digestAttribute, generateSymmetricKey, symmetricKeyObject } from './key
 import { storeNewObject } from './new-object.js';
 import { addAttr, attrs, av, numberAttr, removeAttr, touch } from './object-model.js';
 import { readTemplateAttribute } from './template-attributes.js';
+import { checkProtectionChange } from './key-protection.js';
 
 /** Attributes the replacement key takes over from the key it replaces. */
 const INHERITED = [
@@ -28,11 +29,26 @@ const INHERITED = [
   'Alternative Name',
   'Description',
   'Comment',
+  // The replacement keeps the protection of the key it replaces (KMIP 1.4 §3.48, §3.50).
+  'Sensitive',
+  'Extractable',
 ];
 const SHIFTED_DATES = ['Process Start Date', 'Protect Stop Date', 'Deactivation Date'];
 
 function link(type: number, uid: string): Item {
   return av.struct([enumeration(Tag.LinkType, type), textString(Tag.LinkedObjectIdentifier, uid)]);
+}
+
+/**
+ * A date moved to keep its distance from the new Activation Date. Dates are whole seconds that must
+ * stay representable (KMIP 1.4 §9.1.1.4 Date-Time); far-future dates can shift out of range.
+ */
+function shifted(name: string, activation: number, distance: number): number {
+  const v = activation + distance;
+  if (!Number.isSafeInteger(v)) {
+    throw invalidField(`the replacement's ${name} would lie ${distance} s after its Activation Date, beyond the dates this server represents; give ${name} in the Template-Attribute`);
+  }
+  return v;
 }
 
 export function reKey(p: StructReader, ctx: OpContext): Item[] {
@@ -55,6 +71,8 @@ export function reKey(p: StructReader, ctx: OpContext): Item[] {
     if (overridden.has(name)) continue;
     for (const a of attrs(old, name)) attributes.push({ ...a });
   }
+  // An override may strengthen the inherited protection, never weaken it.
+  for (const a of overrides) if (a.name === 'Sensitive' || a.name === 'Extractable') checkProtectionChange(old, a.name, a.value);
   attributes.push(...overrides);
   if (offset === undefined) {
     // Without an Offset the replacement keeps the existing key's schedule (KMIP 1.4 §4.4).
@@ -68,7 +86,7 @@ export function reKey(p: StructReader, ctx: OpContext): Item[] {
     attributes.push({ name: 'Activation Date', index: 0, value: av.date(activation) });
     for (const d of SHIFTED_DATES) {
       const v = numberAttr(old, d);
-      if (v !== undefined && !overridden.has(d)) attributes.push({ name: d, index: 0, value: av.date(activation + (v - oldActivation)) });
+      if (v !== undefined && !overridden.has(d)) attributes.push({ name: d, index: 0, value: av.date(shifted(d, activation, v - oldActivation)) });
     }
   }
   const key = generateSymmetricKey(algorithm, length);

@@ -59,7 +59,9 @@ function templateAttributes(ctx: OpContext, nameItem: Item): Attribute[] {
   r.required(Tag.NameType, 0x05);
   r.done();
   const nameAttrValue = { tag: Tag.AttributeValue, type: 0x01 as const, value: nameItem.type === 0x01 ? nameItem.value : [] };
-  const seqs = ctx.store.findByAttribute('Name', nameAttrValue, Number.MAX_SAFE_INTEGER, 16);
+  // Only the caller's own objects: another identity's same-named templates must neither be used nor
+  // crowd the caller's out of the lookup.
+  const seqs = ctx.store.findByAttribute(ctx.identity, 'Name', nameAttrValue, Number.MAX_SAFE_INTEGER, 16);
   for (const seq of seqs) {
     const o = ctx.store.loadBySeq(seq);
     if (!o || o.objectType !== Enum.ObjectType.Template || o.owner !== ctx.identity) continue;

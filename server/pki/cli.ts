@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
 import { refreshCrl } from './crl.js';
-import { readCsrFile, signCsr } from './csr.js';
+import { inspectCsr, readCsrFile, signCsr } from './csr.js';
 import { initPki } from './init.js';
 import { issueClient, issueServer, type IssueResult } from './issue.js';
 import { REVOCATION_REASON_NAMES } from './reasons.js';
@@ -27,13 +27,20 @@ DIR is the data directory; the PKI lives in DIR/pki.
   server   --dir DIR --dns NAME[,NAME…] --ip ADDR[,ADDR…] [--days N] [--bits N] [--force]
            issue the server certificate (serverAuth + clientAuth; at most 825 days, default 730)
   client   --dir DIR --name NAME [--cn CN] [--org ORG] [--dns NAME,…] [--email ADDR,…] [--days N]
-           [--bits 2048|3072|4096] [--p12-password-file FILE | --p12-password-env VAR] [--force]
+           [--bits 2048|3072|4096] [--p12-password-file FILE | --p12-password-env VAR] [--force] [--reissue]
            issue a client certificate: DIR/pki/clients/NAME.crt and .key, and NAME.p12 when a
            password is given (never on the command line), e.g.
              KH_P12_PASSWORD='…' keyhaven pki client --dir DIR --name mongo1 --p12-password-env KH_P12_PASSWORD
-  sign-csr --dir DIR --csr FILE [--out FILE] [--days N] [--name CN]
+  sign-csr --dir DIR --csr FILE [--out FILE] [--days N] [--name CN] [--reissue]
            sign a client's certificate request (e.g. vCenter's "KMS trusts vCenter via CSR");
-           the certificate goes to FILE, or to standard output
+           shows the subject and subjectAltNames first; the certificate goes to FILE, or to
+           standard output
+
+  The subject (e.g. CN=vcenter,O=Keyhaven) is the client's identity on the key server: its keys
+  belong to it. A subject that a valid certificate already has is refused unless --reissue is
+  given (renewal or new key for the same client; revoke the old certificate afterwards). The
+  server's and the CA's subjects are never given to a client. --force (client) only allows a
+  second certificate filed under the same NAME.
   revoke   --dir DIR (--name NAME | --serial HEX | --fingerprint SHA256) [--reason REASON]
            revoke and re-sign the CRL; REASON: ${REVOCATION_REASON_NAMES.join(', ')}
   list     --dir DIR [--json]
@@ -61,6 +68,7 @@ const SPEC = {
   cn: { type: 'string' },
   org: { type: 'string' },
   force: { type: 'boolean' },
+  reissue: { type: 'boolean' },
   'p12-password-file': { type: 'string' },
   'p12-password-env': { type: 'string' },
   csr: { type: 'string' },
@@ -75,8 +83,8 @@ const SPEC = {
 const ALLOWED: Record<string, readonly string[]> = {
   init: ['dir', 'name', 'days', 'bits'],
   server: ['dir', 'dns', 'ip', 'days', 'bits', 'force'],
-  client: ['dir', 'name', 'cn', 'org', 'dns', 'email', 'days', 'bits', 'p12-password-file', 'p12-password-env', 'force'],
-  'sign-csr': ['dir', 'csr', 'out', 'days', 'name'],
+  client: ['dir', 'name', 'cn', 'org', 'dns', 'email', 'days', 'bits', 'p12-password-file', 'p12-password-env', 'force', 'reissue'],
+  'sign-csr': ['dir', 'csr', 'out', 'days', 'name', 'reissue'],
   revoke: ['dir', 'name', 'serial', 'fingerprint', 'reason'],
   list: ['dir', 'json'],
   crl: ['dir', 'days'],
@@ -137,7 +145,25 @@ function p12Password(v: Values): string | undefined {
   return undefined;
 }
 
-function describe(out: NodeJS.WritableStream, title: string, r: IssueResult): void {
+function reissueLine(c: IssuedCertificate): string {
+  return `  re-issues    ${c.serial} ('${c.name}', valid until ${c.notAfter})`;
+}
+
+function revokeNote(dir: string, c: IssuedCertificate): string {
+  return (
+    `note: the earlier certificate ${c.serial} (${c.subject}) stays valid until ${c.notAfter}; ` +
+    `revoke it with \`keyhaven pki revoke --serial ${c.serial} --reason superseded --dir ${dir}\` when it is no longer used`
+  );
+}
+
+/** The index entries of these serials (what a re-issue re-issued), for the printout. */
+function entries(dir: string, serials: readonly string[]): IssuedCertificate[] {
+  if (serials.length === 0) return [];
+  return listIssued(dir).filter((c) => serials.includes(c.serial));
+}
+
+function describe(out: NodeJS.WritableStream, dir: string, title: string, r: IssueResult): void {
+  const reissued = entries(dir, r.reissues);
   const lines = [
     title,
     `  subject      ${r.subject}`,
@@ -148,12 +174,9 @@ function describe(out: NodeJS.WritableStream, title: string, r: IssueResult): vo
     `  key          ${r.keyPath} (mode 0600)`,
   ];
   if (r.p12Path) lines.push(`  pkcs#12      ${r.p12Path} (mode 0600)`);
-  for (const old of r.stillValid) {
-    lines.push(
-      `note: the earlier certificate ${old.serial} (${old.subject}) stays valid until ${old.notAfter}; ` +
-        `revoke it with \`keyhaven pki revoke --serial ${old.serial} --reason superseded\` when it is no longer used`,
-    );
-  }
+  lines.push(...reissued.map(reissueLine));
+  const earlier = [...reissued, ...r.stillValid.filter((c) => !r.reissues.includes(c.serial))];
+  lines.push(...earlier.map((c) => revokeNote(dir, c)));
   out.write(lines.join('\n') + '\n');
 }
 
@@ -211,7 +234,7 @@ export async function runPkiCli(args: string[], io: CliIo = { stdout: process.st
       }
       case 'server': {
         const r = await issueServer(dir, { dns: list(values, 'dns'), ip: list(values, 'ip'), ...withDays, ...withBits, force: values['force'] === true, lock });
-        describe(stdout, 'issued the server certificate', r);
+        describe(stdout, dir, 'issued the server certificate', r);
         return 0;
       }
       case 'client': {
@@ -229,19 +252,38 @@ export async function runPkiCli(args: string[], io: CliIo = { stdout: process.st
           ...withBits,
           ...(pw !== undefined ? { p12Password: pw } : {}),
           force: values['force'] === true,
+          reissue: values['reissue'] === true,
           lock,
         });
-        describe(stdout, `issued client certificate '${name}'`, r);
+        describe(stdout, dir, `issued client certificate '${name}'`, r);
         return 0;
       }
       case 'sign-csr': {
         const csrFile = required(values, 'csr', command);
         const out = str(values, 'out');
         const cn = str(values, 'name');
-        const r = await signCsr(dir, readCsrFile(csrFile), { ...withDays, ...(cn !== undefined ? { commonName: cn } : {}), lock });
+        const reissue = values['reissue'] === true;
+        const info = out !== undefined ? stdout : stderr; // standard output may carry the certificate
+        const csrPem = readCsrFile(csrFile);
+        // What will be signed, before signing (the signing below checks all of it again under the lock).
+        const look = inspectCsr(csrPem, { dataDir: dir, ...(cn !== undefined ? { commonName: cn } : {}) });
+        const pv = look.preview;
+        info.write(
+          [
+            `certificate request ${csrFile}`,
+            `  subject      ${pv.subject}`,
+            `  altNames     ${pv.altNames.length > 0 ? pv.altNames.join(', ') : '(none)'}`,
+            ...pv.dropped.map((d) => `  dropped      ${d}`),
+            `  key          RSA ${pv.keyBits} bits, request signed with ${pv.signatureHash}`,
+            ...(reissue && look.holders.length > 0 ? look.holders.map(reissueLine) : []),
+            ...(reissue && !pv.existing ? ['  re-issues    nothing: no valid certificate has this subject'] : []),
+          ].join('\n') + '\n',
+        );
+        const r = await signCsr(dir, csrPem, { ...withDays, ...(cn !== undefined ? { commonName: cn } : {}), reissue, lock });
         if (out !== undefined) writeFileAtomic(path.resolve(out), r.certPem, MODE_PUBLIC);
         else stdout.write(r.certPem);
-        (out !== undefined ? stdout : stderr).write(
+        const reissued = entries(dir, r.reissues);
+        info.write(
           [
             `signed the certificate request from ${csrFile}`,
             `  subject      ${r.subject}`,
@@ -250,6 +292,8 @@ export async function runPkiCli(args: string[], io: CliIo = { stdout: process.st
             `  sha256       ${r.fingerprint}`,
             `  certificate  ${out !== undefined ? path.resolve(out) : '(standard output)'}, copy in ${r.certPath}`,
             `  CA           ${pkiPaths(dir).caCert}`,
+            ...reissued.map(reissueLine),
+            ...reissued.map((c) => revokeNote(dir, c)),
           ].join('\n') + '\n',
         );
         return 0;

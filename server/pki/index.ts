@@ -18,7 +18,8 @@ export {
   type AltName,
   type Purpose,
 } from './issue.js';
-export { signCsr, parseCsr, readCsrFile, type SignCsrOptions, type SignCsrResult, type ParsedCsr } from './csr.js';
+export { signCsr, parseCsr, previewCsr, readCsrFile, type CsrPreview, type SignCsrOptions, type SignCsrResult, type ParsedCsr } from './csr.js';
+export { renderSubject, clientHolders, reservedSubject, checkClientSubject, checkServerSubject, type ReservedSubject, type SubjectCheck } from './identity.js';
 export { buildCrl, refreshCrl, readCrlInfo, CRL_DEFAULT_DAYS, type CrlEntry, type CrlInfo, type RefreshOptions } from './crl.js';
 export { revoke, listIssued, checkReason, type RevokeSelector, type RevokeResult, type CertificateStatus } from './revoke.js';
 export { REVOCATION_REASONS, REVOCATION_REASON_NAMES, type RevocationReason } from './reasons.js';

@@ -90,7 +90,8 @@ export async function ensureDevPki(dataDir: string, opts: { bits?: RsaBits; lock
     jobs.push(issueServer(dataDir, { dns: ['localhost'], ip: ['127.0.0.1', '::1'], ...common }).then(() => (created.server = true)));
   }
   if (!fs.existsSync(dev.cert) || !fs.existsSync(dev.key)) {
-    jobs.push(issueClient(dataDir, { name: DEV_CLIENT_NAME, force: true, ...common }).then(() => (created.client = true)));
+    // A re-issue of the dev identity when its files went missing (the old certificate may still be valid).
+    jobs.push(issueClient(dataDir, { name: DEV_CLIENT_NAME, reissue: true, ...common }).then(() => (created.client = true)));
   }
   await Promise.all(jobs);
   return { created, caCert: p.caCert, crl: p.crl, serverCert: p.serverCert, serverKey: p.serverKey, clientCert: dev.cert, clientKey: dev.key };

@@ -7,7 +7,8 @@ import { KeyhavenError, ErrorCodes } from '../errors.js';
 import { BACKDATE_MS, loadCa, type Ca } from './ca.js';
 import { forgeCertDer, generateRsaKey, lf, randomSerial, sha256Fingerprint } from './keys.js';
 import { checkP12Password, pkcs12Bundle } from './pkcs12.js';
-import { attributesForWrite, nameDerOfCertificate, newAttribute, OID, subjectOfCertificate } from './subject.js';
+import { checkClientSubject, checkServerSubject, renderSubject } from './identity.js';
+import { attributesForWrite, nameDerOfCertificate, nameFromTbs, newAttribute, OID, rdnsFromNameAsn1, subjectOfCertificate, tbsOf } from './subject.js';
 import {
   clientPaths,
   ensureDir,
@@ -110,6 +111,11 @@ export function signLeaf(ca: Ca, req: LeafRequest): SignedLeaf {
   }
   cert.setExtensions(extensions);
   cert.sign(ca.key, forge.md.sha256.create());
+  // A subject is an identity and is rendered one attribute per RDN (subject.ts); forge writes one
+  // attribute per RDN, and this keeps it so for every certificate the CA signs.
+  if (rdnsFromNameAsn1(nameFromTbs(tbsOf(cert), 'subject')).some((rdn) => rdn.length !== 1)) {
+    throw badInput('a certificate subject must have one attribute per RDN (no multi-valued RDNs)');
+  }
   // The issuer must be byte-identical to the CA's subject or chains will not build (§4.1.2.4).
   if (nameDerOfCertificate(cert, 'issuer') !== ca.subjectDer) {
     throw new Error('internal error: issuer name does not match the CA subject encoding');
@@ -164,6 +170,11 @@ export interface IssueResult {
   p12Path?: string;
   /** Earlier certificates under the same name that remain valid (replaced with force). */
   stillValid: IssuedCertificate[];
+  /**
+   * Serials of the valid certificates with the same subject (client identity) that this one
+   * re-issues (reissue: true); empty otherwise. They stay valid until revoked.
+   */
+  reissues: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,8 +204,11 @@ export async function issueServer(dataDir: string, opts: ServerOptions): Promise
   const commonName = [...dns, ...ips].find((n) => n.length <= 64) ?? dns[0]!.slice(0, 64);
   const days = checkDays('server certificate validity', opts.days ?? SERVER_DEFAULT_DAYS, 1, SERVER_MAX_DAYS);
   const bits = checkBits(opts.bits ?? 3072);
+  const subject = [newAttribute(OID.commonName, commonName), newAttribute(OID.organizationName, 'Keyhaven')];
+  const subjectText = renderSubject(subject);
   const p = pkiPaths(dataDir);
   loadCa(p); // fail before spending time on a key
+  checkServerSubject(readIndex(p), subjectText, opts.now);
   const key = await generateRsaKey(bits);
   return withLock(
     p,
@@ -207,9 +221,10 @@ export async function issueServer(dataDir: string, opts: ServerOptions): Promise
           `${p.serverCert} already exists: pass --force to replace it`,
         );
       }
+      checkServerSubject(idx, subjectText, opts.now);
       const leaf = signLeaf(ca, {
         publicKey: key.publicKey,
-        subject: [newAttribute(OID.commonName, commonName), newAttribute(OID.organizationName, 'Keyhaven')],
+        subject,
         days,
         extKeyUsage: ['serverAuth', 'clientAuth'],
         altNames: [
@@ -223,7 +238,7 @@ export async function issueServer(dataDir: string, opts: ServerOptions): Promise
       writeFileAtomic(p.serverCert, leaf.certPem, MODE_PUBLIC);
       idx.certificates.push(indexEntry(leaf, 'server', 'server', 'generated', path.relative(p.root, p.serverCert)));
       writeIndex(p, idx);
-      return { ...resultOf(leaf), certPath: p.serverCert, keyPath: p.serverKey, stillValid };
+      return { ...resultOf(leaf), certPath: p.serverCert, keyPath: p.serverKey, stillValid, reissues: [] };
     },
     opts.lock,
   );
@@ -248,8 +263,17 @@ export interface ClientOptions {
   bits?: RsaBits;
   /** When given, clients/<name>.p12 is written too. Never stored or logged. */
   p12Password?: string;
-  /** Issue even though a valid certificate for this name exists (the old one stays valid). */
+  /**
+   * Issue even though a valid certificate is filed under this name (the old one stays valid). Only
+   * the file name: a subject that is in use still needs `reissue`.
+   */
   force?: boolean;
+  /**
+   * Issue even though valid client certificates carry the same subject, i.e. the same client
+   * identity (renewal, new key); implies `force`. They are listed in `reissues` and stay valid
+   * until revoked. Never for the server's or the CA's subject.
+   */
+  reissue?: boolean;
   now?: Date;
   lock?: LockOptions;
 }
@@ -266,31 +290,42 @@ export async function issueClient(dataDir: string, opts: ClientOptions): Promise
   const days = checkDays('client certificate validity', opts.days ?? CLIENT_DEFAULT_DAYS, 1, CLIENT_MAX_DAYS);
   const bits = checkBits(opts.bits ?? 3072);
   if (opts.p12Password !== undefined) checkP12Password(opts.p12Password);
+  const subject = [newAttribute(OID.commonName, commonName), newAttribute(OID.organizationName, organization)];
+  const subjectText = renderSubject(subject);
+  const reissue = opts.reissue === true;
   const p = pkiPaths(dataDir);
   const files = clientPaths(p, name);
   loadCa(p);
+  // Checked before spending time on a key, and again under the lock.
+  const check = (idx: PkiIndex) => {
+    const active = activeByName(idx, name, opts.now);
+    if (active.length > 0 && !opts.force && !reissue) {
+      throw new KeyhavenError(
+        ErrorCodes.PKI_ALREADY_EXISTS,
+        `client '${name}' already has a valid certificate (serial ${active[0]!.serial}): revoke it first ` +
+          `(\`keyhaven pki revoke --dir ${p.dataDir} --name ${name}\`) or pass --reissue to issue another (the old one stays valid until revoked)`,
+      );
+    }
+    const reissues = checkClientSubject(p, idx, subjectText, { reissue, rename: '--cn', ...(opts.now ? { now: opts.now } : {}) });
+    return { active, reissues };
+  };
+  check(readIndex(p));
   const key = await generateRsaKey(bits);
   return withLock(
     p,
     () => {
       const ca = loadCa(p);
       const idx = readIndex(p);
-      const active = activeByName(idx, name, opts.now);
-      if (active.length > 0 && !opts.force) {
-        throw new KeyhavenError(
-          ErrorCodes.PKI_ALREADY_EXISTS,
-          `client '${name}' already has a valid certificate (serial ${active[0]!.serial}): revoke it first ` +
-            `(\`keyhaven pki revoke --dir ${p.dataDir} --name ${name}\`) or pass --force to issue another`,
-        );
-      }
+      const { active, reissues } = check(idx);
       const leaf = signLeaf(ca, {
         publicKey: key.publicKey,
-        subject: [newAttribute(OID.commonName, commonName), newAttribute(OID.organizationName, organization)],
+        subject,
         days,
         extKeyUsage: ['clientAuth'],
         altNames,
         ...(opts.now ? { now: opts.now } : {}),
       });
+      if (leaf.subject !== subjectText) throw new Error(`internal error: the certificate subject ${leaf.subject} is not the checked ${subjectText}`);
       ensureDir(p.clientsDir);
       writeFileAtomic(files.key, key.privateKeyPem, MODE_SECRET);
       writeFileAtomic(files.cert, leaf.certPem, MODE_PUBLIC);
@@ -303,7 +338,14 @@ export async function issueClient(dataDir: string, opts: ClientOptions): Promise
       }
       idx.certificates.push(indexEntry(leaf, name, 'client', 'generated', path.relative(p.root, files.cert)));
       writeIndex(p, idx);
-      return { ...resultOf(leaf), certPath: files.cert, keyPath: files.key, ...(p12Path ? { p12Path } : {}), stillValid: active };
+      return {
+        ...resultOf(leaf),
+        certPath: files.cert,
+        keyPath: files.key,
+        ...(p12Path ? { p12Path } : {}),
+        stillValid: active,
+        reissues: reissues.map((c) => c.serial),
+      };
     },
     opts.lock,
   );

@@ -7,9 +7,35 @@ import { ErrorCodes, KeyhavenError } from '../errors.js';
 export type Db = Database.Database;
 export type Statement = Database.Statement;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
-const SCHEMA_V1 = `
+/**
+ * Locate's index: the encoded value of selected attributes, keyed by owner first so that one
+ * identity's lookups never read (let alone decode) the rows of another (version 2; version 1 keyed
+ * by name and value only, so a lookup walked every owner's matching rows).
+ */
+const ATTRIBUTE_INDEX_V2 = `
+CREATE TABLE attribute_index (
+  owner TEXT NOT NULL,
+  name  TEXT NOT NULL,
+  value BLOB NOT NULL,
+  seq   INTEGER NOT NULL,
+  PRIMARY KEY (owner, name, value, seq)
+) WITHOUT ROWID;
+CREATE INDEX attribute_index_by_seq ON attribute_index (seq);
+`;
+
+/** Version 1 → 2: the attribute index gains the owner of each row. */
+const MIGRATE_V1_TO_V2 = `
+ALTER TABLE attribute_index RENAME TO attribute_index_v1;
+DROP INDEX attribute_index_by_seq;
+${ATTRIBUTE_INDEX_V2}
+INSERT INTO attribute_index (owner, name, value, seq)
+  SELECT o.owner, a.name, a.value, a.seq FROM attribute_index_v1 a JOIN objects o ON o.seq = a.seq;
+DROP TABLE attribute_index_v1;
+`;
+
+const SCHEMA = `
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value BLOB NOT NULL
@@ -28,14 +54,7 @@ CREATE TABLE objects (
   mac         BLOB NOT NULL
 );
 CREATE INDEX objects_by_owner ON objects (owner, seq);
--- Locate's index: the encoded value of selected attributes.
-CREATE TABLE attribute_index (
-  name  TEXT NOT NULL,
-  value BLOB NOT NULL,
-  seq   INTEGER NOT NULL,
-  PRIMARY KEY (name, value, seq)
-) WITHOUT ROWID;
-CREATE INDEX attribute_index_by_seq ON attribute_index (seq);
+${ATTRIBUTE_INDEX_V2}
 -- The audit log: append-only, each record chained to the previous one by an HMAC.
 CREATE TABLE audit (
   seq       INTEGER PRIMARY KEY,
@@ -79,10 +98,15 @@ export function openDatabase(path: string, options: { create: boolean }): Opened
     let created = false;
     if (version === 0) {
       db.exec('BEGIN IMMEDIATE');
-      db.exec(SCHEMA_V1);
+      db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       db.exec('COMMIT');
       created = true;
+    } else if (version === 1) {
+      db.exec('BEGIN IMMEDIATE');
+      db.exec(MIGRATE_V1_TO_V2);
+      db.pragma('user_version = 2');
+      db.exec('COMMIT');
     } else if (version !== SCHEMA_VERSION) {
       throw new Error(`schema version ${version} is not supported by this Keyhaven (expects ${SCHEMA_VERSION})`);
     }

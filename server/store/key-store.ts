@@ -4,12 +4,13 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { decode } from '../kmip/decode.js';
 import { encode } from '../kmip/encode.js';
 import { integer, structure, textString, type Item } from '../kmip/item.js';
-import { Tag } from '../kmip/tables.js';
+import { Enum, Tag } from '../kmip/tables.js';
 import type { Attribute } from '../kmip/attribute-codec.js';
-import { ErrorCodes, KeyhavenError } from '../errors.js';
+import { ErrorCodes, KeyhavenError, KmipError } from '../errors.js';
 import type { Db } from './database.js';
 import { LazySavepoints } from './savepoints.js';
 import { sameKey, type DerivedKeys } from './master-key.js';
+import { StoreDigest } from './store-digest.js';
 import { unwrapMaterial, wrapMaterial } from './wrap.js';
 
 export interface StoredObject {
@@ -59,7 +60,26 @@ interface Row {
   mac: Buffer;
 }
 
+/** Attribute instances one object may hold, and their total encoded size (64 KiB). */
+export const MAX_ATTRIBUTES_PER_OBJECT = 256;
+export const MAX_OBJECT_ATTRIBUTE_BYTES = 64 * 1024;
+
+/**
+ * The stored form of an object's attributes. Refuses (Invalid Field) more than an object may hold,
+ * whichever operation adds them: each value is bounded when parsed, this bounds their number.
+ */
 export function encodeAttributes(attrs: Attribute[]): Buffer {
+  if (attrs.length > MAX_ATTRIBUTES_PER_OBJECT) {
+    throw new KmipError(Enum.ResultReason.InvalidField, `an object holds at most ${MAX_ATTRIBUTES_PER_OBJECT} attribute instances; this change would make ${attrs.length}`);
+  }
+  const encoded = encodeAttributeList(attrs);
+  if (encoded.length > MAX_OBJECT_ATTRIBUTE_BYTES) {
+    throw new KmipError(Enum.ResultReason.InvalidField, `an object's attributes take at most ${MAX_OBJECT_ATTRIBUTE_BYTES} bytes; this change would make ${encoded.length}`);
+  }
+  return encoded;
+}
+
+function encodeAttributeList(attrs: Attribute[]): Buffer {
   return encode(
     structure(
       Tag.TemplateAttribute,
@@ -110,6 +130,8 @@ export class KeyStore {
   /** The row and wrap keys as KeyObjects: imported once rather than on every HMAC or decryption. */
   private readonly rowKey: KeyObject;
   private readonly wrapKey: KeyObject;
+  /** The sealed sum over every row, updated with each write (store-digest.ts). */
+  readonly digest: StoreDigest;
 
   constructor(
     readonly db: Db,
@@ -119,6 +141,8 @@ export class KeyStore {
     this.savepoints = new LazySavepoints(db);
     this.rowKey = createSecretKey(keys.row);
     this.wrapKey = createSecretKey(keys.wrap);
+    this.digest = new StoreDigest(db, keys);
+    this.digest.initIfPristine();
     this.stmts = {
       insert: db.prepare(
         'INSERT INTO objects (uid, object_type, owner, state, attributes, material, mac) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -127,13 +151,13 @@ export class KeyStore {
       byUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
       bySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
       update: db.prepare('UPDATE objects SET state = ?, attributes = ?, material = ?, mac = ? WHERE seq = ?'),
-      indexInsert: db.prepare('INSERT OR IGNORE INTO attribute_index (name, value, seq) VALUES (?, ?, ?)'),
+      indexInsert: db.prepare('INSERT OR IGNORE INTO attribute_index (owner, name, value, seq) VALUES (?, ?, ?, ?)'),
       indexDelete: db.prepare('DELETE FROM attribute_index WHERE seq = ?'),
       indexLookup: db.prepare(
-        'SELECT seq FROM attribute_index WHERE name = ? AND value = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+        'SELECT seq FROM attribute_index WHERE owner = ? AND name = ? AND value = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
       ),
       indexLookupOldest: db.prepare(
-        'SELECT seq FROM attribute_index WHERE name = ? AND value = ? AND seq > ? ORDER BY seq LIMIT ?',
+        'SELECT seq FROM attribute_index WHERE owner = ? AND name = ? AND value = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
       scanOwner: db.prepare('SELECT * FROM objects WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
       scanOwnerOldest: db.prepare('SELECT * FROM objects WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?'),
@@ -170,13 +194,15 @@ export class KeyStore {
     const { lastInsertRowid } = this.stmts.insert.run(o.uid, o.objectType, o.owner, o.state, attributes, material, Buffer.alloc(0));
     const seq = Number(lastInsertRowid);
     const row = { seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
-    this.stmts.setMac.run(this.seal(row), seq);
-    this.index(seq, o.attributes);
+    const mac = this.seal(row);
+    this.stmts.setMac.run(mac, seq);
+    this.digest.update(seq, undefined, mac);
+    this.index(seq, o.owner, o.attributes);
     return { seq, uid: o.uid, objectType: o.objectType, owner: o.owner, state: o.state, attributes: o.attributes, hasMaterial: !!material };
   }
 
-  private index(seq: number, attrs: Attribute[]): void {
-    for (const a of attrs) if (isIndexed(a.name)) this.stmts.indexInsert.run(a.name, indexKey(a.value), seq);
+  private index(seq: number, owner: string, attrs: Attribute[]): void {
+    for (const a of attrs) if (isIndexed(a.name)) this.stmts.indexInsert.run(owner, a.name, indexKey(a.value), seq);
   }
 
   private verified(row: Row): Row {
@@ -229,9 +255,11 @@ export class KeyStore {
     const attributes = encodeAttributes(o.attributes);
     const material = options.destroyMaterial ? null : current.material;
     const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
-    this.stmts.update.run(o.state, attributes, material, this.seal(row), o.seq);
+    const mac = this.seal(row);
+    this.stmts.update.run(o.state, attributes, material, mac, o.seq);
+    this.digest.update(o.seq, current.mac, mac);
     this.stmts.indexDelete.run(o.seq);
-    this.index(o.seq, o.attributes);
+    this.index(o.seq, o.owner, o.attributes);
     o.hasMaterial = material !== null;
     if (current.material !== null && material === null) this.scheduleScrub();
   }
@@ -272,12 +300,12 @@ export class KeyStore {
   }
 
   /**
-   * Objects carrying an indexed attribute value, a page at a time: newest first below `from`, or
-   * oldest first above it.
+   * An owner's objects carrying an indexed attribute value, a page at a time: newest first below
+   * `from`, or oldest first above it. Other owners' rows are never read.
    */
-  findByAttribute(name: string, value: Item, from: number, limit: number, order: 'newest' | 'oldest' = 'newest'): number[] {
+  findByAttribute(owner: string, name: string, value: Item, from: number, limit: number, order: 'newest' | 'oldest' = 'newest'): number[] {
     const stmt = order === 'newest' ? this.stmts.indexLookup : this.stmts.indexLookupOldest;
-    return (stmt.all(name, indexKey(value), from, limit) as { seq: number }[]).map((r) => r.seq);
+    return (stmt.all(owner, name, indexKey(value), from, limit) as { seq: number }[]).map((r) => r.seq);
   }
 
   /** An owner's objects, a page at a time, in the same order convention as findByAttribute. */

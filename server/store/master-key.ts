@@ -17,6 +17,12 @@ export interface DerivedKeys {
   row: Buffer;
   /** Key check value: identifies the master key without revealing it. */
   check: Buffer;
+  /** HMAC-SHA256 key of each object row's contribution to the store digest (store-digest.ts). */
+  digest: Buffer;
+  /** Key that seals (encrypts and authenticates) the store digest in the meta table. */
+  digestSeal: Buffer;
+  /** HMAC-SHA256 key of the rollback anchor file outside the database (anchor.ts). */
+  anchor: Buffer;
 }
 
 export function deriveKeys(master: Buffer): DerivedKeys {
@@ -25,7 +31,7 @@ export function deriveKeys(master: Buffer): DerivedKeys {
   const audit = derive('audit');
   const row = derive('row');
   const check = createHmac('sha256', derive('check')).update('keyhaven key check value').digest();
-  return { wrap, audit, row, check };
+  return { wrap, audit, row, check, digest: derive('store-digest'), digestSeal: derive('store-digest-seal'), anchor: derive('anchor') };
 }
 
 /** Constant-time comparison of two key check values (or MACs); false for anything but equal Buffers. */

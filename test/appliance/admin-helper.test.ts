@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chownSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -30,9 +30,13 @@ const ok = <T>(r: AdminResponse): T => {
   return r.result as T;
 };
 
+/** As on the appliance, the data directory is another account's (the key server's); `nobody` here when the tests run as root. */
+const dataOwner = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) } : undefined;
+const ownerUid = dataOwner?.uid ?? process.getuid?.();
+
 let box: AdminSandbox;
 before(async () => {
-  box = await AdminSandbox.start();
+  box = await AdminSandbox.start(dataOwner ? { dataOwner } : {});
 });
 after(async () => {
   await box?.stop();
@@ -71,6 +75,9 @@ describe('settings changes are saved and applied', () => {
     // The SIEM host reaches rsyslog's rules and the key server's forwarding; rsyslog is (re)started.
     assert.match(readFileSync(join(box.root, 'etc/rsyslog.d/60-keyhaven-siem.conf'), 'utf8'), /target="192\.0\.2\.10" port="514" protocol="tcp"/);
     assert.equal(JSON.parse(readFileSync(join(box.root, 'etc/keyhaven/keyhaven.json'), 'utf8')).audit.syslog.transport, 'unix');
+    // The helper runs with umask 0077; files others read keep their mode (the key server reads its configuration as keyhaven).
+    assert.equal(statSync(join(box.root, 'etc/keyhaven/keyhaven.json')).mode & 0o777, 0o644, 'keyhaven.json is readable by the key server');
+    assert.equal(statSync(join(box.root, 'etc/resolv.conf')).mode & 0o777, 0o644);
     assert.ok(box.commands().some((c) => c.join(' ') === '/usr/bin/systemctl restart rsyslog.service'), 'rsyslog restarted');
     ok(await box.call('admin-networks.set', { networks: ['10.8.0.0/24', '127.0.0.1'] }));
     ok(await box.call('network.set', { hostname: 'kms01.example.com', address: { mode: 'static', address: '192.0.2.20', prefix: 24, gateway: '192.0.2.1' }, dnsServers: ['192.0.2.53'] }));
@@ -105,8 +112,6 @@ describe('PKI', () => {
   const ca = () => new X509Certificate(readFileSync(pkiPaths(box.paths.dataDir).caCert));
 
   test('an issued bundle chains to the CA with clientAuth; the appliance keeps no private key; files stay the key server’s', async () => {
-    // The data directory belongs to the key server's account on the appliance: use a non-root owner.
-    chownSync(box.paths.dataDir, 65534, 65534);
     const b = ok<{ name: string; certPem: string; keyPem: string; caPem: string; p12Base64: string; serial: string }>(
       await box.call('pki.issue-client', { name: 'vcenter', purpose: 'vcenter', dns: ['vcenter.example.com'], p12Password: 'bundle-password-1' }),
     );
@@ -126,7 +131,8 @@ describe('PKI', () => {
     const clients = join(box.paths.dataDir, 'pki/clients');
     assert.equal(existsSync(join(clients, 'vcenter.key')), false, 'no private key left on the appliance');
     assert.equal(existsSync(join(clients, 'vcenter.p12')), false);
-    for (const f of [join(clients, 'vcenter.crt'), pkiPaths(box.paths.dataDir).index, clients]) assert.equal(statSync(f).uid, 65534, `${f} is owned by the data directory's owner`);
+    // Made by the data directory's owner (the worker), not by root.
+    for (const f of [join(clients, 'vcenter.crt'), pkiPaths(box.paths.dataDir).index, clients]) assert.equal(statSync(f).uid, ownerUid, `${f} is owned by the data directory's owner`);
     refused(await box.call('pki.issue-client', { name: 'vcenter', purpose: 'vcenter', dns: [] }), 'KH_PKI_ALREADY_EXISTS', /already has a valid certificate/);
     refused(await box.call('pki.issue-client', { name: '../etc', purpose: 'application', dns: [] }), 'KH_PKI_BAD_INPUT', /client name/);
     refused(await box.call('pki.issue-client', { name: 'app', purpose: 'application', dns: [], p12Password: 'short' }), 'KH_ADMIN_REQUEST_INVALID', /p12Password: the bundle password needs at least 10/);
@@ -190,6 +196,8 @@ describe('account', () => {
     refused(await box.call('ssh-key.add', { key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBroken' }), 'KH_ADMIN_REQUEST_INVALID', /malformed|truncated/);
     refused(await box.call('ssh-key.add', { key: ed.replace('ssh-ed25519', 'ecdsa-sha2-nistp256') }), 'KH_ADMIN_REQUEST_INVALID', /of type "ssh-ed25519"/);
     const file = readFileSync(box.paths.authorizedKeys, 'utf8');
+    // sshd reads it as the user logging in (root's file, readable by all): not 0600 from the helper's umask.
+    assert.equal(statSync(box.paths.authorizedKeys).mode & 0o777, 0o644);
     assert.equal(file.split('\n').filter((l) => l.startsWith('restrict,pty ')).length, 3, file);
     // sshd reads the file as written (ssh-keygen -l parses each key line).
     const listed = ok<{ fingerprint: string; type: string }[]>(await box.call('ssh-key.list'));

@@ -304,3 +304,127 @@ describe('certificates through the menu', () => {
     assert.ok(verified.ok && (verified.result as { admin: { ok: boolean } }).admin.ok);
   });
 });
+
+describe('a certificate for an identity in use', () => {
+  const pasteCsr = (m: Menu, pem: string) => {
+    for (const line of pem.trim().split('\n')) m.enter(line);
+  };
+
+  test('a CSR shows what it will carry; a subject in use needs an explicit yes (default No) and is recorded as a re-issue', async () => {
+    const key = join(box.root, 'menu-csr.key');
+    const request = execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', '/CN=menu-app/O=Example', '-addext', 'subjectAltName=DNS:menu-app.example.com,DNS:*.example.com'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let first = '';
+    const m = await Menu.open();
+    try {
+      await m.choose('Sign a certificate request (CSR)');
+      await m.expect(/Paste the CSR/);
+      pasteCsr(m, request);
+      await m.expect(/The certificate will carry:\n +Subject +CN=menu-app,O=Example\n +Names \(SANs\) +DNS:menu-app\.example\.com\n +Left out .*\n +DNS:\*\.example\.com \(wildcard DNS name/);
+      await m.expect(/\? Sign this certificate request\? \(Y\/n\)/);
+      m.enter(); // yes is the default when nothing is in use
+      first = /Done: signed a CSR for CN=menu-app,O=Example, serial ([0-9a-f]+)/.exec(await m.expect(/Done: signed a CSR for CN=menu-app,O=Example, serial [0-9a-f]+/, 60_000))![1]!;
+      await m.atMainMenu();
+
+      // The same request again: the certificate in use is named, and Enter (No) signs nothing.
+      await m.choose('Sign a certificate request (CSR)');
+      await m.expect(/Paste the CSR/);
+      pasteCsr(m, request);
+      await m.expect(new RegExp(`WARNING: the client certificate 'menu-app' \\(serial ${first}, valid until \\d{4}-\\d\\d-\\d\\d\\) already has the subject\\n +CN=menu-app,O=Example\\n.*can read and use\\n.*every key that client owns`));
+      await m.expect(new RegExp(`\\? Make a second certificate for this identity \\(re-issue of serial ${first}\\)\\? \\(y/N\\)`));
+      m.enter();
+      await m.expect(/Nothing was signed\./);
+      await m.atMainMenu();
+
+      await m.choose('Sign a certificate request (CSR)');
+      await m.expect(/Paste the CSR/);
+      pasteCsr(m, request);
+      await m.expect(/\? Make a second certificate for this identity/);
+      m.enter('y');
+      await m.expect(new RegExp(`Re-issue of serial ${first}: revoke it once the client uses this certificate\\.[\\s\\S]*Done: re-issued a CSR for CN=menu-app,O=Example, serial [0-9a-f]+.*\\(re-issue of serial ${first}`), 60_000);
+      await m.atMainMenu();
+    } finally {
+      m.close();
+    }
+    const tail = await box.call('audit.tail', { count: 500 });
+    assert.ok(tail.ok);
+    const signs = (tail.result as { admin: { operation: string; reason: string }[] }).admin.filter((r) => r.operation === 'Sign CSR' && r.reason.includes('CN=menu-app'));
+    assert.equal(signs.length, 2, 'signed once, re-issued once; the declined one signed nothing');
+    assert.match(signs[1]!.reason, new RegExp(`^re-issued .*\\(re-issue of serial ${first}`));
+  });
+
+  test('issuing under a name in use says so; No issues nothing, yes re-issues', async () => {
+    const issue = async (m: Menu) => {
+      await m.choose('Issue a client certificate');
+      await m.expect(/\? For which client\?/);
+      m.press('Down', 'Down', 'Down', 'Enter'); // an application
+      await m.expect(/\? Name/);
+      m.enter('menu-client');
+    };
+    const m = await Menu.open();
+    try {
+      await issue(m);
+      await m.expect(/\? DNS names/);
+      m.enter();
+      await m.expect(/\? How do you want to copy it\?/);
+      m.enter(); // PEM
+      const first = /Done: issued client certificate 'menu-client' for an application: CN=menu-client,O=Keyhaven, serial ([0-9a-f]+)/.exec(await m.expect(/Done: issued client certificate 'menu-client'.*serial [0-9a-f]+/, 60_000))![1]!;
+      await m.atMainMenu();
+
+      await issue(m);
+      await m.expect(new RegExp(`WARNING: the client certificate 'menu-client' \\(serial ${first}, valid until \\d{4}-\\d\\d-\\d\\d\\) already has the subject\\n +CN=menu-client,O=Keyhaven`));
+      await m.expect(/\(y\/N\)/);
+      m.enter();
+      await m.expect(/Nothing was issued\./);
+      await m.atMainMenu();
+
+      await issue(m);
+      await m.expect(/\(y\/N\)/);
+      m.enter('y');
+      await m.expect(/\? DNS names/);
+      m.enter();
+      await m.expect(/\? How do you want to copy it\?/);
+      m.enter();
+      await m.expect(new RegExp(`Done: re-issued client certificate 'menu-client'.*\\(re-issue of serial ${first}`), 60_000);
+      await m.atMainMenu();
+    } finally {
+      m.close();
+    }
+  });
+});
+
+describe('a static address is checked field by field', () => {
+  test('the address and prefix are not refused for the gateway asked after them; the gateway then is', async () => {
+    const m = await Menu.open();
+    try {
+      await m.choose('Network settings');
+      await m.expect(/\? Host name/);
+      m.enter();
+      await m.expect(/\? Address/);
+      m.press('Down', 'Enter'); // Static address
+      await m.expect(/\? IP address/);
+      m.enter('127.0.0.9');
+      await m.expect(/> address\.address: "127\.0\.0\.9" is a loopback address, which cannot be a static address/);
+      m.press(...Array<string>(9).fill('BSpace'));
+      m.enter('10.20.0.5');
+      await m.expect(/\? Prefix length/);
+      m.press(...Array<string>(4).fill('BSpace'));
+      m.enter('24');
+      await m.expect(/\? Gateway/);
+      m.enter('10.30.0.1');
+      await m.expect(/> address\.gateway: "10\.30\.0\.1" is not in the appliance's network 10\.20\.0\.0\/24/);
+      m.press(...Array<string>(9).fill('BSpace'));
+      m.enter('10.20.0.1');
+      await m.expect(/\? DNS servers/);
+      m.enter('10.20.0.53');
+      await m.expect(/\? Apply these network settings now\?/);
+      m.enter();
+      await m.expect(/Done: host keyhaven, 10\.20\.0\.5\/24 via 10\.20\.0\.1, DNS 10\.20\.0\.53\./);
+      await m.atMainMenu();
+    } finally {
+      m.close();
+    }
+  });
+});

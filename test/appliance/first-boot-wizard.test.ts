@@ -5,9 +5,10 @@
 // the real system path is exercised by the end-to-end boot test.)
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdminAuditLog } from '../../appliance/admin/admin-audit.js';
@@ -125,7 +126,11 @@ test('corrections are validated field by field; Ctrl-C starts over without chang
   assert.ok(!existsSync(join(sb.root, 'var/lib/keyhaven-appliance')), 'no progress recorded');
 });
 
-test('a run interrupted half-way is undone before the next one starts', { timeout: 180_000 }, async () => {
+/** The key server's account owns its data directory on the appliance: `nobody` here, when the tests run as root. */
+const nobody = (): { uid: number; gid: number } | undefined =>
+  process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) } : undefined;
+
+test('a run interrupted half-way is undone before the next one starts; what is made in the data directory is its owner’s', { timeout: 180_000 }, async () => {
   const sb = sandbox();
   // What a power-off after the CA was made leaves: the started mark and a CA nobody saw.
   mkdirSync(join(sb.root, 'var/lib/keyhaven-appliance'), { recursive: true });
@@ -133,6 +138,12 @@ test('a run interrupted half-way is undone before the next one starts', { timeou
   mkdirSync(join(sb.root, 'var/lib/keyhaven/pki'), { recursive: true });
   writeFileSync(join(sb.root, 'var/lib/keyhaven/pki/ca.crt'), 'half-written');
   writeFileSync(join(sb.root, 'var/lib/keyhaven/pki/server.crt'), 'half-written');
+  const owner = nobody();
+  if (owner) {
+    // The wizard runs as root; the data directory is the key server's, as the image makes it.
+    for (const d of [dirname(sb.root), sb.root, join(sb.root, 'var'), join(sb.root, 'var/lib')]) chmodSync(d, 0o755);
+    execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, join(sb.root, 'var/lib/keyhaven')]);
+  }
   const t = wizard(sb);
   await t.waitFor(/Are these settings correct\?/);
   t.press('Enter');
@@ -144,4 +155,9 @@ test('a run interrupted half-way is undone before the next one starts', { timeou
   assert.match(commands(sb.root), /^reset partial first boot\n/);
   t.press('Enter');
   assert.equal(await t.exitStatus(), 0);
+  if (owner) {
+    // CA, server certificate and master key were made by the data directory's owner: root made nothing there.
+    const made = ['', 'pki', 'pki/ca.key', 'pki/ca.crt', 'pki/server.key', 'pki/index.json', 'master.key'].map((f) => join(sb.root, 'var/lib/keyhaven', f));
+    for (const f of made) assert.equal(statSync(f).uid, owner.uid, `${f} belongs to the data directory's owner`);
+  }
 });

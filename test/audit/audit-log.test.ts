@@ -195,11 +195,13 @@ async function serveOnce(dir: string) {
   await server.close();
 }
 
-const RESTART_CASES: { name: string; edit: (db: Database.Database) => void; found: () => RegExp }[] = [
+// `rollback`: records removed from the end leave the log behind its anchor (the start refuses it).
+const RESTART_CASES: { name: string; edit: (db: Database.Database) => void; found: () => RegExp; rollback?: true }[] = [
   {
     name: 'the last records deleted',
     edit: (db) => db.prepare('DELETE FROM audit WHERE seq > ?').run(records - 2),
     found: () => new RegExp(`ends at record ${records - 2} but its sealed head is for record ${records}`),
+    rollback: true,
   },
   {
     name: 'the sealed head deleted',
@@ -210,6 +212,7 @@ const RESTART_CASES: { name: string; edit: (db: Database.Database) => void; foun
     name: 'every record and the head deleted',
     edit: (db) => db.exec("DELETE FROM audit; DELETE FROM meta WHERE key = 'audit_head';"),
     found: () => /record 1 is missing: the log is empty and its sealed head is gone/,
+    rollback: true,
   },
   {
     name: 'the sealed head replaced by text of the right length',
@@ -227,6 +230,13 @@ for (const c of RESTART_CASES) {
   test(`tampering stays evident after the server starts again on the store: ${c.name}`, async () => {
     const dir = tampered(c.edit);
     assert.match((await problemAtOpening(dir)) ?? '(nothing found)', c.found(), 'found when the log is opened');
+    if (c.rollback) {
+      // A shortened log is older than its anchor: not served (server/store/rollback-guard.ts) ...
+      await assert.rejects(serveOnce(dir), (e: Error & { code?: string }) => e.code === 'KH_STORE_ROLLBACK' && /the audit log ends at record/.test(e.message));
+      // ... until the operator accepts it; the tampering is still recorded, before the acceptance.
+      const accepted = await runCli(['store', 'accept-rollback', '--data-dir', dir, '--yes']);
+      assert.equal(accepted.code, 0, accepted.stderr);
+    }
     await serveOnce(dir);
     assert.equal(await problemAtOpening(dir), undefined, 'recorded once, then the log is consistent again');
     const r = await runCli(['audit', 'verify', '--data-dir', dir]);
@@ -300,14 +310,16 @@ test('each request leaves a record: identity, address, operation, object id, res
     assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.ok(Math.abs(Date.parse(r.time) - t0) < 10_000, `time ${r.time}`);
 
-    // Failure with a reason: another identity asks for dev's key.
+    // Failure with a reason: another identity asks for dev's key. The client is told Item Not
+    // Found (it must not learn the key exists); the audit record says what really happened.
     const denied = await send(bob, [getItem(uid)]);
-    assert.equal(denied.items[0]!.reason, Enum.ResultReason.PermissionDenied);
+    assert.equal(denied.items[0]!.reason, Enum.ResultReason.ItemNotFound);
     r = last();
     assert.equal(r.identity, 'CN=bob,O=Keyhaven');
     assert.equal(r.operation, 'Get');
+    assert.equal(r.objectId, uid);
     assert.equal(r.result, 'failure');
-    assert.equal(r.reason, 'Permission Denied');
+    assert.equal(r.reason, 'Permission Denied: the object belongs to another client identity');
 
     // A malformed message (non-zero padding inside a valid frame).
     const bad = request([createAes()]);

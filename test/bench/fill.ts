@@ -8,9 +8,10 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import pino from 'pino';
-import { parseConfig } from '../../server/config.js';
-import { credentialChecker } from '../../server/net/credentials.js';
-import { handleRequest } from '../../server/ops/handle-request.js';
+import { parseConfig, type Config } from '../../server/config.js';
+import { RequestRsaKeys, RsaKeyPool } from '../../server/ops/rsa-key-pool.js';
+import { handleRequest, type RequestEnvironment } from '../../server/ops/handle-request.js';
+import type { KeyStore } from '../../server/store/key-store.js';
 import { clientIdentity } from '../../server/pki/index.js';
 import { openStore, PRODUCT } from '../../server/server.js';
 import { checkCreate } from './ttlv-scan.js';
@@ -28,6 +29,23 @@ export function identityOf(certFile: string): string {
   return clientIdentity(new X509Certificate(readFileSync(certFile)));
 }
 
+/** What handleRequest needs to run requests of `owner` against `store` outside a server. */
+export function requestEnvironment(config: Config, store: KeyStore, owner: string, onInternalError: (err: unknown) => void): RequestEnvironment {
+  return {
+    identity: owner,
+    store,
+    server: PRODUCT,
+    limits: { maxLocateItems: config.limits.maxLocateItems, maxLocateScan: config.limits.maxLocateScan },
+    maxResponseSize: config.limits.maxResponseBytes,
+    maxBatchItems: config.limits.maxBatchItems,
+    rsaKeys: new RequestRsaKeys(new RsaKeyPool()),
+    // Symmetric keys only; no credentials are configured.
+    authenticate: () => undefined,
+    onInternalError,
+    now: () => Math.floor(Date.now() / 1000),
+  };
+}
+
 export function fillStore(
   dataDir: string,
   n: number,
@@ -38,16 +56,7 @@ export function fillStore(
   const config = parseConfig({ dataDir, listeners: { kmip: { host: '127.0.0.1', port: 1 } }, log: { level: 'silent' } }, 'bench');
   const { db, store, audit, paths } = openStore(config, { create: true });
   const log = pino({ level: 'silent' });
-  const env = {
-    identity: owner,
-    store,
-    server: PRODUCT,
-    limits: { maxLocateItems: config.limits.maxLocateItems },
-    maxResponseSize: config.limits.maxResponseBytes,
-    authenticate: credentialChecker([]),
-    onInternalError: (err: unknown) => log.error({ err }, 'internal error'),
-    now: () => Math.floor(Date.now() / 1000),
-  };
+  const env = requestEnvironment(config, store, owner, (err) => log.error({ err }, 'internal error'));
   const started = performance.now();
   const BATCH = 25_000;
   try {

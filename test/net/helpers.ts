@@ -1,5 +1,7 @@
 // Shared by the net and fuzz tests: audit-log inspection and a health check of a running server.
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import type tls from 'node:tls';
 import { enumeration } from '../../server/kmip/item.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
 import type { AuditRecord } from '../../server/audit/audit-log.js';
@@ -56,3 +58,51 @@ export async function assertHealthy(ts: { port: number; dev: ClientFiles }, file
     c.close();
   }
 }
+
+/**
+ * A raw TCP connection to the listener that sends `send` (default nothing) and then stays silent: a
+ * client that never completes a TLS handshake. `from` is the local address to bind: Linux routes
+ * all of 127.0.0.0/8 to loopback, so 127.0.0.2, 127.0.0.3… act as distinct client addresses.
+ */
+export interface SilentSocket {
+  socket: net.Socket;
+  from: string;
+  /** Milliseconds from connect until the server closed it; undefined while open. */
+  closedAfterMs: number | undefined;
+  readonly whenClosed: Promise<void>;
+}
+
+export function openSilent(port: number, from: string, send?: Buffer): Promise<SilentSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
+    let connectedAt = 0;
+    let closeResolve!: () => void;
+    const s: SilentSocket = { socket, from, closedAfterMs: undefined, whenClosed: new Promise((r) => (closeResolve = r)) };
+    socket.on('error', () => {}); // resets by the server are expected; 'close' follows
+    socket.once('connect', () => {
+      connectedAt = Date.now();
+      if (send) socket.write(send);
+      resolve(s);
+    });
+    socket.once('close', () => {
+      if (!connectedAt) reject(new Error(`connection from ${from} failed`));
+      s.closedAfterMs = Date.now() - connectedAt;
+      closeResolve();
+    });
+  });
+}
+
+/** Opens `count` silent sockets from each address, all at once. */
+export async function openSilentFrom(port: number, from: string[], count = 1): Promise<SilentSocket[]> {
+  return Promise.all(from.flatMap((a) => Array.from({ length: count }, () => openSilent(port, a))));
+}
+
+/** 127.0.0.first … 127.0.0.(first + n - 1). */
+export const loopbackRange = (first: number, n: number): string[] => Array.from({ length: n }, (_, i) => `127.0.0.${first + i}`);
+
+/** Audit records of refused connections (operation Handshake) from `address`. */
+export const refusalsFrom = (records: AuditRecord[], address: string): AuditRecord[] =>
+  records.filter((r) => r.operation === 'Handshake' && r.address === address && /^refused: /.test(r.reason));
+
+/** tls.connect options to connect from this local address (a net option tls.connect passes on). */
+export const fromAddress = (localAddress: string) => ({ localAddress }) as tls.ConnectionOptions;

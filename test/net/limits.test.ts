@@ -339,7 +339,8 @@ describe('the connection cap (limits.maxConnections)', () => {
   });
 
   test('TLS handshakes that never finish do not hold slots forever (handshake timeout)', async () => {
-    // Raw TCP connections that never send a ClientHello occupy slots until the handshake timeout.
+    // Raw TCP connections that never send a ClientHello: the handshake deadline (1 s here, shorter
+    // than the default hello deadline) closes them.
     const seq = lastSeq(ts);
     const sockets = [0, 1, 2].map(() => net.connect(ts.port, '127.0.0.1'));
     await Promise.all(sockets.map((s) => new Promise((r) => s.once('connect', r))));

@@ -250,13 +250,19 @@ test('Get with a Key Wrapping Specification gives the RFC 3394 §4.1 AES Key Wra
   assert.equal((await one(withUid(Op.Get, kek, [spec(key)]))).reason, RR.PermissionDenied);
 });
 
-test('another client identity is refused every object it does not own', async () => {
+test('another client identity is refused every object it does not own, exactly as if it did not exist', async () => {
   const uid = await createKey([attribute('Name', av.name('owned-by-dev'))]);
+  const missing = '4f1d5c3a-0000-4000-8000-000000000000';
   const other = await ts.client(await ts.issue('intruder'));
   try {
-    for (const item of [withUid(Op.Get, uid), withUid(Op.GetAttributes, uid), withUid(Op.Destroy, uid), withUid(Op.Activate, uid), revokeItem(uid, Enum.RevocationReasonCode.KeyCompromise)]) {
-      const r = parseResponse(await other.send(request([item])));
-      assert.equal(r.items[0]!.reason, RR.PermissionDenied, `operation ${item.operation}`);
+    for (const make of [(u: string) => withUid(Op.Get, u), (u: string) => withUid(Op.GetAttributes, u), (u: string) => withUid(Op.Destroy, u), (u: string) => withUid(Op.Activate, u), (u: string) => revokeItem(u, Enum.RevocationReasonCode.KeyCompromise)]) {
+      const r = parseResponse(await other.send(request([make(uid)])));
+      const absent = parseResponse(await other.send(request([make(missing)])));
+      const op = make(uid).operation;
+      // Item Not Found with the same message as for an identifier nobody has: existence cannot be probed.
+      assert.equal(r.items[0]!.reason, RR.ItemNotFound, `operation ${op}`);
+      assert.equal(absent.items[0]!.reason, RR.ItemNotFound, `operation ${op}`);
+      assert.equal(r.items[0]!.message, absent.items[0]!.message!.replace(missing, uid), `operation ${op}: same answer as for a missing object`);
     }
     const loc = parseResponse(await other.send(request([{ operation: Op.Locate, payload: [attribute('Name', av.name('owned-by-dev'))] }])));
     assert.equal(field(loc.items[0]!.payload, Tag.UniqueIdentifier), undefined);

@@ -2,7 +2,14 @@
 // with a position, and no DTD processing at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attributeValue, childElements, readXml, textContent, XmlSyntaxError } from '../../ova/xml-reader.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MAX_OVF_ENVIRONMENT_BYTES, parseOvfEnvironment } from '../../ova/ovf-environment.js';
+import { attributeValue, childElements, MAX_XML_LENGTH, readXml, textContent, XmlSyntaxError } from '../../ova/xml-reader.js';
+import type { XmlStats } from './helpers/xml-stats.js';
 
 const NS = 'urn:example';
 
@@ -66,5 +73,131 @@ test('reports the line and column of the problem', () => {
   } catch (e) {
     assert.ok(e instanceof XmlSyntaxError);
     assert.equal(e.line, 3);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hostile sizes and shapes. The reader must do work proportional to the document (it used to
+// recount the lines before every element: 75 s for 250 KiB of short lines, hours for 1 MiB) and
+// refuse anything over MAX_XML_LENGTH before parsing. What is asserted is the work done — every
+// element, attribute and character accounted for, the larger documents refused — and the time is
+// printed, benchmark style, not asserted. Each document is read in a child process that is killed
+// after READ_BOUND_MS, only so that a reader gone quadratic fails the test instead of blocking it.
+
+const READ_BOUND_MS = 120_000;
+const XML_STATS = fileURLToPath(new URL('./helpers/xml-stats.ts', import.meta.url));
+
+/** readXml(doc) in a child process: what it read, and how long it took. */
+function readInChild(doc: string): XmlStats & { ms: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'keyhaven-xml-'));
+  try {
+    const file = join(dir, 'doc.xml');
+    writeFileSync(file, doc);
+    const tsx = (process.env['NODE_OPTIONS'] ?? '').includes('tsx') ? [] : ['--import', 'tsx'];
+    const r = spawnSync(process.execPath, [...tsx, XML_STATS, file], { encoding: 'utf8', timeout: READ_BOUND_MS, maxBuffer: 1024 * 1024 });
+    assert.equal(r.signal, null, `reading ${(doc.length / 1024).toFixed(0)} KiB did not finish within ${READ_BOUND_MS / 1000} s: the reader is no longer linear`);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as XmlStats & { ms: number };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Repeats unit(i) between head and tail until the document has at least `size` characters. */
+function fill(size: number, head: string, unit: (i: number) => string, tail: string): { doc: string; units: number } {
+  const parts: string[] = [];
+  let n = head.length + tail.length;
+  while (n < size) {
+    const u = unit(parts.length);
+    parts.push(u);
+    n += u.length;
+  }
+  return { doc: head + parts.join('') + tail, units: parts.length };
+}
+
+const HOSTILE_SIZE = MAX_XML_LENGTH - 4096; // just under the bound, whatever the unit length
+type Expected = Partial<Omit<XmlStats, 'last'>> & { last?: XmlStats['last'] };
+const hostile: Record<string, { make: (size: number) => { doc: string; units: number }; expect: (units: number) => Expected }> = {
+  'many short lines of elements': {
+    make: (size) => fill(size, '<r>\n', () => '<a\n/>\n', '</r>'),
+    expect: (units) => ({ elements: 1 + units, attributes: 0, textLength: 1 + units, maxDepth: 2 }),
+  },
+  'deep nesting, to the depth limit, repeated': {
+    make: (size) => fill(size, '<r>', () => `${'<d>'.repeat(31)}x${'</d>'.repeat(31)}`, '</r>'),
+    expect: (units) => ({ elements: 1 + 31 * units, attributes: 0, textLength: units, maxDepth: 32 }),
+  },
+  'many attributes, at the attribute limit': {
+    make: (size) => fill(size, '<r xmlns:p="urn:p">', (i) => `<a ${Array.from({ length: 64 }, (_, j) => `${j % 2 ? 'p:' : ''}a${j}="${i}&amp;"`).join('\n')}/>`, '</r>'),
+    expect: (units) => ({
+      elements: 1 + units,
+      attributes: 64 * units,
+      textLength: 0,
+      maxDepth: 2,
+      last: { name: 'a', namespace: null, attribute: { name: 'p:a63', namespace: 'urn:p', value: `${units - 1}&` } },
+    }),
+  },
+  'one long text with references and CRLF line ends': {
+    make: (size) => fill(size, '<r>', () => 'text &amp; &#x41; &lt;more&gt; ]\r\n', '</r>'),
+    expect: (units) => ({ elements: 1, textLength: 'text & A <more> ]\n'.length * units, textStart: 'text & A <more> ]\ntext & A <more> ]\ntext' }),
+  },
+  'many namespace declarations': {
+    make: (size) => fill(size, '<r>', (i) => `<p${i % 50}:e xmlns:p${i % 50}="urn:${i}" p${i % 50}:v="${i}"/>\n`, '</r>'),
+    expect: (units) => ({
+      elements: 1 + units,
+      attributes: units,
+      maxDepth: 2,
+      last: { name: `p${(units - 1) % 50}:e`, namespace: `urn:${units - 1}`, attribute: { name: `p${(units - 1) % 50}:v`, namespace: `urn:${units - 1}`, value: `${units - 1}` } },
+    }),
+  },
+};
+
+for (const [shape, { make, expect }] of Object.entries(hostile)) {
+  test(`a ~1 MiB hostile document (${shape}) is read in one pass; over the bound it is refused`, (t) => {
+    const { doc, units } = make(HOSTILE_SIZE);
+    assert.ok(doc.length <= MAX_XML_LENGTH && doc.length > MAX_XML_LENGTH - 8192, `${doc.length} characters`);
+    const { ms, ...stats } = readInChild(doc);
+    const expected = expect(units);
+    assert.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, stats[k as keyof XmlStats]])), expected);
+    t.diagnostic(`bench: read ${(doc.length / 1024).toFixed(0)} KiB (${shape}) in ${ms.toFixed(0)} ms`);
+
+    // One character over the bound (white space after the root element, which is otherwise allowed), or
+    // twice the bound, is refused before parsing, whatever the limits say.
+    for (const over of [doc + ' '.repeat(MAX_XML_LENGTH + 1 - doc.length), doc + ' '.repeat(2 * MAX_XML_LENGTH - doc.length)]) {
+      const t0 = performance.now();
+      assert.throws(
+        () => readXml(over, { maxLength: 16 * MAX_XML_LENGTH }),
+        (e: unknown) =>
+          e instanceof XmlSyntaxError && e.code === 'KH_OVA_INVALID' && new RegExp(`larger than ${MAX_XML_LENGTH} characters \\(it has ${over.length}\\): refused before parsing`).test(e.message),
+      );
+      t.diagnostic(`bench: refused ${(over.length / 1024).toFixed(0)} KiB in ${(performance.now() - t0).toFixed(1)} ms`);
+    }
+  });
+}
+
+test('a 250 KiB OVF environment padded with short lines is read in one pass', (t) => {
+  const env = 'http://schemas.dmtf.org/ovf/environment/1';
+  const { doc, units } = fill(
+    MAX_OVF_ENVIRONMENT_BYTES - 1024,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Environment xmlns="${env}" xmlns:oe="${env}" xmlns:ve="http://www.vmware.com/schema/ovfenv" oe:id="">\n` +
+      `<PropertySection>\n<Property oe:key="keyhaven.hostname" oe:value="kms01"/>\n</PropertySection>\n<ve:EthernetAdapterSection>\n`,
+    (i) => `<ve:Adapter\n ve:unitNumber="${i}"\n/>\n`,
+    '</ve:EthernetAdapterSection>\n</Environment>\n',
+  );
+  assert.ok(doc.length > 250 * 1024 && doc.length < MAX_OVF_ENVIRONMENT_BYTES);
+  const started = performance.now();
+  assert.deepEqual(parseOvfEnvironment(Buffer.from(doc)), { 'keyhaven.hostname': 'kms01' });
+  t.diagnostic(`bench: parsed a ${(doc.length / 1024).toFixed(0)} KiB OVF environment (${units} adapters) in ${(performance.now() - started).toFixed(0)} ms`);
+});
+
+test('positions in messages stay right deep into a large document', () => {
+  const lines = Array.from({ length: 20_000 }, (_, i) => `<a n="${i}"/>`);
+  lines[15_000] = '<a n="x" n="y"/>';
+  try {
+    readXml(`<r>\n${lines.join('\n')}\n</r>`);
+    assert.fail('should have thrown');
+  } catch (e) {
+    assert.ok(e instanceof XmlSyntaxError);
+    assert.equal(e.line, 15_002);
+    assert.match(e.message, /attribute n appears twice on <a> \(line 15002, column 15\)/);
   }
 });

@@ -68,3 +68,10 @@ export function allFiles(dir: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
+
+/** A CSR made by `openssl req -new` with a fresh key (dir/name.key), as a client would hand it over. */
+export function opensslCsr(dir: string, name: string, args: string[]): string {
+  const out = path.join(dir, `${name}.csr`);
+  opensslOk(['req', '-new', '-nodes', '-keyout', path.join(dir, `${name}.key`), '-out', out, ...args]);
+  return fs.readFileSync(out, 'utf8');
+}

@@ -150,11 +150,14 @@ describe('CA, server and client certificates', () => {
     assert.ok(x.checkPrivateKey((await import('node:crypto')).createPrivateKey(keyPem)));
   });
 
-  test('client certificate: one valid certificate per name unless forced; reissue after revocation', async () => {
+  test('client certificate: one valid certificate per name unless re-issued; issue again after revocation', async () => {
     const first = await issueClient(dir, { name: 'dup', bits: 2048, p12Password: 'x' });
     await rejectsWith(() => issueClient(dir, { name: 'dup', bits: 2048 }), ErrorCodes.PKI_ALREADY_EXISTS, /revoke it first/);
-    const forced = await issueClient(dir, { name: 'dup', bits: 2048, force: true });
+    // --force covers the name only; the same subject (the client identity) needs --reissue
+    await rejectsWith(() => issueClient(dir, { name: 'dup', bits: 2048, force: true }), ErrorCodes.PKI_SUBJECT_IN_USE, /--reissue/);
+    const forced = await issueClient(dir, { name: 'dup', bits: 2048, reissue: true });
     assert.deepEqual(forced.stillValid.map((c) => c.serial), [first.serial]);
+    assert.deepEqual(forced.reissues, [first.serial]);
     assert.ok(!fs.existsSync(path.join(p.clientsDir, 'dup.p12')), 'the stale PKCS#12 of the old key is removed');
     await revoke(dir, { name: 'dup' }, 'superseded');
     const again = await issueClient(dir, { name: 'dup', bits: 2048 });

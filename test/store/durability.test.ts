@@ -154,7 +154,7 @@ test('through KmipService: a write is acknowledged after its fsync; a read-only 
     audit,
     durability,
     server: { vendor: 'test', product: 'test', version: '0' },
-    limits: { maxLocateItems: 10 },
+    limits: { maxLocateItems: 10, maxLocateScan: 20_000 },
     maxResponseSize: 1 << 20,
     authenticate: () => undefined,
     onInternalError: (e) => { throw e; },

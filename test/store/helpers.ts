@@ -141,8 +141,13 @@ export function writeConfig(file: string, dataDir: string, port: number, extra: 
   return file;
 }
 
-/** Starts `keyhaven serve --config FILE` and waits until it logs that it is serving. */
-export async function startServerProcess(configFile: string, timeoutMs = 20_000): Promise<ServerProcess> {
+export type StartOutcome = { started: ServerProcess } | { refused: { code: number | null; stdout: string; stderr: string } };
+
+/**
+ * Starts `keyhaven serve`: resolves with the running server, or with its exit when it refuses to
+ * start.
+ */
+export async function tryStart(configFile: string, timeoutMs = 30_000): Promise<StartOutcome> {
   const child = spawn(process.execPath, [KEYHAVEN, 'serve', '--config', configFile], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -150,27 +155,35 @@ export async function startServerProcess(configFile: string, timeoutMs = 20_000)
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
+  return new Promise<StartOutcome>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the server neither started nor exited in ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`));
+    }, timeoutMs);
     const check = () => {
-      if (out.includes('key server started')) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve();
-      }
+      if (!out.includes('key server started')) return;
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      resolve({ started: { child, stdout: () => out, stderr: () => err, exited } });
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     void exited.then((e) => {
       clearTimeout(timer);
-      reject(new Error(`server exited (${e.code ?? e.signal}) before starting\nstdout: ${out}\nstderr: ${err}`));
+      resolve({ refused: { code: e.code, stdout: out, stderr: err } });
     });
   });
-  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Starts `keyhaven serve --config FILE` and waits until it logs that it is serving. */
+export async function startServerProcess(configFile: string, timeoutMs = 20_000): Promise<ServerProcess> {
+  const r = await tryStart(configFile, timeoutMs);
+  if ('refused' in r) throw new Error(`server exited (${r.refused.code}) before starting\nstdout: ${r.refused.stdout}\nstderr: ${r.refused.stderr}`);
+  return r.started;
 }
 
 /** Runs the keyhaven CLI to completion. */

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { AuditRecord } from '../../../server/audit/audit-log.js';
 import { defineAction } from '../action.js';
-import { withServerStore } from '../server-store.js';
+import { asDataOwner } from '../data-owner.js';
 
 export interface AuditTail {
   keyServer: AuditRecord[] | { error: string };
@@ -17,7 +17,7 @@ export const auditTail = defineAction({
   async run(p, ctx) {
     let keyServer: AuditTail['keyServer'];
     try {
-      keyServer = withServerStore(ctx.paths, (_db, audit) => audit.tail(p.count));
+      keyServer = await asDataOwner(ctx.paths, 'store.audit-tail', { count: p.count });
     } catch (err) {
       keyServer = { error: (err as Error).message };
     }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { VerifyResult } from '../../../server/audit/audit-log.js';
 import { defineAction } from '../action.js';
-import { withServerStore } from '../server-store.js';
+import { asDataOwner } from '../data-owner.js';
 
 export interface AuditVerification {
   keyServer: VerifyResult | { error: string };
@@ -18,7 +18,7 @@ export const auditVerify = defineAction({
   async run(_p, ctx) {
     let keyServer: AuditVerification['keyServer'];
     try {
-      keyServer = withServerStore(ctx.paths, (_db, audit) => audit.verify());
+      keyServer = await asDataOwner(ctx.paths, 'store.audit-verify', {});
     } catch (err) {
       keyServer = { error: (err as Error).message };
     }

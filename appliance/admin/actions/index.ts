@@ -10,6 +10,8 @@ import { ntpSet } from './ntp-set.js';
 import { passwordSet } from './password-set.js';
 import { pkiIssueClient } from './pki-issue-client.js';
 import { pkiList } from './pki-list.js';
+import { pkiPreviewClient } from './pki-preview-client.js';
+import { pkiPreviewCsr } from './pki-preview-csr.js';
 import { pkiRevoke } from './pki-revoke.js';
 import { pkiSignCsr } from './pki-sign-csr.js';
 import { settingsShow } from './settings-show.js';
@@ -29,7 +31,9 @@ const all: AdminAction[] = [
   syslogSet,
   adminNetworksSet,
   accessSet,
+  pkiPreviewClient,
   pkiIssueClient,
+  pkiPreviewCsr,
   pkiSignCsr,
   pkiList,
   pkiRevoke,

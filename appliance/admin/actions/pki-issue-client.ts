@@ -1,12 +1,15 @@
 // Issues a client certificate (clientAuth) for vCenter, MongoDB, MySQL or an application and hands
 // back everything the client needs as text: certificate, private key and CA in PEM, and optionally a
 // PKCS#12 bundle (base64). The private key and bundle are then deleted from the appliance: it keeps
-// no client's private key; a lost one is replaced by revoking and issuing again.
-import { readFileSync, rmSync } from 'node:fs';
+// no client's private key; a lost one is replaced by revoking and issuing again. The work is done in
+// the data directory by its owner (data-owner.ts). A name or subject that a valid certificate already
+// has is refused unless `reissue` says the administrator confirmed a second certificate for it (the
+// new one reads the keys the old one owns); the audit record then names the certificate it re-issues.
 import { z } from 'zod';
-import { issueClient } from '../../../server/pki/index.js';
 import { defineAction } from '../action.js';
-import { changingPki, handedOut, type HandedOutCertificate } from './pki-change.js';
+import { asDataOwner } from '../data-owner.js';
+import type { WorkerResult } from '../data-worker.js';
+import { reissueNote } from './pki-preview-client.js';
 
 export const CLIENT_PURPOSES = {
   vcenter: 'vCenter / vSAN key provider',
@@ -15,11 +18,7 @@ export const CLIENT_PURPOSES = {
   application: 'an application',
 } as const;
 
-export interface IssuedBundle extends HandedOutCertificate {
-  keyPem: string;
-  /** DER of the PKCS#12 bundle in base64, when a bundle password was given. */
-  p12Base64?: string;
-}
+export type IssuedBundle = WorkerResult<'pki.issue-client'>;
 
 export const pkiIssueClient = defineAction({
   name: 'pki.issue-client',
@@ -31,29 +30,18 @@ export const pkiIssueClient = defineAction({
       dns: z.array(z.string().max(253)).max(16).default([]),
       days: z.number().int().optional(),
       p12Password: z.string().min(10, 'the bundle password needs at least 10 characters').max(128).optional(),
+      reissue: z.boolean().default(false),
     })
     .strict(),
   async run(p, ctx) {
-    const issued = await changingPki(ctx, () =>
-      issueClient(ctx.paths.dataDir, {
-        name: p.name,
-        organization: 'Keyhaven',
-        dns: p.dns,
-        ...(p.days !== undefined ? { days: p.days } : {}),
-        ...(p.p12Password !== undefined ? { p12Password: p.p12Password } : {}),
-      }),
-    );
-    const result: IssuedBundle = {
-      ...handedOut(ctx, { ...issued, name: p.name, certPem: readFileSync(issued.certPath, 'utf8') }),
-      keyPem: readFileSync(issued.keyPath, 'utf8'),
-      ...(issued.p12Path ? { p12Base64: readFileSync(issued.p12Path).toString('base64') } : {}),
-    };
-    rmSync(issued.keyPath, { force: true });
-    if (issued.p12Path) rmSync(issued.p12Path, { force: true });
-    return {
-      result,
-      summary: `issued client certificate '${p.name}' for ${CLIENT_PURPOSES[p.purpose]}: ${issued.subject}, serial ${issued.serial}, valid until ${result.notAfter}${result.p12Base64 ? ', with PKCS#12 bundle' : ''}`,
-      objectId: issued.serial,
-    };
+    const b = await asDataOwner(ctx.paths, 'pki.issue-client', {
+      name: p.name,
+      dns: p.dns,
+      ...(p.days !== undefined ? { days: p.days } : {}),
+      ...(p.p12Password !== undefined ? { p12Password: p.p12Password } : {}),
+      reissue: p.reissue,
+    });
+    const what = `client certificate '${b.name}' for ${CLIENT_PURPOSES[p.purpose]}: ${b.subject}, serial ${b.serial}, valid until ${b.notAfter}${b.p12Base64 ? ', with PKCS#12 bundle' : ''}`;
+    return { result: b, summary: `${b.reissueOf.length ? 're-issued' : 'issued'} ${what}${reissueNote(b.reissueOf)}`, objectId: b.serial };
   },
 });

@@ -1,11 +1,14 @@
 // Signs a pasted certificate signing request as a client certificate (vCenter's "Make KMS trust
-// vCenter" flow hands out such a CSR).
+// vCenter" flow hands out such a CSR), in the data directory as its owner (data-owner.ts). A subject
+// that a valid certificate already has is refused unless `reissue` says the administrator confirmed
+// it (after pki.preview-csr); the audit record then names the certificate it re-issues.
 import { z } from 'zod';
-import { signCsr } from '../../../server/pki/index.js';
 import { defineAction } from '../action.js';
-import { changingPki, handedOut, type HandedOutCertificate } from './pki-change.js';
+import { asDataOwner } from '../data-owner.js';
+import type { WorkerResult } from '../data-worker.js';
+import { reissueNote } from './pki-preview-client.js';
 
-export type SignedCsr = HandedOutCertificate;
+export type SignedCsr = WorkerResult<'pki.sign-csr'>;
 
 export const pkiSignCsr = defineAction({
   name: 'pki.sign-csr',
@@ -15,16 +18,16 @@ export const pkiSignCsr = defineAction({
       csr: z.string().max(64 * 1024),
       commonName: z.string().max(64).optional(),
       days: z.number().int().optional(),
+      reissue: z.boolean().default(false),
     })
     .strict(),
   async run(p, ctx) {
-    const signed = await changingPki(ctx, () =>
-      signCsr(ctx.paths.dataDir, p.csr, {
-        ...(p.commonName !== undefined ? { commonName: p.commonName } : {}),
-        ...(p.days !== undefined ? { days: p.days } : {}),
-      }),
-    );
-    const result: SignedCsr = handedOut(ctx, signed);
-    return { result, summary: `signed a CSR for ${signed.subject}, serial ${signed.serial}, valid until ${result.notAfter}`, objectId: signed.serial };
+    const c = await asDataOwner(ctx.paths, 'pki.sign-csr', {
+      csr: p.csr,
+      ...(p.commonName !== undefined ? { commonName: p.commonName } : {}),
+      ...(p.days !== undefined ? { days: p.days } : {}),
+      reissue: p.reissue,
+    });
+    return { result: c, summary: `${c.reissueOf.length ? 're-issued' : 'signed'} a CSR for ${c.subject}, serial ${c.serial}, valid until ${c.notAfter}${reissueNote(c.reissueOf)}`, objectId: c.serial };
   },
 });

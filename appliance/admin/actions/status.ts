@@ -1,11 +1,9 @@
 // The appliance at a glance: services, key count, certificate expiry, time synchronisation, disk.
 // Each part that cannot be read says why instead of failing the whole report.
-import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { z } from 'zod';
-import { listIssued, pkiPaths } from '../../../server/pki/index.js';
 import { defineAction, type ActionContext } from '../action.js';
-import { withServerStore } from '../server-store.js';
+import { asDataOwner } from '../data-owner.js';
 
 export const STATUS_UNITS = ['keyhaven.service', 'keyhaven-firewall.service', 'keyhaven-configure.service', 'ssh.service', 'chrony.service', 'systemd-networkd.service'];
 const EXPIRY_WARNING_DAYS = 30;
@@ -29,35 +27,15 @@ async function services(ctx: ActionContext): Promise<StatusReport['services']> {
   return STATUS_UNITS.map((unit, i) => ({ unit, state: states[i]?.trim() || 'unknown' }));
 }
 
-function keys(ctx: ActionContext): StatusReport['keys'] {
+/** The key count and certificate expiry, read in the data directory as its owner (data-owner.ts). */
+async function dataDirectory(ctx: ActionContext, now: number): Promise<Pick<StatusReport, 'keys' | 'certificates' | 'clientsExpiringSoon'>> {
   try {
-    return withServerStore(ctx.paths, (db) => {
-      const row = db.prepare('SELECT COUNT(*) AS objects, COUNT(material) AS withMaterial FROM objects').get() as { objects: number; withMaterial: number };
-      return { objects: row.objects, withMaterial: row.withMaterial };
-    });
+    const d = await asDataOwner(ctx.paths, 'status.data', { expiryWarningDays: EXPIRY_WARNING_DAYS });
+    const certificates = d.certificates.map((c) => ({ name: c.name, notAfter: c.notAfter, daysLeft: Math.floor((new Date(c.notAfter).getTime() - now) / DAY_MS) }));
+    return { keys: d.keys, certificates, clientsExpiringSoon: d.clientsExpiringSoon };
   } catch (err) {
-    return { error: message(err) };
+    return { keys: { error: message(err) }, certificates: [], clientsExpiringSoon: 0 };
   }
-}
-
-function certificates(ctx: ActionContext, now: number): Pick<StatusReport, 'certificates' | 'clientsExpiringSoon'> {
-  const p = pkiPaths(ctx.paths.dataDir);
-  const certificates = [
-    { name: 'CA', file: p.caCert },
-    { name: 'server', file: p.serverCert },
-  ]
-    .filter((c) => existsSync(c.file))
-    .map((c) => {
-      const notAfter = new Date(new X509Certificate(readFileSync(c.file)).validTo);
-      return { name: c.name, notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - now) / DAY_MS) };
-    });
-  let clientsExpiringSoon = 0;
-  try {
-    clientsExpiringSoon = listIssued(ctx.paths.dataDir).filter((c) => c.kind === 'client' && c.status === 'valid' && new Date(c.notAfter).getTime() - now < EXPIRY_WARNING_DAYS * DAY_MS).length;
-  } catch {
-    // no PKI yet
-  }
-  return { certificates, clientsExpiringSoon };
 }
 
 async function time(ctx: ActionContext): Promise<StatusReport['time']> {
@@ -92,8 +70,7 @@ export const status = defineAction({
     const result: StatusReport = {
       hostname: ctx.settings.read().hostname,
       services: await services(ctx),
-      keys: keys(ctx),
-      ...certificates(ctx, now),
+      ...(await dataDirectory(ctx, now)),
       time: await time(ctx),
       disks: disks(ctx),
     };

@@ -1,9 +1,12 @@
 // Issue a client certificate for vCenter, MongoDB, MySQL or an application, and hand it over as
 // text: there is no file transfer into or out of the appliance (SSH runs only this menu), so the
 // PEM files and the PKCS#12 bundle (base64) are printed between markers to copy from the terminal.
+// A name or subject that a valid certificate already has is said so, and needs an explicit yes.
 import { CLIENT_PURPOSES, type IssuedBundle } from '../../admin/actions/pki-issue-client.js';
+import type { ClientPreview } from '../../admin/actions/pki-preview-client.js';
 import { block, done, parseList } from '../forms.js';
 import type { MenuOption } from '../option.js';
+import { confirmReissue } from '../reissue.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -23,6 +26,10 @@ export const issueClientOption: MenuOption = {
       default: purpose === 'application' ? '' : purpose,
       validate: (v) => NAME.test(v) || "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
     });
+    // A name or subject a valid certificate has: the new one would be that client (menu/reissue.ts).
+    const { result: preview } = await ui.call<ClientPreview>('pki.preview-client', { name });
+    const reissue = preview.existing !== undefined;
+    if (preview.existing && !(await confirmReissue(ui, preview.subject, preview.existing, 'issued'))) return;
     const dns = parseList(await ui.input('DNS names of the client for the certificate (optional, comma-separated)', { default: '' }));
     const format = await ui.select('How do you want to copy it?', [
       { name: 'PEM: certificate, private key and CA (vCenter, MongoDB, MySQL)', value: 'pem' as const },
@@ -38,7 +45,7 @@ export const issueClientOption: MenuOption = {
       if (again !== p12Password) return ui.print('\nThe two bundle passwords differ: nothing was issued.\n');
     }
     ui.print('Generating the key and certificate…');
-    const { result: b, summary } = await ui.call<IssuedBundle>('pki.issue-client', { name, purpose, dns, ...(p12Password ? { p12Password } : {}) });
+    const { result: b, summary } = await ui.call<IssuedBundle>('pki.issue-client', { name, purpose, dns, reissue, ...(p12Password ? { p12Password } : {}) });
     ui.print(`\nCopy the blocks below into files on your workstation (select the lines between the markers).\nThe appliance does not keep the private key: if it is lost, revoke this certificate and issue a new one.`);
     if (format !== 'p12') {
       block(ui, `${b.name}.crt`, b.certPem);
@@ -50,6 +57,7 @@ export const issueClientOption: MenuOption = {
       ui.print(`\nOn your workstation, save that block as ${b.name}.p12.b64, then decode it:\n  Linux/macOS:  base64 -d ${b.name}.p12.b64 > ${b.name}.p12\n  Windows:      certutil -decode ${b.name}.p12.b64 ${b.name}.p12`);
     }
     ui.print(`\nSubject ${b.subject}, serial ${b.serial}\nSHA-256 ${b.fingerprint}\nValid until ${b.notAfter.slice(0, 10)}`);
+    if (b.reissueOf.length) ui.print(`Re-issue of serial ${b.reissueOf.map((r) => r.serial).join(', ')}: revoke it once the client uses this certificate.`);
     done(ui, summary);
   },
 };

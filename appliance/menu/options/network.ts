@@ -24,11 +24,16 @@ export const networkOption: MenuOption = {
         ...x,
         address: { mode: 'static', address: '192.0.2.1', prefix: 24, gateway: '192.0.2.254', ...(x.address.mode === 'static' ? x.address : {}), ...patch },
       });
-      const address = (await ui.input('IP address', { ...(old ? { default: old.address } : {}), validate: settingsCheck(next, (x, v) => probe(x, { address: v.trim() })) })).trim();
+      const address = (await ui.input('IP address', { ...(old ? { default: old.address } : {}), validate: settingsCheck(next, (x, v) => probe(x, { address: v.trim() }), undefined, ['address.address']) })).trim();
       next = probe(next, { address });
       const prefixText = await ui.input('Prefix length (e.g. 24)', {
         ...(old ? { default: String(old.prefix) } : {}),
-        validate: settingsCheck(next, (x, v) => probe(x, { prefix: Number(v) }), (v) => (/^\d{1,3}$/.test(v.trim()) ? true : 'address.prefix: give a number such as 24 (IPv4) or 64 (IPv6)')),
+        validate: settingsCheck(
+          next,
+          (x, v) => probe(x, { prefix: Number(v) }),
+          (v) => (/^\d{1,3}$/.test(v.trim()) ? true : 'address.prefix: give a number such as 24 (IPv4) or 64 (IPv6)'),
+          ['address.prefix', 'address.address'],
+        ),
       });
       next = probe(next, { prefix: Number(prefixText) });
       const gateway = (await ui.input('Gateway', { ...(old ? { default: old.gateway } : {}), validate: settingsCheck(next, (x, v) => probe(x, { gateway: v.trim() })) })).trim();

@@ -3,7 +3,7 @@
 // with every path under a temporary root (KEYHAVEN_APPLIANCE_ROOT): system commands are recorded in
 // ROOT/commands.log, chpasswd is a stand-in that records its input, the key server's data directory
 // holds a real CA, server certificate and an empty key store.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,11 @@ export class AdminSandbox {
     activator.stderr!.setEncoding('utf8').on('data', (d: string) => (this.journal += d));
   }
 
-  static async start(options: { withPki?: boolean } = {}): Promise<AdminSandbox> {
+  /**
+   * `dataOwner`: the data directory and everything in it belong to that account, as on the appliance
+   * (where it is the key server's); the tree above it is made traversable (0755, root's).
+   */
+  static async start(options: { withPki?: boolean; dataOwner?: { uid: number; gid: number } } = {}): Promise<AdminSandbox> {
     const root = mkdtempSync(join(tmpdir(), 'kh-admin-'));
     const paths = appliancePaths(root);
     mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
@@ -36,6 +40,10 @@ export class AdminSandbox {
       await initPki(paths.dataDir, { name: 'keyhaven-test' });
       await issueServer(paths.dataDir, { dns: ['keyhaven-test'] });
       openStore(parseConfig({ dataDir: paths.dataDir }, 'test'), { create: true }).db.close();
+    }
+    if (options.dataOwner) {
+      for (const d of [root, join(root, 'var'), join(root, 'var/lib')]) chmodSync(d, 0o755);
+      execFileSync('chown', ['-R', `${options.dataOwner.uid}:${options.dataOwner.gid}`, paths.dataDir]);
     }
     mkdirSync(join(root, 'usr/sbin'), { recursive: true });
     writeFileSync(join(root, 'usr/sbin/chpasswd'), `#!/bin/sh\ncat > '${root}/chpasswd.input'\n`);
