@@ -128,7 +128,7 @@ export class KmipService {
     try {
       this.execute(session, req, refusal, reply, keys);
     } finally {
-      s.end(started);
+      s.end(started, session.identity);
     }
   }
 

@@ -20,6 +20,11 @@ export class RequestScheduler {
   private used = 0;
   private turnEndScheduled = false;
   private drainScheduled = false;
+  /**
+   * Whose request ran last. It goes behind every identity waiting at the next pick, also those
+   * whose requests were read only after it started (they were still in the socket then).
+   */
+  private lastServed: string | undefined;
 
   constructor(
     private readonly sliceMs = 10,
@@ -34,7 +39,7 @@ export class RequestScheduler {
   /** Runs `job` for `identity` now if fair, else when its turn comes. */
   submit(identity: string, job: () => void): void {
     if (this.mayRunNow()) {
-      this.run(job);
+      this.run(identity, job);
       return;
     }
     this.enqueue(identity, job);
@@ -52,8 +57,9 @@ export class RequestScheduler {
     return this.clock();
   }
 
-  end(started: number): void {
+  end(started: number, identity: string): void {
     this.used += this.clock() - started;
+    this.lastServed = identity;
     if (!this.turnEndScheduled) {
       this.turnEndScheduled = true;
       setImmediate(this.endTurn);
@@ -79,13 +85,23 @@ export class RequestScheduler {
     return this.waiting;
   }
 
-  private run(job: () => void): void {
+  private run(identity: string, job: () => void): void {
     const started = this.begin();
     try {
       job();
     } finally {
-      this.end(started);
+      this.end(started, identity);
     }
+  }
+
+  /** The first identity of the round; the one that ran last first goes to the back if others wait. */
+  private next(): [string, (() => void)[]] {
+    const last = this.lastServed === undefined ? undefined : this.queues.get(this.lastServed);
+    if (last && this.queues.size > 1) {
+      this.queues.delete(this.lastServed!);
+      this.queues.set(this.lastServed!, last);
+    }
+    return this.queues.entries().next().value as [string, (() => void)[]];
   }
 
   private scheduleDrain(): void {
@@ -98,13 +114,13 @@ export class RequestScheduler {
     this.drainScheduled = false;
     this.used = 0;
     while (this.waiting > 0 && this.used < this.sliceMs) {
-      const [identity, queue] = this.queues.entries().next().value as [string, (() => void)[]];
+      const [identity, queue] = this.next();
       const job = queue.shift()!;
       this.waiting--;
       // The identity goes to the back of the round (or leaves it, with nothing left to run).
       this.queues.delete(identity);
       if (queue.length > 0) this.queues.set(identity, queue);
-      this.run(job);
+      this.run(identity, job);
     }
     this.onSliceEnd();
     if (this.waiting > 0) this.scheduleDrain();
