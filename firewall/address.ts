@@ -1,7 +1,7 @@
 // IP addresses and networks as the firewall needs them: strict parsing, canonical text, containment.
 // The numeric value (server/net/ip-value.ts) lets host bits and overlaps be checked (nftables
 // refuses overlapping elements in an interval set).
-import { addressBits, formatIpValue, parseIpValue, type IpFamily, type IpValue } from '../server/net/ip-value.js';
+import { addressBits, formatIpValue, parseIpValue, specialPurpose, unmappedIpv4, type IpFamily, type IpValue } from '../server/net/ip-value.js';
 
 export type { IpFamily, IpValue };
 
@@ -124,23 +124,26 @@ export function networkContains(outer: IpNetwork, inner: IpNetwork): boolean {
 /** The roles an address plays, as messages name them. */
 export type AddressUse = 'static address' | 'gateway' | 'DNS server' | 'NTP server' | 'SIEM host' | 'backup host' | 'mirroring peer';
 
-const isIpv6LinkLocal = (ip: IpValue): boolean => ip.family === 6 && ip.value >> 118n === 0x3fan;
+const isIpv6LinkLocal = (ip: IpValue): boolean => ip.family === 6 && specialPurpose(ip) === 'link-local';
 
-/** RFC 6890 special-purpose addresses that are never a host's own unicast address on the network. */
-function specialPurpose(ip: IpValue): string | undefined {
-  if (ip.value === 0n) return 'is the unspecified address';
-  if (ip.family === 4) {
-    if (ip.value >> 24n === 127n) return 'is a loopback address';
-    if (ip.value >> 24n === 0n) return 'is in 0.0.0.0/8 ("this network")';
-    if (ip.value >> 16n === 0xa9fen) return 'is a link-local address (169.254.0.0/16)';
-    if (ip.value >> 28n === 0xen) return 'is a multicast address';
-    if (ip.value === 0xffffffffn) return 'is the broadcast address';
-    return undefined;
+/** How messages say which special-purpose range (RFC 6890) an address is in. */
+function specialPurposeText(ip: IpValue): string | undefined {
+  switch (specialPurpose(ip)) {
+    case 'unspecified':
+      return 'is the unspecified address';
+    case 'loopback':
+      return ip.family === 4 ? 'is a loopback address' : 'is the loopback address';
+    case 'this network':
+      return 'is in 0.0.0.0/8 ("this network")';
+    case 'link-local':
+      return `is a link-local address (${ip.family === 4 ? '169.254.0.0/16' : 'fe80::/10'})`;
+    case 'multicast':
+      return 'is a multicast address';
+    case 'broadcast':
+      return 'is the broadcast address';
+    default:
+      return undefined;
   }
-  if (ip.value === 1n) return 'is the loopback address';
-  if (isIpv6LinkLocal(ip)) return 'is a link-local address (fe80::/10)';
-  if (ip.value >> 120n === 0xffn) return 'is a multicast address';
-  return undefined;
 }
 
 /**
@@ -148,9 +151,10 @@ function specialPurpose(ip: IpValue): string | undefined {
  * be an IPv6 link-local address: routers are reached by it (RFC 4861 §4.2), and it lies outside the prefix.
  */
 export function addressUseProblem(ip: IpValue, use: AddressUse): string | undefined {
-  if (ip.family === 6 && ip.value >> 32n === 0xffffn) return `is an IPv4-mapped IPv6 address; write the IPv4 form ${formatAddress(4, ip.value & 0xffffffffn)}`;
+  const mapped = unmappedIpv4(ip);
+  if (mapped) return `is an IPv4-mapped IPv6 address; write the IPv4 form ${formatAddress(4, mapped.value)}`;
   if (use === 'gateway' && isIpv6LinkLocal(ip)) return undefined;
-  const why = specialPurpose(ip);
+  const why = specialPurposeText(ip);
   return why && `${why}, which cannot be ${use === 'NTP server' ? 'an' : 'a'} ${use}`;
 }
 

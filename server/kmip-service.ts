@@ -82,7 +82,8 @@ export class KmipService {
   private readonly epochRecords: AuditRecord[] | undefined;
   private readonly scheduler: RequestScheduler;
   private readonly rsaPool: RsaKeyPool;
-  private readonly maxBatchItems: number;
+  /** What reading a request needs (one object for every request). */
+  private readonly readEnv: { now: () => number; maxBatchItems: number };
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
@@ -92,24 +93,25 @@ export class KmipService {
     this.epochRecords = o.onAudit ? [] : undefined;
     this.scheduler = new RequestScheduler(o.sliceMs ?? 10, undefined, () => this.commit());
     this.rsaPool = o.rsaPool ?? new RsaKeyPool();
-    this.maxBatchItems = o.maxBatchItems ?? 64;
+    this.readEnv = { now: this.nowSeconds, maxBatchItems: o.maxBatchItems ?? 64 };
   }
 
   /** Handles one framed request; `reply` receives the response, or an Error when none can be sent. */
   handle(raw: Buffer, session: Session, reply: Reply): void {
-    const read = readRequest(raw, { now: this.nowSeconds, maxBatchItems: this.maxBatchItems });
+    const read = readRequest(raw, this.readEnv);
     if (read.kind === 'answered') {
       this.scheduler.submit(session.identity, () => this.record(session, reply, read.result));
       return;
     }
+    const keys = new RequestRsaKeys(this.rsaPool);
     const refusal = this.o.authenticate(session.identity, read.req.header.credentials);
     if (refusal instanceof Promise) {
       refusal.then(
-        (r) => this.schedule(session, read.req, r, reply, new RequestRsaKeys(this.rsaPool)),
-        (err: unknown) => this.schedule(session, read.req, `the credential could not be checked: ${(err as Error).message}`, reply, new RequestRsaKeys(this.rsaPool)),
+        (r) => this.schedule(session, read.req, r, reply, keys),
+        (err: unknown) => this.schedule(session, read.req, `the credential could not be checked: ${(err as Error).message}`, reply, keys),
       );
     } else {
-      this.schedule(session, read.req, refusal, reply, new RequestRsaKeys(this.rsaPool));
+      this.schedule(session, read.req, refusal, reply, keys);
     }
   }
 

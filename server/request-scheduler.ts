@@ -94,7 +94,10 @@ export class RequestScheduler {
     }
   }
 
-  /** The first identity of the round; the one that ran last first goes to the back if others wait. */
+  /**
+   * The first identity of the round. The one that ran last (in a slice, or at once) goes to the back
+   * first when others wait: that one rotation is the whole round-robin.
+   */
   private next(): [string, (() => void)[]] {
     const last = this.lastServed === undefined ? undefined : this.queues.get(this.lastServed);
     if (last && this.queues.size > 1) {
@@ -117,9 +120,7 @@ export class RequestScheduler {
       const [identity, queue] = this.next();
       const job = queue.shift()!;
       this.waiting--;
-      // The identity goes to the back of the round (or leaves it, with nothing left to run).
-      this.queues.delete(identity);
-      if (queue.length > 0) this.queues.set(identity, queue);
+      if (queue.length === 0) this.queues.delete(identity);
       this.run(identity, job);
     }
     this.onSliceEnd();

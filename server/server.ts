@@ -39,7 +39,7 @@ export function openStore(config: Config, options: { create: boolean }) {
   const keys = deriveKeys(master.key);
   master.key.fill(0);
   if (!options.create && !existsSync(paths.database)) {
-    throw new KeyhavenError(ErrorCodes.STORE_MISSING, `no key store at ${paths.database}: check --data-dir or dataDir in the configuration`);
+    throw new KeyhavenError(ErrorCodes.STORE_MISSING, `no key store at ${paths.database}: the key server creates it when it first starts; if it has started, check --data-dir or dataDir in the configuration`);
   }
   const { db, created } = openDatabase(paths.database, { create: options.create });
   const anchor = new AnchorFile(paths.anchor, keys.anchor);

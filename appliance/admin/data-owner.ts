@@ -12,9 +12,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseConfig, resolvePaths } from '../../server/config.js';
 import { ErrorCodes, KeyhavenError, type ErrorCode } from '../../server/errors.js';
 import { MASTER_KEY_BYTES } from '../../server/store/master-key.js';
-import { WORKER_OPS, workerAnswerSchema, type WorkerOpName, type WorkerParams, type WorkerResult } from './data-worker.js';
+import { WORKER_OPS, withoutControls, workerAnswerSchema, type WorkerOpName, type WorkerParams, type WorkerResult } from './data-worker.js';
 import type { AppliancePaths } from './paths.js';
 
 /** The key server's account (appliance/provision/10-install-server.sh). */
@@ -66,8 +67,7 @@ export function dataDirOwner(paths: AppliancePaths): DataOwner {
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
 /** What the worker says reaches the administrator's terminal and the journal: no control characters. */
-// eslint-disable-next-line no-control-regex
-const printable = (s: string, max = 2000): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, max);
+const printable = (s: string, max = 2000): string => withoutControls(s).slice(0, max);
 
 /**
  * Runs one data-worker operation as the data directory's owner and returns its checked result.
@@ -147,7 +147,8 @@ export async function ensureMasterKey(paths: AppliancePaths): Promise<void> {
   }
 }
 
-export const masterKeyPath = (paths: AppliancePaths): string => join(paths.dataDir, 'master.key');
+/** Where the key server keeps its master key in this data directory (server/config.ts resolvePaths). */
+export const masterKeyPath = (paths: AppliancePaths): string => resolvePaths(parseConfig({ dataDir: paths.dataDir }, 'the data directory')).masterKey;
 
 /**
  * Reads the master key as root without following a link the owner put in its place: O_NOFOLLOW (the

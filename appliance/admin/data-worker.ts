@@ -12,19 +12,22 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import { AuditLog } from '../../server/audit/audit-log.js';
+import type { AuditLog } from '../../server/audit/audit-log.js';
 import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
 import * as pki from '../../server/pki/index.js';
 import { clientHolders, renderSubject, reservedSubject } from '../../server/pki/identity.js';
 import { readIndex } from '../../server/pki/store.js';
 import { newAttribute, OID } from '../../server/pki/subject.js';
 import { checkClientName, checkDnValue } from '../../server/pki/validate.js';
-import { openDatabase, type Db } from '../../server/store/database.js';
-import { deriveKeys, loadMasterKey } from '../../server/store/master-key.js';
+import { parseConfig, resolvePaths } from '../../server/config.js';
+import { openStore } from '../../server/server.js';
+import type { Db } from '../../server/store/database.js';
+import { loadMasterKey } from '../../server/store/master-key.js';
 
 /** Control characters (a worker's answer ends up on the administrator's terminal and in logs) become '?'. */
 // eslint-disable-next-line no-control-regex
-const text = (max: number) => z.string().max(max).transform((s) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?'));
+export const withoutControls = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+const text = (max: number) => z.string().max(max).transform(withoutControls);
 const pem = z.string().max(64 * 1024).regex(/^[-A-Za-z0-9+/= \n]*$/, 'is not PEM text');
 const iso = z.string().max(40).regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/, 'is not an ISO 8601 UTC time');
 const serial = z.string().max(128).regex(/^[0-9a-f]+$/, 'is not a hexadecimal serial');
@@ -57,17 +60,15 @@ const op = <P extends z.ZodTypeAny, R extends z.ZodTypeAny>(o: WorkerOp<P, R>): 
 const READ_MS = 30_000;
 const KEYGEN_MS = 150_000;
 
-/** The key store (read-only use) and its audit log, as the key server keys them. */
+/** The key store's paths as the key server resolves them for this data directory (server/config.ts). */
+const storePaths = (dataDir: string) => resolvePaths(parseConfig({ dataDir }, 'the data directory'));
+
+/** The key store (read-only use) and its audit log, opened as the key server opens them. */
 function withStore<T>(dataDir: string, fn: (db: Db, audit: AuditLog) => T): T {
-  const file = join(dataDir, 'keyhaven.db');
-  if (!existsSync(file)) throw new KeyhavenError(ErrorCodes.STORE_MISSING, `the key store ${file} does not exist yet: the key server creates it when it first starts`);
-  const master = loadMasterKey(join(dataDir, 'master.key'), { create: false });
-  const keys = deriveKeys(master.key);
-  master.key.fill(0);
-  const { db } = openDatabase(file, { create: false });
+  const { db, audit } = openStore(parseConfig({ dataDir }, 'the data directory'), { create: false });
   try {
     db.pragma('busy_timeout = 5000');
-    return fn(db, new AuditLog(db, keys.audit));
+    return fn(db, audit);
   } finally {
     db.close();
   }
@@ -175,7 +176,7 @@ export const WORKER_OPS = {
     result: z.object({ created: z.boolean() }).strict(),
     timeoutMs: READ_MS,
     run(dataDir) {
-      const { key, created } = loadMasterKey(join(dataDir, 'master.key'), { create: true });
+      const { key, created } = loadMasterKey(storePaths(dataDir).masterKey, { create: true });
       key.fill(0);
       return { created };
     },

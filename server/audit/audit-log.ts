@@ -11,7 +11,7 @@
 // transaction first appends an "Audit Check" failure record describing it, chained and sealed like
 // any other, and `verify` reports every such record.
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import type { Db } from '../store/database.js';
+import { neverHeldObjects, type Db } from '../store/database.js';
 import { sameKey } from '../store/master-key.js';
 
 export interface AuditEntry {
@@ -105,19 +105,39 @@ export class AuditLog {
    * the caller trusts), to the end of the log. Returns what is wrong, or undefined.
    */
   verifyAfter(fromSeq: number, fromMac: Buffer): string | undefined {
+    return this.walk(fromSeq, fromMac).problem?.text;
+  }
+
+  /**
+   * Follows the chain from record `fromSeq` (whose MAC is `fromMac`) to the end: each record must
+   * come next in sequence and carry the MAC of its fields chained to its predecessor's. `also` may
+   * stop the walk at an authentic record (returning why). Gives the first problem, the number of
+   * records verified and the last MAC.
+   */
+  private walk(fromSeq: number, fromMac: Buffer, also?: (record: AuditRecord) => string | undefined): {
+    problem?: { seq: number; text: string };
+    count: number;
+    lastMac: Buffer;
+  } {
     let prev = fromMac;
     let expected = fromSeq + 1;
+    let count = 0;
     const rows = this.db
       .prepare('SELECT seq, time, identity, address, operation, object_id AS objectId, result, reason, mac FROM audit WHERE seq > ? ORDER BY seq')
       .iterate(fromSeq) as IterableIterator<AuditRecord & { mac: Buffer }>;
     for (const row of rows) {
-      if (row.seq !== expected) return `record ${expected} is missing (next is ${row.seq})`;
+      if (row.seq !== expected) return { problem: { seq: expected, text: `record ${expected} is missing (next is ${row.seq})` }, count, lastMac: prev };
       const { mac, ...record } = row;
-      if (!sameKey(mac, this.mac(prev, record))) return `record ${row.seq} was altered, reordered, or its predecessor removed`;
+      if (!sameKey(mac, this.mac(prev, record))) {
+        return { problem: { seq: row.seq, text: `record ${row.seq} was altered, reordered, or its predecessor removed` }, count, lastMac: prev };
+      }
       prev = mac;
       expected++;
+      count++;
+      const stop = also?.(record);
+      if (stop) return { problem: { seq: row.seq, text: stop }, count, lastMac: prev };
     }
-    return undefined;
+    return { count, lastMac: prev };
   }
 
   /**
@@ -145,19 +165,13 @@ export class AuditLog {
     })();
   }
 
-  /** A store that never held an object and has no audit records yet (a brand-new store). */
-  private pristine(): boolean {
-    const objects = this.db.prepare('SELECT 1 FROM objects LIMIT 1').get();
-    const used = this.db.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'objects'").get();
-    return !objects && !used;
-  }
 
   /** Why the sealed head does not vouch for a log ending at (seq, mac); undefined when it does. */
   private headProblem(seq: number, mac: Buffer): string | undefined {
     const head = this.headRead.get() as { value: Buffer } | undefined;
     if (!head) {
       if (seq === 0) {
-        return this.pristine() ? undefined : 'record 1 is missing: the log is empty and its sealed head is gone, but this key store holds or held objects';
+        return neverHeldObjects(this.db) ? undefined : 'record 1 is missing: the log is empty and its sealed head is gone, but this key store holds or held objects';
       }
       return `the sealed head of the log (ending at record ${seq}) is missing`;
     }
@@ -240,31 +254,15 @@ export class AuditLog {
   }
 
   private verifySnapshot(): VerifyResult {
-    let prev: Buffer = GENESIS;
-    let expected = 1;
-    let count = 0;
-    const rows = this.db
-      .prepare('SELECT seq, time, identity, address, operation, object_id AS objectId, result, reason, mac FROM audit ORDER BY seq')
-      .iterate() as IterableIterator<AuditRecord & { mac: Buffer }>;
-    for (const row of rows) {
-      if (row.seq !== expected) {
-        return { ok: false, records: count, seq: expected, problem: `record ${expected} is missing (next is ${row.seq})` };
-      }
-      const { mac, ...record } = row;
-      if (!sameKey(mac, this.mac(prev, record))) {
-        return { ok: false, records: count, seq: row.seq, problem: `record ${row.seq} was altered, reordered, or its predecessor removed` };
-      }
-      prev = mac;
-      expected++;
-      count++;
-      if (record.operation === AUDIT_CHECK_OPERATION && record.result === 'failure') {
-        // Authentic (it is chained), so the tampering it reports really happened.
-        return { ok: false, records: count, seq: row.seq, problem: `record ${row.seq} reports ${record.reason}` };
-      }
-    }
+    // An 'Audit Check' failure is authentic (it is chained), so the tampering it reports happened.
+    const walked = this.walk(0, GENESIS, (r) =>
+      r.operation === AUDIT_CHECK_OPERATION && r.result === 'failure' ? `record ${r.seq} reports ${r.reason}` : undefined,
+    );
+    const { count, lastMac: prev } = walked;
+    if (walked.problem) return { ok: false, records: count, seq: walked.problem.seq, problem: walked.problem.text };
     const head = this.headRead.get() as { value: Buffer } | undefined;
     if (count === 0 && !head) {
-      if (this.pristine()) return { ok: true, records: 0 };
+      if (neverHeldObjects(this.db)) return { ok: true, records: 0 };
       return { ok: false, records: 0, seq: 1, problem: 'record 1 is missing: the log is empty and its sealed head is gone, but this key store holds or held objects' };
     }
     if (!head || !sameKey(head.value, this.headSeal(count, prev))) {

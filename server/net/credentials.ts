@@ -125,9 +125,9 @@ export function credentialChecker(configured: readonly ConfiguredCredential[], p
     const same = pending.get(key);
     if (same) return same;
     const recent = recentFailures(identity);
-    const running = inFlight.get(identity) ?? 0;
+    const checking = inFlight.get(identity) ?? 0;
     // Guesses still being checked count as if wrong: parallel guesses get no more tries than serial ones.
-    if (recent.length + running >= maxFailures && (recent.length > 0 || running >= maxFailures)) {
+    if (recent.length + checking >= maxFailures) {
       const wait = recent.length ? Math.ceil((recent[0]! + windowMs - now()) / 1000) : 1;
       return `too many wrong passwords for this client: try again in ${wait} s`;
     }
@@ -136,7 +136,7 @@ export function credentialChecker(configured: readonly ConfiguredCredential[], p
     // A username nobody has still costs one scrypt, so timing does not reveal which names exist.
     const candidate = required.find((c) => c.username === given.username);
     const password = given.password;
-    inFlight.set(identity, running + 1);
+    inFlight.set(identity, checking + 1);
     const check = waitForSlot.then(async () => {
       try {
         const ok = await verifyPasswordAsync(password, (candidate ?? required[0]!).passwordHash);

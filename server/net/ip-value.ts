@@ -108,3 +108,36 @@ export function ipValueBytes(ip: IpValue): Buffer {
   for (let i = 0; i < n; i++) out[i] = Number((ip.value >> BigInt(8 * (n - 1 - i))) & 0xffn);
   return out;
 }
+
+/** The address from its network byte order (4 or 16 bytes, or a forge binary string of them). */
+export function ipValueFromBytes(bytes: Uint8Array | string): IpValue {
+  const at = (i: number) => (typeof bytes === 'string' ? bytes.charCodeAt(i) : bytes[i]!);
+  let value = 0n;
+  for (let i = 0; i < bytes.length; i++) value = (value << 8n) | BigInt(at(i));
+  return { family: bytes.length === 4 ? 4 : 6, value };
+}
+
+/** RFC 6890 special-purpose ranges that are never one host's own unicast address. */
+export type SpecialPurpose = 'unspecified' | 'loopback' | 'this network' | 'link-local' | 'multicast' | 'broadcast';
+
+/** Which special-purpose range holds `ip`, if any (an IPv4-mapped IPv6 address is not unwrapped). */
+export function specialPurpose(ip: IpValue): SpecialPurpose | undefined {
+  if (ip.value === 0n) return 'unspecified';
+  if (ip.family === 4) {
+    if (ip.value >> 24n === 127n) return 'loopback';
+    if (ip.value >> 24n === 0n) return 'this network';
+    if (ip.value >> 16n === 0xa9fen) return 'link-local';
+    if (ip.value >> 28n === 0xen) return 'multicast';
+    if (ip.value === 0xffffffffn) return 'broadcast';
+    return undefined;
+  }
+  if (ip.value === 1n) return 'loopback';
+  if (ip.value >> 118n === 0x3fan) return 'link-local';
+  if (ip.value >> 120n === 0xffn) return 'multicast';
+  return undefined;
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2), if it is one. */
+export function unmappedIpv4(ip: IpValue): IpValue | undefined {
+  return ip.family === 6 && ip.value >> 32n === 0xffffn ? { family: 4, value: ip.value & 0xffffffffn } : undefined;
+}

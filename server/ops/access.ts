@@ -22,9 +22,12 @@ export function targetUid(p: StructReader, ctx: OpContext): string {
   return uid;
 }
 
-/** The answer for an object the caller cannot see: missing and not-the-caller's read the same. */
-export function noSuchObject(uid: string, what = 'object'): KmipError {
-  return new KmipError(Enum.ResultReason.ItemNotFound, `no ${what} has Unique Identifier ${uid}`);
+/**
+ * The answer for an object the caller cannot see: missing and not-the-caller's read the same;
+ * `auditReason` tells the audit record which it was.
+ */
+export function noSuchObject(uid: string, what = 'object', auditReason?: string): KmipError {
+  return new KmipError(Enum.ResultReason.ItemNotFound, `no ${what} has Unique Identifier ${uid}`, auditReason === undefined ? {} : { auditReason });
 }
 
 /** Loads an object the caller owns, with its date-driven state changes applied. */
@@ -47,8 +50,7 @@ export function ownedObject(ctx: OpContext, uid: string): StoredObject {
  */
 export function checkOwner(ctx: OpContext, o: StoredObject, what = 'object'): void {
   if (o.owner !== ctx.identity) {
-    const refused = noSuchObject(o.uid, what);
-    throw new KmipError(refused.reason, refused.message, { auditReason: 'Permission Denied: the object belongs to another client identity' });
+    throw noSuchObject(o.uid, what, 'Permission Denied: the object belongs to another client identity');
   }
 }
 

@@ -25,6 +25,12 @@ export interface RsaKeySource {
   take(bits: number): KeyObject;
 }
 
+/** Makes one RSA private key on the thread pool (node:crypto; tests give a stand-in). */
+export type RsaGenerator = (bits: number, done: (err: Error | null, key?: KeyObject) => void) => void;
+
+const generateOnThreadPool: RsaGenerator = (bits, done) =>
+  generateKeyPair('rsa', { modulusLength: bits }, (err, _publicKey, privateKey) => done(err, privateKey));
+
 export class RsaKeyPool {
   private readonly ready = new Map<number, KeyObject[]>();
   private readonly refilling = new Set<number>();
@@ -32,7 +38,10 @@ export class RsaKeyPool {
   private readonly queue: { bits: number; done: (err: Error | null, key?: KeyObject) => void }[] = [];
   private busy = false;
 
-  constructor(private readonly poolSize = 1) {}
+  constructor(
+    private readonly poolSize = 1,
+    private readonly generateKey: RsaGenerator = generateOnThreadPool,
+  ) {}
 
   /** A ready key of `bits`, if any; the pool is topped up in the background either way. */
   take(bits: number): KeyObject | undefined {
@@ -73,9 +82,9 @@ export class RsaKeyPool {
     const job = this.queue.shift();
     if (!job) return;
     this.busy = true;
-    generateKeyPair('rsa', { modulusLength: job.bits }, (err, _publicKey, privateKey) => {
+    this.generateKey(job.bits, (err, key) => {
       this.busy = false;
-      job.done(err, privateKey);
+      job.done(err, key);
       this.next();
     });
   }

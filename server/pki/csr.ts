@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
-import { formatIpValue, type IpValue } from '../net/ip-value.js';
+import { formatIpValue, ipValueFromBytes, specialPurpose, unmappedIpv4, type IpValue } from '../net/ip-value.js';
 import { loadCa } from './ca.js';
 import { checkClientSubject, clientHolders, renderSubject, reservedSubject } from './identity.js';
 import { activeByName, CLIENT_DEFAULT_DAYS, CLIENT_MAX_DAYS, indexEntry, signLeaf, type AltName, type IssueResult } from './issue.js';
@@ -142,28 +142,13 @@ interface RequestedName {
   oid?: string;
 }
 
-function ipValueOf(bytes: string): IpValue {
-  let value = 0n;
-  for (let i = 0; i < bytes.length; i++) value = (value << 8n) | BigInt(bytes.charCodeAt(i));
-  return { family: bytes.length === 4 ? 4 : 6, value };
-}
+/** Special-purpose ranges that every host has, so they name no client (link-local ones are kept). */
+const UNIDENTIFYING: ReadonlySet<string> = new Set(['unspecified', 'loopback', 'multicast', 'broadcast']);
 
-/** Why an IPv4 address (as a 32-bit number) names no client, if it does not. */
-function ipv4Problem(v: bigint): string | undefined {
-  if (v === 0n) return 'unspecified address';
-  if (v >> 24n === 127n) return 'loopback address';
-  if (v >> 28n === 0xen) return 'multicast address';
-  if (v === 0xffffffffn) return 'broadcast address';
-  return undefined;
-}
-
+/** Why an IP address names no client, if it does not; ::ffff:a.b.c.d counts as a.b.c.d. */
 function ipProblem(ip: IpValue): string | undefined {
-  if (ip.family === 4) return ipv4Problem(ip.value);
-  if (ip.value === 0n) return 'unspecified address';
-  if (ip.value === 1n) return 'loopback address';
-  if (ip.value >> 120n === 0xffn) return 'multicast address';
-  if (ip.value >> 32n === 0xffffn) return ipv4Problem(ip.value & 0xffffffffn); // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
-  return undefined;
+  const kind = specialPurpose(unmappedIpv4(ip) ?? ip);
+  return kind !== undefined && UNIDENTIFYING.has(kind) ? `${kind} address` : undefined;
 }
 
 interface AltNameSelection {
@@ -192,7 +177,7 @@ function selectAltNames(requested: readonly RequestedName[]): AltNameSelection {
     const value = a.value;
     if (a.type === 7) {
       if (value.length !== 4 && value.length !== 16) throw badCsr('the CSR requests an invalid IP address subjectAltName');
-      const ip = ipValueOf(value);
+      const ip = ipValueFromBytes(value);
       const shown = `IP:${formatIpValue(ip)}`;
       const problem = ipProblem(ip);
       if (problem) out.dropped.push(`${shown} (${problem})`);

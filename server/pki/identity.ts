@@ -23,13 +23,14 @@ export function renderSubject(attributes: readonly forge.pki.CertificateField[])
   return subjectString(rdns.map((rdn) => rdn[0]!));
 }
 
-function active(c: IssuedCertificate, now: Date): boolean {
+/** Neither revoked nor expired. */
+export function isActive(c: IssuedCertificate, now = new Date()): boolean {
   return !c.revoked && new Date(c.notAfter).getTime() > now.getTime();
 }
 
 /** Client certificates in the index that carry `subject` and are neither revoked nor expired. */
 export function clientHolders(idx: PkiIndex, subject: string, now = new Date()): IssuedCertificate[] {
-  return idx.certificates.filter((c) => c.kind === 'client' && c.subject === subject && active(c, now));
+  return idx.certificates.filter((c) => c.kind === 'client' && c.subject === subject && isActive(c, now));
 }
 
 /** A subject that belongs to the CA or to the server, which no client certificate may carry. */
@@ -64,7 +65,7 @@ export function reservedSubject(p: PkiPaths, idx: PkiIndex, subject: string, now
   if (ca) return ca;
   const server = fromFile(p.serverCert, 'server', "the server certificate's");
   if (server) return server;
-  const old = idx.certificates.find((c) => c.kind === 'server' && c.subject === subject && active(c, now));
+  const old = idx.certificates.find((c) => c.kind === 'server' && c.subject === subject && isActive(c, now));
   return old && { name: old.name, serial: old.serial, notAfter: old.notAfter, what: "the server certificate's" };
 }
 

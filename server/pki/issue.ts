@@ -7,8 +7,8 @@ import { KeyhavenError, ErrorCodes } from '../errors.js';
 import { BACKDATE_MS, loadCa, type Ca } from './ca.js';
 import { forgeCertDer, generateRsaKey, lf, randomSerial, sha256Fingerprint } from './keys.js';
 import { checkP12Password, pkcs12Bundle } from './pkcs12.js';
-import { checkClientSubject, checkServerSubject, renderSubject } from './identity.js';
-import { attributesForWrite, nameDerOfCertificate, nameFromTbs, newAttribute, OID, rdnsFromNameAsn1, subjectOfCertificate, tbsOf } from './subject.js';
+import { checkClientSubject, checkServerSubject, isActive, renderSubject } from './identity.js';
+import { attributesForWrite, nameDerOfCertificate, newAttribute, OID, subjectOfCertificate } from './subject.js';
 import {
   clientPaths,
   ensureDir,
@@ -111,11 +111,6 @@ export function signLeaf(ca: Ca, req: LeafRequest): SignedLeaf {
   }
   cert.setExtensions(extensions);
   cert.sign(ca.key, forge.md.sha256.create());
-  // A subject is an identity and is rendered one attribute per RDN (subject.ts); forge writes one
-  // attribute per RDN, and this keeps it so for every certificate the CA signs.
-  if (rdnsFromNameAsn1(nameFromTbs(tbsOf(cert), 'subject')).some((rdn) => rdn.length !== 1)) {
-    throw badInput('a certificate subject must have one attribute per RDN (no multi-valued RDNs)');
-  }
   // The issuer must be byte-identical to the CA's subject or chains will not build (§4.1.2.4).
   if (nameDerOfCertificate(cert, 'issuer') !== ca.subjectDer) {
     throw new Error('internal error: issuer name does not match the CA subject encoding');
@@ -155,7 +150,7 @@ export function indexEntry(
 
 /** Certificates filed under `name` that are neither revoked nor expired. */
 export function activeByName(idx: PkiIndex, name: string, now = new Date()): IssuedCertificate[] {
-  return idx.certificates.filter((c) => c.name === name && !c.revoked && new Date(c.notAfter).getTime() > now.getTime());
+  return idx.certificates.filter((c) => c.name === name && isActive(c, now));
 }
 
 export interface IssueResult {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
 import type { RevocationReason } from './reasons.js';
 
@@ -64,42 +65,8 @@ export function ensureDir(dir: string): void {
   fs.chmodSync(dir, MODE_DIR);
 }
 
-/**
- * Writes a file atomically: a temporary file in the same directory, created with mode 0600 from
- * the start (so a private key is never readable by others, not even briefly), fsync, chmod to the
- * final mode, rename over the target, fsync the directory.
- */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode: number): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, MODE_SECRET);
-  try {
-    try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-      fs.fchmodSync(fd, mode);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncDir(dir);
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
+/** Atomic, durable replacement (server/atomic-file.ts). */
+export { writeFileAtomic };
 
 // ---------------------------------------------------------------------------------------------
 // Lock

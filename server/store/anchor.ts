@@ -10,11 +10,12 @@
 // temporary file, fsynced, renamed over the old one, and the directory fsynced (a crash leaves the
 // old anchor or the new one, never a torn file).
 import { createHmac } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
-import { fsyncDir, sameKey } from './master-key.js';
+import { sameKey } from './master-key.js';
 
 export interface AnchorState {
   /** The store's identifier (hex; store-digest.ts). */
@@ -102,18 +103,9 @@ export class AnchorFile {
 
   /** Writes the anchor atomically, blocking (at start, at stop, from the command line). */
   writeSync(state: AnchorState): void {
-    const tmp = `${this.path}.tmp`;
     try {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        writeSync(fd, this.serialize(state));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.path);
-      fsyncDir(dirname(this.path));
+      writeFileAtomic(this.path, this.serialize(state), 0o600);
     } catch (err) {
       throw this.writeError(err);
     }

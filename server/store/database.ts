@@ -71,6 +71,13 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
 `;
 
+/** A store that has never held an object (rows are never deleted, and AUTOINCREMENT remembers). */
+export function neverHeldObjects(db: Db): boolean {
+  const objects = db.prepare('SELECT 1 FROM objects LIMIT 1').get();
+  const used = db.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'objects'").get();
+  return !objects && !used;
+}
+
 export interface OpenedDb {
   db: Db;
   path: string;

@@ -20,7 +20,7 @@
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { shortMac, type AnchorFile, type AnchorState } from './anchor.js';
-import type { Db } from './database.js';
+import { neverHeldObjects, type Db } from './database.js';
 import type { WalDurability } from './durability.js';
 import type { KeyStore } from './key-store.js';
 import { sameKey } from './master-key.js';
@@ -84,7 +84,7 @@ function inspectDatabase(s: GuardedStore, anchor: AnchorState | undefined, ancho
       `the object rows do not match the store digest (${actual.rows} rows, the digest covers ${digest.rows}): rows were replaced or removed outside Keyhaven, e.g. an older version of an object put back from a copy`,
     );
   }
-  const pristine = head.seq === 0 && actual.rows === 0 && s.store.digest.pristine() && (digest?.generation ?? 0) === 0;
+  const pristine = head.seq === 0 && actual.rows === 0 && neverHeldObjects(s.db) && (digest?.generation ?? 0) === 0;
   const storeId = s.store.digest.storeId()?.toString('hex');
   let tailFrom = Math.max(0, head.seq - START_TAIL_RECORDS);
   if (!anchor && !anchorInvalid && !pristine) {

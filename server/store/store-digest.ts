@@ -19,7 +19,7 @@
 // the anchored generation.
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
-import type { Db, Statement } from './database.js';
+import { neverHeldObjects, type Db, type Statement } from './database.js';
 
 export const DIGEST_META_KEY = 'store_digest';
 export const STORE_ID_META_KEY = 'store_id';
@@ -87,16 +87,9 @@ export class StoreDigest {
     );
   }
 
-  /** A store that has never held an object (rows are never deleted, and AUTOINCREMENT remembers). */
-  pristine(): boolean {
-    const objects = this.db.prepare('SELECT 1 FROM objects LIMIT 1').get();
-    const used = this.db.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'objects'").get();
-    return !objects && !used;
-  }
-
   /** Gives a brand-new store its identifier and an empty digest; anything else is left to the checks. */
   initIfPristine(): void {
-    if (this.exists() || !this.pristine()) return;
+    if (this.exists() || !neverHeldObjects(this.db)) return;
     this.reset({ generation: 0, rows: 0, digest: Buffer.alloc(32) });
   }
 

@@ -1,30 +1,19 @@
 // KMIP operations end to end over real TLS: lifecycle rules, protocol versions, batches, limits.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byteString, child, enumeration, integer, structure, textString, type StructureItem } from '../../server/kmip/item.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
 import { decode } from '../../server/kmip/decode.js';
 import { firstUndefinedIn } from '../../server/kmip/versions.js';
-import type { KmipTestClient } from '../support/kmip-client.js';
 import { attribute, av, createAes, field, parseResponse, request, withUid, type BatchItemSpec } from '../support/requests.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { serverForSuite } from '../support/server.js';
 
 const Op = Enum.Operation;
 const RR = Enum.ResultReason;
-let ts: TestServer;
-let c: KmipTestClient;
-
-before(async () => {
-  ts = await startTestServer();
-  c = await ts.client();
-});
-after(async () => {
-  c.close();
-  await ts.stop();
-});
+const suite = serverForSuite();
 
 async function call(items: BatchItemSpec[], opts: Parameters<typeof request>[1] = {}) {
-  return parseResponse(await c.send(request(items, opts)));
+  return parseResponse(await suite.c.send(request(items, opts)));
 }
 async function one(item: BatchItemSpec, minor = 4) {
   const r = await call([item], { minor });
@@ -103,7 +92,7 @@ test('KMIP 1.0 responses carry only what 1.0 defines', async () => {
   assert.ok(ops.includes(Op.Get) && !ops.includes(Op.DiscoverVersions));
   // The whole raw response passes the version check, for every version.
   for (const minor of [0, 1, 2, 3, 4]) {
-    const raw = await c.send(request([withUid(Op.GetAttributes, uid)], { minor }));
+    const raw = await suite.c.send(request([withUid(Op.GetAttributes, uid)], { minor }));
     assert.equal(firstUndefinedIn(decode(raw), { major: 1, minor }), undefined);
     assert.equal(parseResponse(raw).minor, minor);
   }
@@ -253,7 +242,7 @@ test('Get with a Key Wrapping Specification gives the RFC 3394 §4.1 AES Key Wra
 test('another client identity is refused every object it does not own, exactly as if it did not exist', async () => {
   const uid = await createKey([attribute('Name', av.name('owned-by-dev'))]);
   const missing = '4f1d5c3a-0000-4000-8000-000000000000';
-  const other = await ts.client(await ts.issue('intruder'));
+  const other = await suite.ts.client(await suite.ts.issue('intruder'));
   try {
     for (const make of [(u: string) => withUid(Op.Get, u), (u: string) => withUid(Op.GetAttributes, u), (u: string) => withUid(Op.Destroy, u), (u: string) => withUid(Op.Activate, u), (u: string) => revokeItem(u, Enum.RevocationReasonCode.KeyCompromise)]) {
       const r = parseResponse(await other.send(request([make(uid)])));

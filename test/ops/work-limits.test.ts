@@ -14,7 +14,7 @@ import { subjectFromX509 } from '../../server/pki/index.js';
 import type { ClientFiles, KmipTestClient } from '../support/kmip-client.js';
 import { attribute, av, createAes, field, parseResponse, request, withUid, type BatchItemSpec } from '../support/requests.js';
 import { formatLatency, latencyDuring } from '../support/bystander.js';
-import { prepareDataDir, startTestServer, type TestServer } from '../support/server.js';
+import { prepareDataDir, serverForSuite, startTestServer, type TestServer } from '../support/server.js';
 
 const Op = Enum.Operation;
 const RR = Enum.ResultReason;
@@ -117,11 +117,6 @@ describe('the work one request can cause is bounded, and other clients keep bein
       assert.ok(field<string>(it.payload, Tag.PrivateKeyUniqueIdentifier));
     }
     assert.ok(l.max < BOUND_MS, show(l));
-    // More than one request may have generated for it is refused with the reason.
-    const five = parseResponse(await attacker.send(request(Array.from({ length: 6 }, () => rsaPair(3072)))));
-    const refusedItem = five.items.find((x) => x.status !== Enum.ResultStatus.Success);
-    if (refusedItem) assert.match(refusedItem.message!, /at most 4 RSA key pairs generated for it/);
-    t.diagnostic(`6 × RSA-3072: ${five.items.map((x) => (x.status === Enum.ResultStatus.Success ? 'ok' : x.message)).join('; ')}`);
   });
 
   test('a 256 KiB Big Integer is refused while decoding; nothing waits for it', async (t) => {
@@ -241,17 +236,8 @@ describe('passwords are checked off the event loop, and repeated wrong ones are 
 });
 
 describe('Sensitive and Extractable are enforced (KMIP 1.4 §3.48–§3.51)', () => {
-  let ts: TestServer;
-  let c: KmipTestClient;
-  before(async () => {
-    ts = await startTestServer();
-    c = await ts.client();
-  });
-  after(async () => {
-    c?.close();
-    await ts?.stop();
-  });
-  const one = async (item: BatchItemSpec, minor = 4) => parseResponse(await c.send(request([item], { minor }))).items[0]!;
+  const suite = serverForSuite();
+  const one = async (item: BatchItemSpec, minor = 4) => parseResponse(await suite.c.send(request([item], { minor }))).items[0]!;
   const create = async (extra: ReturnType<typeof attribute>[]) => {
     const r = await one(createAes(256, extra));
     assert.equal(r.status, Enum.ResultStatus.Success, r.message);
@@ -316,6 +302,12 @@ describe('Sensitive and Extractable are enforced (KMIP 1.4 §3.48–§3.51)', ()
     assert.match(back.message!, /Extractable cannot be set back to True/);
     assert.equal((await one(withUid(Op.Get, uid))).reason, RR.NotExtractable);
     // A key that was extractable and is made non-extractable is not Never Extractable.
+    // A re-key keeps it.
+    const rekeyed = await one(withUid(Op.ReKey, uid));
+    assert.equal(rekeyed.status, Enum.ResultStatus.Success, rekeyed.message);
+    const fresh = field<string>(rekeyed.payload, Tag.UniqueIdentifier)!;
+    assert.equal(await flag(fresh, 'Extractable'), false);
+    assert.equal((await one(withUid(Op.Get, fresh))).reason, RR.NotExtractable);
     const later = await create([]);
     const made = await one(withUid(Op.AddAttribute, later, [attribute('Extractable', { tag: Tag.AttributeValue, type: 0x06, value: false })]));
     assert.equal(made.status, Enum.ResultStatus.Success, made.message);
@@ -325,16 +317,7 @@ describe('Sensitive and Extractable are enforced (KMIP 1.4 §3.48–§3.51)', ()
 });
 
 describe('templates, identifiers and dates', () => {
-  let ts: TestServer;
-  let c: KmipTestClient;
-  before(async () => {
-    ts = await startTestServer();
-    c = await ts.client();
-  });
-  after(async () => {
-    c?.close();
-    await ts?.stop();
-  });
+  const suite = serverForSuite();
 
   test("another identity's same-named templates neither shadow nor crowd out the caller's template (KMIP 1.0 §2.2.6)", async () => {
     const template = (usage: number): BatchItemSpec => ({
@@ -345,29 +328,58 @@ describe('templates, identifiers and dates', () => {
         structure(Tag.Template, [attribute('Cryptographic Algorithm', av.enum(Enum.CryptographicAlgorithm.AES)), attribute('Cryptographic Length', av.int(128)), attribute('Cryptographic Usage Mask', av.int(usage))]),
       ],
     });
-    const other = await ts.client(await ts.issue('squatter'));
+    const other = await suite.ts.client(await suite.ts.issue('squatter'));
     const r = parseResponse(await other.send(request(Array.from({ length: 20 }, () => template(4)), { minor: 1 })));
     assert.ok(r.items.every((x) => x.status === Enum.ResultStatus.Success), r.items[0]!.message);
     other.close();
-    const mine = parseResponse(await c.send(request([template(8)], { minor: 1 })));
+    const mine = parseResponse(await suite.c.send(request([template(8)], { minor: 1 })));
     assert.equal(mine.items[0]!.status, Enum.ResultStatus.Success, mine.items[0]!.message);
     const created = parseResponse(
-      await c.send(request([{ operation: Op.Create, payload: [enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey), structure(Tag.TemplateAttribute, [structure(Tag.Name, [textString(Tag.NameValue, 'shared-name'), enumeration(Tag.NameType, Enum.NameType.UninterpretedTextString)])])] }], { minor: 1 })),
+      await suite.c.send(request([{ operation: Op.Create, payload: [enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey), structure(Tag.TemplateAttribute, [structure(Tag.Name, [textString(Tag.NameValue, 'shared-name'), enumeration(Tag.NameType, Enum.NameType.UninterpretedTextString)])])] }], { minor: 1 })),
     );
     assert.equal(created.items[0]!.status, Enum.ResultStatus.Success, created.items[0]!.message);
     const uid = field<string>(created.items[0]!.payload, Tag.UniqueIdentifier)!;
-    const usage = parseResponse(await c.send(request([withUid(Op.GetAttributes, uid, [textString(Tag.AttributeName, 'Cryptographic Usage Mask')])], { minor: 1 })));
+    const usage = parseResponse(await suite.c.send(request([withUid(Op.GetAttributes, uid, [textString(Tag.AttributeName, 'Cryptographic Usage Mask')])], { minor: 1 })));
     const a = usage.items[0]!.payload!.value.find((x) => x.tag === Tag.Attribute);
     assert.equal(a?.type === 0x01 ? a.value.find((x) => x.tag === Tag.AttributeValue)?.value : undefined, 8, "the caller's own template was used");
   });
 
+  test('an object holds at most 256 attribute instances and 64 KiB of them: Invalid Field beyond, nothing stored', async () => {
+    const made = parseResponse(await suite.c.send(request([createAes(256)])));
+    const uid = field<string>(made.items[0]!.payload, Tag.UniqueIdentifier)!;
+    const count = async () => {
+      const r = parseResponse(await suite.c.send(request([withUid(Op.GetAttributes, uid, [textString(Tag.AttributeName, 'x-n')])])));
+      return r.items[0]!.payload!.value.filter((x) => x.tag === Tag.Attribute).length;
+    };
+    // Fill up with x- instances, 64 per request (Continue: each item on its own).
+    const add = (n: number) =>
+      request(Array.from({ length: n }, () => withUid(Op.AddAttribute, uid, [attribute('x-n', av.text('v'))])), {
+        header: [enumeration(Tag.BatchErrorContinuationOption, Enum.BatchErrorContinuationOption.Continue)],
+      });
+    const results: ReturnType<typeof parseResponse>['items'] = [];
+    for (let i = 0; i < 5; i++) results.push(...parseResponse(await suite.c.send(add(64))).items);
+    const refused = results.filter((x) => x.status !== Enum.ResultStatus.Success);
+    assert.ok(refused.length > 0 && refused.every((x) => x.reason === RR.InvalidField && /at most 256 attribute instances/.test(x.message!)), refused[0]?.message);
+    const held = await count();
+    assert.equal(held, results.length - refused.length, 'every refused instance was not stored');
+    // Size: a fresh key, values of 8,000 bytes until 64 KiB would be passed.
+    const other = field<string>(parseResponse(await suite.c.send(request([createAes(256)]))).items[0]!.payload, Tag.UniqueIdentifier)!;
+    const big = (i: number) => withUid(Op.AddAttribute, other, [attribute(`x-big${i}`, av.text('B'.repeat(8000)))]);
+    const sized = parseResponse(await suite.c.send(request(Array.from({ length: 9 }, (_, i) => big(i)), {
+      header: [enumeration(Tag.BatchErrorContinuationOption, Enum.BatchErrorContinuationOption.Continue)],
+    }))).items;
+    assert.equal(sized[8]!.reason, RR.InvalidField);
+    assert.match(sized[8]!.message!, /attributes take at most 65536 bytes/);
+    assert.ok(sized.slice(0, 7).every((x) => x.status === Enum.ResultStatus.Success));
+  });
+
   test('Re-key whose shifted dates would overflow: Invalid Field naming the date, not General Failure', async () => {
     const r = parseResponse(
-      await c.send(request([createAes(256, [attribute('Activation Date', av.date(1)), attribute('Deactivation Date', av.date(Number.MAX_SAFE_INTEGER - 10))])])),
+      await suite.c.send(request([createAes(256, [attribute('Activation Date', av.date(1)), attribute('Deactivation Date', av.date(Number.MAX_SAFE_INTEGER - 10))])])),
     );
     assert.equal(r.items[0]!.status, Enum.ResultStatus.Success, r.items[0]!.message);
     const uid = field<string>(r.items[0]!.payload, Tag.UniqueIdentifier)!;
-    const rekey = parseResponse(await c.send(request([withUid(Op.ReKey, uid, [{ tag: Tag.Offset, type: 0x0a, value: 4_000_000_000 }])])));
+    const rekey = parseResponse(await suite.c.send(request([withUid(Op.ReKey, uid, [{ tag: Tag.Offset, type: 0x0a, value: 4_000_000_000 }])])));
     assert.equal(rekey.items[0]!.reason, RR.InvalidField, rekey.items[0]!.message);
     assert.match(rekey.items[0]!.message!, /Deactivation Date would lie .* beyond the dates this server represents/);
   });

@@ -1,6 +1,7 @@
 // A real key server for tests: temporary data directory, dev PKI (2048-bit keys to keep tests
 // quick), ephemeral port, silent logger. Also a second client identity for access-control tests.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -47,4 +48,21 @@ export async function startTestServer(overrides: Partial<Config> & Record<string
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test server and a client of its dev identity for the enclosing suite (or file): started in
+ * before(), stopped in after(). Read `ts` and `c` inside tests, once before() has run.
+ */
+export function serverForSuite(overrides: Partial<Config> & Record<string, unknown> = {}): { readonly ts: TestServer; readonly c: KmipTestClient } {
+  const suite = {} as { ts: TestServer; c: KmipTestClient };
+  before(async () => {
+    suite.ts = await startTestServer(overrides);
+    suite.c = await suite.ts.client();
+  });
+  after(async () => {
+    suite.c?.close();
+    await suite.ts?.stop();
+  });
+  return suite;
 }
