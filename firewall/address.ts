@@ -110,7 +110,9 @@ export function parseIpNetwork(text: string): Parsed<IpNetwork> {
 }
 
 /** True when network `outer` contains every address of `inner` (same family). */
-export function networkContains(outer: IpNetwork, inner: IpNetwork): boolean {
+type NetworkValue = Pick<IpNetwork, 'family' | 'value' | 'prefix'>;
+
+export function networkContains(outer: NetworkValue, inner: NetworkValue): boolean {
   if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
   const shift = BigInt(bits(outer.family) - outer.prefix);
   return outer.value >> shift === inner.value >> shift;
@@ -176,6 +178,89 @@ export const OPENINGS = {
 export function worldOpenProblem(net: { readonly prefix: number }, opening: keyof typeof OPENINGS): string | undefined {
   const o = OPENINGS[opening];
   return net.prefix === 0 ? `would allow ${o.service} from every address; name ${o.name} instead` : undefined;
+}
+
+// RFC 6890 ranges no administrator or officer connects from (nothing routed arrives from them).
+const SPECIAL_NETWORKS: readonly { family: IpFamily; value: bigint; prefix: number; what: string }[] = [
+  { family: 4, value: 0n, prefix: 8, what: 'is in 0.0.0.0/8 ("this network")' },
+  { family: 4, value: 127n << 24n, prefix: 8, what: 'is in the loopback range 127.0.0.0/8' },
+  { family: 4, value: 0xa9fen << 16n, prefix: 16, what: 'is in the link-local range 169.254.0.0/16' },
+  { family: 4, value: 0xen << 28n, prefix: 4, what: 'is in the multicast range 224.0.0.0/4' },
+  { family: 4, value: 0xffffffffn, prefix: 32, what: 'is the broadcast address' },
+  { family: 6, value: 0n, prefix: 128, what: 'is the unspecified address' },
+  { family: 6, value: 1n, prefix: 128, what: 'is the loopback address' },
+  { family: 6, value: 0x3fan << 118n, prefix: 10, what: 'is in the link-local range fe80::/10' },
+  { family: 6, value: 0xffn << 120n, prefix: 8, what: 'is in the multicast range ff00::/8' },
+];
+
+/** Why `net` cannot be a source network of `opening` (it lies in a special-purpose range), or undefined. */
+export function sourceNetworkProblem(net: NetworkValue, opening: keyof typeof OPENINGS): string | undefined {
+  const world = worldOpenProblem(net, opening);
+  if (world) return world;
+  const special = SPECIAL_NETWORKS.find((r) => networkContains(r, net));
+  return special && `${special.what}, which no one connects from; name ${OPENINGS[opening].name} instead`;
+}
+
+/** Per family, how many addresses the (non-overlapping) networks cover together. */
+function coverage(nets: readonly { readonly family: IpFamily; readonly prefix: number }[]): Map<IpFamily, bigint> {
+  const out = new Map<IpFamily, bigint>();
+  for (const n of nets) out.set(n.family, (out.get(n.family) ?? 0n) + (1n << BigInt(bits(n.family) - n.prefix)));
+  return out;
+}
+
+/** Networks that together cover every address of a family (0.0.0.0/1 + 128.0.0.0/1) are the world too. */
+export function worldCoveredProblem(nets: readonly { readonly family: IpFamily; readonly prefix: number }[], opening: keyof typeof OPENINGS): string | undefined {
+  for (const [family, count] of coverage(nets)) {
+    if (count >= 1n << BigInt(bits(family))) return `together cover every IPv${family} address, which ${worldOpenProblem({ prefix: 0 }, opening)}`;
+  }
+  return undefined;
+}
+
+/** Broader than this needs an explicit yes: a /8 of IPv4, a /32 of IPv6 (a whole provider allocation). */
+const BROAD: Record<IpFamily, bigint> = { 4: 1n << 24n, 6: 1n << 96n };
+
+/**
+ * The consequence of opening to very broad networks, for the administrator to confirm, or undefined.
+ * `nets` are valid, non-overlapping networks (the settings schema checked them).
+ */
+export function broadOpeningWarning(nets: readonly IpNetwork[], opening: keyof typeof OPENINGS): string | undefined {
+  const o = OPENINGS[opening];
+  for (const [family, count] of coverage(nets)) {
+    if (count <= BROAD[family]) continue;
+    const list = nets.filter((n) => n.family === family).map((n) => n.text).join(', ');
+    return `${o.service} would be reachable from ${count.toLocaleString('en-US')} IPv${family} addresses (${list}): every host there could try the admin password. Name ${o.name} instead, unless you mean it`;
+  }
+  return undefined;
+}
+
+/**
+ * The consequence of admin networks that leave out the SSH client making the change, or undefined
+ * (also when `client` is not an address: the console, or unknown).
+ */
+export function lockoutWarning(nets: readonly IpNetwork[], client: string): string | undefined {
+  const raw = parseIpValue(client);
+  if (!raw) return undefined;
+  const ip = unmappedIpv4(raw) ?? raw;
+  const host: IpNetwork = { ...ip, prefix: bits(ip.family), text: formatIpValue(ip) };
+  if (nets.some((n) => networkContains(n, host))) return undefined;
+  return `${host.text}, where this SSH session comes from, is not in the new admin networks: this session carries on, but new SSH connections from ${host.text} will get no answer (the firewall drops them), and only the console or another admin network can undo it`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists as typed (vApp properties, the first-boot wizard, the menu): entries separated by commas.
+
+/** Most entries per list; the vApp descriptor says the same (glibc reads at most 3 resolvers: MAXNS). */
+export const LIST_LIMITS = { dnsServers: 3, ntpServers: 8, siemHosts: 8, adminNetworks: 32 } as const;
+
+/** What an empty list entry means, for every path that reads a typed list. */
+export const EMPTY_ENTRY = 'is an empty entry (two commas in a row, or a comma at the start or end); remove the extra comma or fill in the entry';
+
+/**
+ * "a, b" → ["a", "b"]; blank text → []. Empty entries are kept as "" so that the checks refuse
+ * them: "pool1, , pool2" is far more likely a typo than a request for two servers.
+ */
+export function splitList(text: string): string[] {
+  return text.trim() === '' ? [] : text.split(',').map((s) => s.trim());
 }
 
 export interface StaticAddressProblem {

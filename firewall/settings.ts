@@ -8,7 +8,7 @@
 // address.ts, which the vApp properties use too (ova/vapp-properties.ts).
 import { z } from 'zod';
 import { KeyhavenError, ErrorCodes } from '../server/errors.js';
-import { networkContains, parseAddressFor, parseIpNetwork, worldOpenProblem, type AddressUse, type IpNetwork, type OPENINGS } from './address.js';
+import { EMPTY_ENTRY, LIST_LIMITS, networkContains, parseAddressFor, parseIpNetwork, sourceNetworkProblem, worldCoveredProblem, type AddressUse, type IpNetwork, type OPENINGS } from './address.js';
 
 /** A network in CIDR notation (a bare address means that host). Output: canonical text. */
 const networkSchema = z.string().transform((text, ctx) => {
@@ -34,22 +34,32 @@ const addressSchema = (use: AddressUse) =>
     return parsed.value.text;
   });
 
+/** An entry of a typed list: "" is what "a,,b" leaves, refused with the same words on every path. */
+const entry = <T extends z.ZodTypeAny>(schema: T) => z.string().min(1, `"" ${EMPTY_ENTRY}`).pipe(schema);
+
+/** zod's own "Array must contain at most 3 element(s)" names neither the count nor the field's limit. */
+const limited = <T extends z.ZodTypeAny>(schema: T, max: number) =>
+  z.array(schema).superRefine((list, ctx) => {
+    if (list.length > max) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `has ${list.length} entries; at most ${max} are allowed` });
+  });
+
 /**
  * A list of networks an opening allows, where no entry repeats or lies inside another (nftables
- * refuses overlaps) and none is every address (address.ts worldOpenProblem).
+ * refuses overlaps), none is in a range no one connects from, and together they are not every
+ * address (address.ts sourceNetworkProblem, worldCoveredProblem).
  */
-const networkListSchema = (opening: keyof typeof OPENINGS) =>
-  z
-    .array(networkSchema)
-    .max(256)
+const networkListSchema = (opening: keyof typeof OPENINGS, max = 256) =>
+  limited(entry(networkSchema), max)
     .superRefine((list, ctx) => {
       // zod runs this refinement even when an entry failed above; such entries are not strings here.
       const parsed = list.map((text) => (typeof text === 'string' ? parseIpNetwork(text) : undefined)).map((p) => (p?.ok ? p.value : undefined));
+      let refused = false;
       parsed.forEach((net, i) => {
         if (!net) return;
-        const world = worldOpenProblem(net, opening);
-        if (world) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `${JSON.stringify(net.text)} ${world}` });
+        const unusable = sourceNetworkProblem(net, opening);
+        if (unusable) {
+          refused = true;
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `${JSON.stringify(net.text)} ${unusable}` });
           return;
         }
         for (let j = 0; j < i; j++) {
@@ -73,13 +83,14 @@ const networkListSchema = (opening: keyof typeof OPENINGS) =>
           }
         }
       });
+      const all = parsed.filter((n): n is IpNetwork => n !== undefined);
+      const world = all.length === list.length && !refused ? worldCoveredProblem(all, opening) : undefined;
+      if (world) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${all.map((n) => n.text).join(', ')} ${world}` });
     });
 
 /** A list of distinct addresses of hosts that play `use`. */
-const addressListSchema = (use: AddressUse) =>
-  z
-    .array(addressSchema(use))
-    .max(64)
+const addressListSchema = (use: AddressUse, max = 64) =>
+  limited(entry(addressSchema(use)), max)
     .superRefine((list, ctx) => {
       list.forEach((text, i) => {
         if (typeof text !== 'string') return;
@@ -100,7 +111,7 @@ const openingSchema = (opening: 'keyManagement' | 'webManagement') =>
 export const networkPolicySettingsSchema = z
   .object({
     /** Networks allowed to reach the SSH admin menu (22/tcp) when `ssh.enabled`. */
-    adminNetworks: networkListSchema('adminNetworks').default([]),
+    adminNetworks: networkListSchema('adminNetworks', LIST_LIMITS.adminNetworks).default([]),
     ssh: z.object({ enabled: z.boolean().default(false) }).strict().default({}),
     /** Key management for crypto officers, 6001/tcp. */
     keyManagement: openingSchema('keyManagement').default({}),
@@ -116,13 +127,13 @@ export const networkPolicySettingsSchema = z
       .strict()
       .default({}),
     /** Syslog destinations (514/udp and 514/tcp). */
-    siemHosts: addressListSchema('SIEM host').default([]),
+    siemHosts: addressListSchema('SIEM host', LIST_LIMITS.siemHosts).default([]),
     /** SFTP backup destination (22/tcp). */
     backupHost: addressSchema('backup host').optional(),
     /** NTP servers (123/udp). */
-    ntpServers: addressListSchema('NTP server').default([]),
+    ntpServers: addressListSchema('NTP server', LIST_LIMITS.ntpServers).default([]),
     /** DNS resolvers (53/udp and 53/tcp); DNS is closed when this is empty. */
-    dnsServers: addressListSchema('DNS server').default([]),
+    dnsServers: addressListSchema('DNS server', LIST_LIMITS.dnsServers).default([]),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -12,7 +12,7 @@
 // Which address each property accepts (no loopback SIEM host, a gateway inside the subnet, no SSH
 // from every address…) is decided by firewall/address.ts, which the appliance settings schema uses
 // as well: the vApp path and the admin menu accept and refuse the same values.
-import { addressUseProblem, staticAddressProblems, worldOpenProblem, type AddressUse } from '../firewall/address.js';
+import { addressUseProblem, EMPTY_ENTRY, LIST_LIMITS, sourceNetworkProblem, splitList as splitListText, staticAddressProblems, worldCoveredProblem, type AddressUse } from '../firewall/address.js';
 import { ErrorCodes, KeyhavenError } from '../server/errors.js';
 import { formatIp, networkContains, parseCidr, parseIp, type IpNetworkValue, type IpValue } from './ip.js';
 
@@ -47,11 +47,11 @@ export interface VappPropertyDefinition {
   readonly validate: (value: string) => string | undefined;
 }
 
-/** Most DNS servers a resolver uses (glibc MAXNS). */
-export const MAX_DNS_SERVERS = 3;
-export const MAX_NTP_SERVERS = 8;
-export const MAX_SYSLOG_DESTINATIONS = 8;
-export const MAX_ADMIN_NETWORKS = 32;
+/** The limits every path applies (firewall/address.ts); DNS: glibc reads at most 3 (MAXNS). */
+export const MAX_DNS_SERVERS = LIST_LIMITS.dnsServers;
+export const MAX_NTP_SERVERS = LIST_LIMITS.ntpServers;
+export const MAX_SYSLOG_DESTINATIONS = LIST_LIMITS.siemHosts;
+export const MAX_ADMIN_NETWORKS = LIST_LIMITS.adminNetworks;
 export const DEFAULT_SYSLOG_PORT = 514;
 
 const quote = (s: string): string => JSON.stringify(s);
@@ -87,11 +87,10 @@ function addressProblem(text: string, use: AddressUse): { ip: IpValue } | { prob
   return unusable ? { problem: `${quote(text)} ${unusable}` } : { ip };
 }
 
-/** Splits a comma-separated list; empty text is an empty list. */
+/** Splits a comma-separated list as the wizard and the menu do; empty text is an empty list. */
 function splitList(value: string): { items: string[] } | { problem: string } {
-  if (value.trim() === '') return { items: [] };
-  const items = value.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) return { problem: `${quote(value)} has an empty entry; expected entries separated by single commas` };
+  const items = splitListText(value);
+  if (items.some((s) => s === '')) return { problem: `${quote(value)} has an empty entry: "" ${EMPTY_ENTRY}` };
   return { items };
 }
 
@@ -161,8 +160,8 @@ function adminNetworksProblem(value: string): string | undefined {
   for (const item of list.items) {
     const parsed = parseCidr(item);
     if (!parsed.ok) return `${quote(item)} ${parsed.reason}`;
-    const world = worldOpenProblem(parsed.network, 'adminNetworks');
-    if (world) return `${quote(item)} ${world}`;
+    const unusable = sourceNetworkProblem(parsed.network, 'adminNetworks');
+    if (unusable) return `${quote(item)} ${unusable}`;
     const address = { family: parsed.network.family, value: parsed.network.value };
     // ::ffff:0:0/96 and narrower never match on the wire (the firewall refuses them too).
     if (address.family === 6 && parsed.network.prefix >= 96 && address.value >> 32n === 0xffffn) {
@@ -177,7 +176,8 @@ function adminNetworksProblem(value: string): string | undefined {
     }
     networks.push({ text: item, network: parsed.network });
   }
-  return undefined;
+  const world = worldCoveredProblem(networks.map((n) => n.network), 'adminNetworks');
+  return world && `${networks.map((n) => n.text).join(', ')} ${world}`;
 }
 
 export const VAPP_PROPERTIES: readonly VappPropertyDefinition[] = [

@@ -61,10 +61,23 @@ async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; 
   // Listening for the signal before starting: a stop requested while the server starts waits for
   // the start to finish and then stops cleanly (the final rollback anchor is written).
   const stopped = waitForSignal();
-  const server = await startServer(config, log);
+  // SIGHUP (ExecReload of keyhaven.service) reloads the certificates; one during the start is moot
+  // (the start reads the files) but must not end the process, Node's default for SIGHUP.
+  let reload = (): void => log.info('SIGHUP during start: the certificates are read by the start itself');
+  const onHup = () => reload();
+  process.on('SIGHUP', onHup);
+  const server = await startServer(config, log).catch((err: unknown) => {
+    process.off('SIGHUP', onHup);
+    throw err;
+  });
+  reload = () => {
+    log.info('SIGHUP: reloading the server certificate, key and CRL');
+    server.reloadTls();
+  };
   if (banner) io.stdout.write(banner(server.kmip));
   const signal = await stopped;
   log.info({ signal }, 'stopping');
+  process.off('SIGHUP', onHup);
   await server.close();
   return 0;
 }

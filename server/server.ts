@@ -8,6 +8,7 @@ import { KmipService } from './kmip-service.js';
 import type { Logger } from './log.js';
 import { credentialChecker } from './net/credentials.js';
 import { KmipListener } from './net/tls-listener.js';
+import { CertificateExpiryWatch } from './net/server-certificate.js';
 import { refreshCrl } from './pki/index.js';
 import { openDatabase } from './store/database.js';
 import { WalDurability } from './store/durability.js';
@@ -29,6 +30,11 @@ export interface RunningServer {
   audit: AuditLog;
   /** Forwarding of audit records, when audit.syslog is configured. */
   syslog?: SyslogForwarder;
+  /**
+   * Re-reads the server certificate, key and CRL (SIGHUP; `systemctl reload keyhaven`): new
+   * handshakes get them, open connections stay. False when they were refused (the old ones stay).
+   */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -159,6 +165,16 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     tailRecords: config.audit.tailCheckRecords,
   });
   watch.start();
+  // The SIEM hears of the server certificate's coming expiry through the audit log: at start, then daily.
+  const expiry = new CertificateExpiryWatch({
+    certificate: () => listener.serverCertificate,
+    warn: (message) => {
+      log.warn(message);
+      service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Certificate Expiry', message);
+    },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  expiry.start();
   log.info({ kmip, database: paths.database }, 'key server started');
 
   const syncTimer = setInterval(() => durability.flush(), AUDIT_SYNC_MS);
@@ -171,7 +187,9 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     store,
     audit,
     ...(forwarder ? { syslog: forwarder } : {}),
+    reloadTls: () => listener.reloadPki(),
     async close() {
+      expiry.stop();
       clearInterval(syncTimer);
       clearInterval(crlTimer);
       watch?.stop();

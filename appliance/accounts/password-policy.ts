@@ -1,13 +1,57 @@
 // The admin password policy (issue: no default password anywhere; length ≥ 15 and a strength check).
 // NIST SP 800-63B §5.1.1.2: length matters most, refuse known-weak and context-specific values,
 // no composition rules beyond that — but a 15-character password of one character class, or one
-// built from a repeated or sequential run, is refused as guessable.
+// built from a repeated or sequential run, is refused as guessable; so is a password found in a
+// list of common (breached) passwords or a published example passphrase.
+import { dictionary } from '@zxcvbn-ts/language-common';
 
 export const MIN_LENGTH = 15;
 export const MAX_LENGTH = 128;
 
 /** Words whose presence makes up most of a weak password; matched case-insensitively. */
 const WEAK_WORDS = ['password', 'passw0rd', 'p@ssw0rd', 'qwerty', 'azerty', 'letmein', 'welcome', 'admin', 'administrator', 'root', 'toor', 'keyhaven', 'vmware', 'vsphere', 'vcenter', 'changeme', 'default', 'secret', 'master', 'dragon', 'monkey', 'iloveyou', 'trustno1', 'abc123', '123456', '1234567890', '111111', '000000'];
+
+/**
+ * Known passphrases, made famous by being published as examples: long enough for every other rule,
+ * and in every cracking dictionary. Compared with letters and digits only, as substrings.
+ */
+const KNOWN_PHRASES = ['correcthorsebatterystaple', 'thequickbrownfoxjumpsoverthelazydog', 'maytheforcebewithyou', 'tobeornottobethatisthequestion', 'iwanttobelieve', 'loremipsumdolorsitamet', 'thisismypassword', 'letmeinplease', 'opensesame'];
+
+/** Common digit-for-letter swaps, undone before a password is looked up. */
+const LEET: Record<string, string> = { '0': 'o', '1': 'l', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i' };
+
+let common: ReadonlySet<string> | undefined;
+let commonLong: readonly string[] | undefined;
+/**
+ * The 49,233 passwords seen most often in public breach corpora, ranked: the "passwords-common"
+ * dictionary of @zxcvbn-ts/language-common (MIT). Loaded on first use.
+ */
+function commonPasswords(): ReadonlySet<string> {
+  return (common ??= new Set(dictionary['passwords-common'].map((w) => w.toLowerCase())));
+}
+
+/** Those of 10 characters or more: long enough that containing one makes a password guessable. */
+function longCommonPasswords(): readonly string[] {
+  return (commonLong ??= [...commonPasswords()].filter((w) => w.length >= 10));
+}
+
+/** The password as a cracker's dictionary sees it: lower case, separators and common swaps gone. */
+function lookupForms(pw: string): string[] {
+  const lower = pw.toLowerCase();
+  const plain = lower.replace(/[^\p{L}\p{N}]/gu, '');
+  const unleet = [...lower].map((c) => LEET[c] ?? c).join('').replace(/[^\p{L}\p{N}]/gu, '');
+  // Digits and symbols padded around a known word ("Password2024!") do not make it another word.
+  const core = (x: string) => x.replace(/^[^\p{L}]+|[^\p{L}]+$/gu, '');
+  return [...new Set([lower, plain, unleet, core(lower), core(plain), core(unleet)])].filter(Boolean);
+}
+
+/** Why `pw` is a known password, or undefined. */
+export function knownPassword(pw: string): string | undefined {
+  const forms = lookupForms(pw);
+  if (forms.some((f) => KNOWN_PHRASES.some((k) => f.includes(k)))) return 'This is a well-known published passphrase, in every cracking dictionary: choose your own words.';
+  if (forms.some((f) => commonPasswords().has(f) || longCommonPasswords().some((w) => f.includes(w)))) return 'This is one of the most common passwords in breach lists: choose another.';
+  return undefined;
+}
 
 export interface PasswordVerdict {
   readonly ok: boolean;
@@ -53,5 +97,7 @@ export function checkPassword(pw: string, context: { username?: string; hostname
   for (const w of [...WEAK_WORDS, ...context_]) stripped = stripped.split(w).join('');
   // What is left once common words, the user and host names are removed must still be long.
   if ([...stripped].length < 10) reasons.push('Do not build the password from common words, "admin", the product or the host name.');
+  const known = knownPassword(pw);
+  if (known) reasons.push(known);
   return { ok: reasons.length === 0, reasons };
 }

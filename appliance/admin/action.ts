@@ -32,6 +32,11 @@ export interface ActionOutcome<R> {
   readonly summary: string;
   /** What the action acted on (a serial, a setting), for the audit record's object field. */
   readonly objectId?: string;
+  /**
+   * Runs once the answer is recorded and sent (a reboot would otherwise stop the helper before it
+   * answers). Its failure reaches only the system log.
+   */
+  readonly afterAnswer?: () => Promise<void>;
 }
 
 export interface AdminAction<S extends z.ZodTypeAny = z.ZodTypeAny, R = unknown> {

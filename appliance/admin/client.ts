@@ -10,24 +10,42 @@ export function callHelper(socketPath: string, request: AdminRequest, timeoutMs 
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let text = '';
+    let settled = false;
     const fail = (message: string) => {
+      settled = true;
       sock.destroy();
       reject(new KeyhavenError(ErrorCodes.ADMIN_ACTION_FAILED, message));
     };
     sock.setTimeout(timeoutMs, () => fail(`the administration helper did not answer within ${timeoutMs / 1000} s`));
     sock.setEncoding('utf8');
     sock.on('connect', () => sock.write(`${JSON.stringify(request)}\n`));
-    sock.on('data', (d: string) => (text += d));
+    // The answer is one line: taken as soon as it is complete (a reboot may cut the connection after it).
+    const answer = (): void => {
+      const nl = text.indexOf('\n');
+      if (settled || nl < 0) return;
+      settled = true;
+      sock.destroy();
+      try {
+        resolve(JSON.parse(text.slice(0, nl)) as AdminResponse);
+      } catch {
+        reject(new KeyhavenError(ErrorCodes.ADMIN_ACTION_FAILED, 'the administration helper gave an answer that cannot be read'));
+      }
+    };
+    sock.on('data', (d: string) => {
+      text += d;
+      answer();
+    });
+    // Messages name what the administrator can do from the menu or vSphere: admin has no shell.
     sock.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ': keyhaven-admin.socket is not running (check it from the console: systemctl status keyhaven-admin.socket)' : err.code === 'EACCES' ? ': this account is not in the keyhaven-admin group' : '';
+      if (settled) return;
+      const hint = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ': the administration service is not running; restart the appliance from vSphere (the VM console shows its boot)' : err.code === 'EACCES' ? ': this account is not in the keyhaven-admin group' : '';
       fail(`cannot reach the administration helper at ${socketPath} (${err.code ?? err.message})${hint}`);
     });
     sock.on('end', () => {
-      try {
-        resolve(JSON.parse(text.trim()) as AdminResponse);
-      } catch {
-        reject(new KeyhavenError(ErrorCodes.ADMIN_ACTION_FAILED, 'the administration helper gave no answer: see the system log (journalctl -u "keyhaven-admin@*")'));
-      }
+      if (settled) return;
+      if (text.trim() === '') return fail('the administration helper gave no answer: whether it acted is in the audit log (View recent audit records); Status shows the services');
+      text += '\n'; // an answer without its line end
+      answer();
     });
   });
 }

@@ -47,7 +47,7 @@ export function dataDirOwner(paths: AppliancePaths): DataOwner {
   const me = process.getuid?.() ?? 0;
   const p = lstatSync(parent);
   if (!p.isDirectory() || (p.uid !== 0 && p.uid !== me) || (p.mode & 0o022) !== 0) {
-    throw unsafe(`${parent} must be a directory of root's that only root can write (it is owned by uid ${p.uid}, mode ${(p.mode & 0o7777).toString(8)}): fix it from the console`);
+    throw unsafe(`${parent} must be a directory of root's that only root can write (it is owned by uid ${p.uid}, mode ${(p.mode & 0o7777).toString(8)}): only root can repair this, and admin has no shell: send a support bundle to your support contact`);
   }
   let st;
   try {
@@ -56,9 +56,9 @@ export function dataDirOwner(paths: AppliancePaths): DataOwner {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeyhavenError(ErrorCodes.STORE_MISSING, `the key server's data directory ${dir} does not exist`);
     throw err;
   }
-  if (!st.isDirectory()) throw unsafe(`${dir} is not a directory (a symbolic link or another file is there): nothing is done with it; restore the data directory from the console`);
+  if (!st.isDirectory()) throw unsafe(`${dir} is not a directory (a symbolic link or another file is there): nothing is done with it; only root can repair this: send a support bundle to your support contact`);
   if (!isTestTree(paths)) {
-    if (st.uid === 0) throw unsafe(`${dir} belongs to root: it must belong to the key server's account (chown -R ${DATA_OWNER_ACCOUNT}:${DATA_OWNER_ACCOUNT} ${dir} from the console)`);
+    if (st.uid === 0) throw unsafe(`${dir} belongs to root: it must belong to the key server's account (${DATA_OWNER_ACCOUNT}); only root can repair this: send a support bundle to your support contact`);
     const expected = passwdUid(join(paths.root, 'etc/passwd'), DATA_OWNER_ACCOUNT);
     if (expected !== st.uid) throw unsafe(`${dir} belongs to uid ${st.uid}, not to the ${DATA_OWNER_ACCOUNT} account${expected === undefined ? ' (which does not exist)' : ` (uid ${expected})`}: nothing is done with it`);
   }

@@ -37,7 +37,7 @@ const auditRecord = z.object({ seq: count, time: text(64), identity: text(1024),
 const verifyResult = z.union([z.object({ ok: z.literal(true), records: count }).strict(), z.object({ ok: z.literal(false), records: count, seq: count, problem: text(4096) }).strict()]);
 const failure = z.object({ error: text(4096) }).strict();
 const issuedSummary = z
-  .object({ name: text(256), kind: z.enum(['server', 'client']), serial, subject: text(1024), notAfter: iso, status: z.enum(['valid', 'expired', 'revoked']) })
+  .object({ name: text(256), kind: z.enum(['server', 'client']), serial, subject: text(1024), notBefore: iso, notAfter: iso, status: z.enum(['valid', 'expired', 'revoked']) })
   .strict();
 /** A valid certificate a new one shares its identity (subject) or client name with: what a re-issue re-issues. */
 const inUse = z.object({ name: text(256), serial, notAfter: iso }).strict();
@@ -47,6 +47,9 @@ type Existing = z.input<typeof existing>;
 /** SHA-256, upper-case colon hex (X509Certificate#fingerprint256). */
 const fingerprint = z.string().regex(/^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/);
 const handedOut = z.object({ name: text(256), serial, subject: text(1024), fingerprint, notAfter: iso, certPem: pem, caPem: pem }).strict();
+/** The server certificate as the renewal entry shows it (server/pki/renew.ts). */
+const serverInfo = z.object({ subject: text(1024), serial, fingerprint, notAfter: iso, dns: z.array(text(253)).max(64), ip: z.array(text(64)).max(64) }).strict();
+const infoOf = (i: pki.ServerCertificateInfo): z.input<typeof serverInfo> => ({ subject: i.subject, serial: i.serial, fingerprint: i.fingerprint, notAfter: i.notAfter.toISOString(), dns: i.dns, ip: i.ip });
 
 interface WorkerOp<P extends z.ZodTypeAny, R extends z.ZodTypeAny> {
   readonly params: P;
@@ -76,7 +79,7 @@ function withStore<T>(dataDir: string, fn: (db: Db, audit: AuditLog) => T): T {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const normSerial = (s: string): string => s.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
-const summaryOf = (c: pki.IssuedCertificate & { status: pki.CertificateStatus }) => ({ name: c.name, kind: c.kind, serial: c.serial, subject: c.subject, notAfter: c.notAfter, status: c.status });
+const summaryOf = (c: pki.IssuedCertificate & { status: pki.CertificateStatus }) => ({ name: c.name, kind: c.kind, serial: c.serial, subject: c.subject, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status });
 const caPem = (dataDir: string): string => readFileSync(pki.pkiPaths(dataDir).caCert, 'utf8');
 const fingerprintOf = (file: string): string | undefined => (existsSync(file) ? new X509Certificate(readFileSync(file)).fingerprint256 : undefined);
 
@@ -282,6 +285,29 @@ export const WORKER_OPS = {
       return { serial: target.serial, subject: target.subject, alreadyRevoked: r.revoked.length === 0, ...(r.crl ? { crlNumber: r.crl.crlNumber } : {}) };
     },
   }),
+  /** The server certificate in use: names, addresses, expiry, fingerprint. */
+  'pki.server-certificate': op({
+    params: z.object({}).strict(),
+    result: serverInfo,
+    timeoutMs: READ_MS,
+    run: (dataDir) => infoOf(pki.serverCertificateInfo(dataDir)),
+  }),
+  /** A new server certificate for the same names and addresses, with a new key (the key server reloads it). */
+  'pki.renew-server': op({
+    params: z.object({}).strict(),
+    result: serverInfo.extend({ previous: serverInfo, certPem: pem, days: count, limitedByCa: z.boolean() }).strict(),
+    timeoutMs: KEYGEN_MS,
+    async run(dataDir) {
+      const r = await pki.renewServer(dataDir);
+      return {
+        ...infoOf(r),
+        previous: infoOf(r.previous),
+        certPem: readFileSync(r.certPath, 'utf8'),
+        days: r.days,
+        limitedByCa: r.limitedByCa,
+      };
+    },
+  }),
   /** First boot starts over: what an interrupted run left in the data directory goes (the key server never ran). */
   'first-boot.reset': op({
     params: z.object({}).strict(),
@@ -303,6 +329,19 @@ export const WORKER_OPS = {
       const ca = fingerprintOf(paths.caCert);
       const server = fingerprintOf(paths.serverCert);
       return { ...(ca ? { ca } : {}), ...(server ? { server } : {}) };
+    },
+  }),
+  /** The CA certificate (public) for vCenter's trust of the key server: PEM, fingerprint, subject, validity. */
+  'pki.ca-certificate': op({
+    params: z.object({}).strict(),
+    result: z.object({ pem, fingerprint, subject: text(1024), notBefore: iso, notAfter: iso }).strict(),
+    timeoutMs: READ_MS,
+    run(dataDir) {
+      const file = pki.pkiPaths(dataDir).caCert;
+      if (!existsSync(file)) throw new KeyhavenError(ErrorCodes.PKI_NOT_INITIALISED, 'there is no CA certificate yet: first boot creates it');
+      const x = new X509Certificate(readFileSync(file));
+      // Re-encoded from the parsed certificate: only one CERTIFICATE block, whatever else the file holds.
+      return { pem: x.toString(), fingerprint: x.fingerprint256, subject: pki.subjectFromX509(x), notBefore: new Date(x.validFrom).toISOString(), notAfter: new Date(x.validTo).toISOString() };
     },
   }),
   /** First boot's CA and server certificate; a CA placed on the disk before first boot is kept. */

@@ -123,11 +123,13 @@ export async function serveOneRequest(o: HelperOptions): Promise<number> {
   }
   let response: AdminResponse;
   let objectId = '';
+  let afterAnswer: (() => Promise<void>) | undefined;
   try {
     parse(await readRequestLine(o.input), o, state);
     const ctx: ActionContext = { paths: o.paths, system: o.system, settings: o.settings, actor: state.actor, audit, ...(o.chpasswd ? { chpasswd: o.chpasswd } : {}) };
     const outcome = await state.action!.run(state.params, ctx);
     objectId = outcome.objectId ?? '';
+    afterAnswer = outcome.afterAnswer;
     response = { ok: true, result: outcome.result, summary: outcome.summary };
   } catch (err) {
     const known = err instanceof KeyhavenError;
@@ -147,5 +149,13 @@ export async function serveOneRequest(o: HelperOptions): Promise<number> {
   }
   journal(response.ok ? 5 : 4, fields);
   await respond(o.output, response);
+  if (response.ok && afterAnswer) {
+    try {
+      await afterAnswer();
+    } catch (err) {
+      journal(3, { ...fields, result: 'failure', error: `after answering: ${(err as Error).message}` });
+      return 1;
+    }
+  }
   return response.ok ? 0 : 1;
 }

@@ -18,6 +18,8 @@ export interface AppliancePaths {
   readonly authorizedKeys: string;
   /** The socket the menu talks to (keyhaven-admin.socket). */
   readonly socket: string;
+  /** The shadow password file (the admin's hash, to verify the current password). */
+  readonly shadow: string;
 }
 
 export const ADMIN_SOCKET = '/run/keyhaven-admin/admin.sock';
@@ -33,5 +35,6 @@ export function appliancePaths(root = process.env.KEYHAVEN_APPLIANCE_ROOT || '/'
     firewall: at('/etc/keyhaven/firewall.nft'),
     authorizedKeys: at('/etc/ssh/authorized_keys/admin'),
     socket: process.env.KEYHAVEN_ADMIN_SOCKET || at(ADMIN_SOCKET),
+    shadow: at('/etc/shadow'),
   };
 }

@@ -24,6 +24,9 @@ export interface SshPublicKey {
   readonly line: string;
 }
 
+/** SHA256:… as ssh-keygen -l prints it: SHA-256 of the key blob, base64 without padding. */
+export const sshFingerprint = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+
 const refuse = (message: string) => new KeyhavenError(ErrorCodes.ADMIN_REQUEST_INVALID, message);
 
 /** Reads the SSH wire format: uint32 length-prefixed strings (RFC 4251 §5). */
@@ -85,7 +88,7 @@ export function parseSshPublicKey(text: string): SshPublicKey {
     bits = Number(curve.slice(5));
   }
   if (!r.done()) throw refuse(`the ${type} key data has extra bytes: the line was edited`);
-  const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  const fingerprint = sshFingerprint(blob);
   const safeComment = comment.replace(/[^\x20-\x7e]/g, '?');
   return { type, bits, comment: safeComment, fingerprint, line: `${STORED_OPTIONS} ${type} ${data}${safeComment ? ` ${safeComment}` : ''}` };
 }

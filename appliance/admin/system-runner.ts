@@ -39,16 +39,24 @@ export const realRunner: SystemRunner = {
   },
 };
 
+/** A command after which systemd stops every service, the caller's included. */
+const TAKES_SYSTEM_DOWN = /^\/usr\/bin\/systemctl (--no-block )?(reboot|poweroff|halt)$/;
+
 /**
  * Records each command as one JSON line in `file` and answers from `replies` (by "command args"
- * prefix) or with empty output. Never records `input` (it may be a password).
+ * prefix) or with empty output. Never records `input` (it may be a password). Commands in `really`
+ * (read-only queries such as journalctl) are run for real after being recorded, so a test sees what
+ * this machine answers.
  */
-export function recordingRunner(file: string, replies: Record<string, string> = {}): SystemRunner {
+export function recordingRunner(file: string, replies: Record<string, string> = {}, really: ReadonlySet<string> = new Set(), systemDown?: () => void): SystemRunner {
   return {
-    async run(command, args) {
+    async run(command, args, options) {
       appendFileSync(file, `${JSON.stringify([command, ...args])}\n`);
       const line = [command, ...args].join(' ');
+      // With `systemDown`, a recorded reboot or power-off ends the caller, as systemd's stop would.
+      if (systemDown && TAKES_SYSTEM_DOWN.test(line)) systemDown();
       const key = Object.keys(replies).find((k) => line.startsWith(k));
+      if (key === undefined && really.has(command)) return realRunner.run(command, args, options);
       return { stdout: key ? replies[key]! : '', stderr: '', code: 0 };
     },
   };

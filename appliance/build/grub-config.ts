@@ -11,6 +11,11 @@ export const KERNEL_ARGS = [
   // The last console is /dev/console (boot messages of systemd); the VM console shows kernel output too.
   'console=tty0',
   'console=ttyS0,115200n8',
+  // The consoles belong to the first-boot wizard, the login prompt and the menu: during boot the kernel
+  // prints errors and worse only (quiet), systemd only failed units; 40-harden.sh then lowers the
+  // console level to critical (kernel.printk). Everything is in the journal.
+  'quiet',
+  'systemd.show_status=error',
   'panic=10',
   'init_on_alloc=1',
   'slab_nomerge',

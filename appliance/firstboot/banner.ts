@@ -1,13 +1,14 @@
 // /etc/issue, shown above every console login prompt: the legal notice (as SSH shows it before
 // login: /etc/issue.net, written at build by 40-harden.sh), then version, addresses, certificate
-// fingerprints, service state. agetty(8) expands \4 and \6 to the current IPv4/IPv6 address, so
-// DHCP leases show.
+// fingerprints, service state, SSH host key fingerprints (to check the first SSH connection against).
+// agetty(8) expands \4 and \6 to the current IPv4/IPv6 address, so DHCP leases show.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { asDataOwner } from '../admin/data-owner.js';
 import { appliancePaths } from '../admin/paths.js';
 import { writeAtomic } from '../boot/write-atomic.js';
+import { hostKeyFingerprints, type HostKeyFingerprint } from '../ssh/host-keys.js';
 import { firstBootComplete } from './state.js';
 
 const run = promisify(execFile);
@@ -19,6 +20,8 @@ export interface BannerFacts {
   readonly serverFingerprint?: string;
   readonly keyServer: string;
   readonly ssh: string;
+  /** Made when first boot completes: none before. */
+  readonly sshHostKeys?: readonly HostKeyFingerprint[];
   readonly firstBootDone: boolean;
   /** The legal notice, shown first. */
   readonly legalNotice?: string;
@@ -38,6 +41,9 @@ export function renderIssue(f: BannerFacts): string {
     `  CA SHA-256   ${f.caFingerprint ?? '(not created yet)'}`,
     `  Server cert  ${f.serverFingerprint ?? '(not created yet)'}`,
     `  Key server   ${literal(f.keyServer)}    SSH ${literal(f.ssh)}`,
+    ...(f.sshHostKeys?.length
+      ? f.sshHostKeys.map((k, i) => `  ${i === 0 ? 'SSH host key' : ''.padEnd(12)} ${literal(k.label).padEnd(8)} ${literal(k.fingerprint)}`)
+      : ['  SSH host key (made when first boot completes)']),
     '',
     f.firstBootDone ? 'Log in as admin for the administration menu.' : 'First boot is not complete.',
     '',
@@ -68,6 +74,7 @@ export async function writeIssue(version: string): Promise<void> {
     ...(f.server ? { serverFingerprint: f.server } : {}),
     keyServer: await unitState('keyhaven.service'),
     ssh: await unitState('ssh.service'),
+    sshHostKeys: hostKeyFingerprints('/etc/ssh'),
     firstBootDone: firstBootComplete(),
     ...(existsSync(LEGAL_NOTICE) ? { legalNotice: readFileSync(LEGAL_NOTICE, 'utf8') } : {}),
   };

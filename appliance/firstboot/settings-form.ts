@@ -2,11 +2,11 @@
 // administrator correct each field. Every answer is checked with the appliance settings schema, so
 // the form refuses exactly what the appliance would refuse, with the same message.
 import { confirm, input, select } from '@inquirer/prompts';
+import { broadOpeningWarning, parseIpNetwork, splitList as list } from '../../firewall/address.js';
 import { KeyhavenError } from '../../server/errors.js';
 import { parseApplianceSettings, type ApplianceSettings } from '../settings.js';
 import type { PromptContext } from './prompt-context.js';
 
-const list = (s: string): string[] => s.split(/[\s,]+/).filter(Boolean);
 const show = (xs: readonly string[]): string => (xs.length ? xs.join(', ') : '(none)');
 
 export function describeSettings(s: ApplianceSettings): string {
@@ -64,8 +64,22 @@ async function editSettings(current: ApplianceSettings, ctx: PromptContext): Pro
   await ask('DNS servers (IP addresses, comma-separated; empty for none)', s.network.dnsServers.join(', '), (x, v) => ({ ...x, network: { ...x.network, dnsServers: list(v) } }));
   await ask('NTP servers (IP addresses, comma-separated)', s.network.ntpServers.join(', '), (x, v) => ({ ...x, network: { ...x.network, ntpServers: list(v) } }));
   await ask('SIEM / syslog hosts (IP addresses; port 514)', s.network.siemHosts.join(', '), (x, v) => ({ ...x, network: { ...x.network, siemHosts: list(v) } }));
-  await ask('Admin networks allowed to SSH (CIDR, comma-separated; empty keeps SSH closed)', s.network.adminNetworks.join(', '), (x, v) => ({ ...x, network: { ...x.network, adminNetworks: list(v) } }));
+  // Very broad admin networks need an explicit yes (the world itself is refused by the schema).
+  for (let def = s.network.adminNetworks.join(', '); ; ) {
+    await ask('Admin networks allowed to SSH (CIDR, comma-separated; empty keeps SSH closed)', def, (x, v) => ({ ...x, network: { ...x.network, adminNetworks: list(v) } }));
+    const warning = broadWarning(s);
+    if (!warning) break;
+    ctx.output.write(`\nWARNING: ${warning}.\n`);
+    if (await confirm({ message: 'Open SSH to these networks anyway?', default: false }, ctx)) break;
+    def = s.network.adminNetworks.join(', ');
+  }
   return s;
+}
+
+/** The warning for admin networks broad enough to need a yes, if they are. */
+function broadWarning(s: ApplianceSettings): string | undefined {
+  const nets = s.network.adminNetworks.map((n) => parseIpNetwork(n)).flatMap((p) => (p.ok ? [p.value] : []));
+  return broadOpeningWarning(nets, 'adminNetworks');
 }
 
 /** Shows the settings until the administrator confirms them. */
@@ -73,7 +87,9 @@ export async function confirmSettings(initial: ApplianceSettings, ctx: PromptCon
   let s = initial;
   for (;;) {
     ctx.output.write(`\nSettings (from the vApp properties of this VM):\n${describeSettings(s)}\n\n`);
-    if (await confirm({ message: 'Are these settings correct?', default: true }, ctx)) return s;
+    const warning = broadWarning(s);
+    if (warning) ctx.output.write(`WARNING: ${warning}.\n\n`);
+    if (await confirm({ message: 'Are these settings correct?', default: !warning }, ctx)) return s;
     s = await editSettings(s, ctx);
   }
 }

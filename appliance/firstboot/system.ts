@@ -14,6 +14,7 @@ import { setAdminPassword } from '../accounts/admin-account.js';
 import { asDataOwner } from '../admin/data-owner.js';
 import { appliancePaths, type AppliancePaths } from '../admin/paths.js';
 import { applySettings, PATHS, saveSettings } from '../boot/configure.js';
+import { ensureHostKeys, type HostKeyFingerprint } from '../ssh/host-keys.js';
 import { parseApplianceSettings, readApplianceSettings, type ApplianceSettings } from '../settings.js';
 import { recordFirstBoot } from './first-boot-record.js';
 import { firstBootStarted, markComplete, markStarted } from './state.js';
@@ -35,6 +36,8 @@ export interface FirstBootSystem {
   applySettings(s: ApplianceSettings): Promise<void>;
   createPki(s: ApplianceSettings): Promise<PkiSummary>;
   setPassword(password: string, hostname: string): Promise<void>;
+  /** Makes this appliance's own SSH host keys (none are shipped in the image); their fingerprints. */
+  sshHostKeys(): Promise<HostKeyFingerprint[]>;
   /**
    * Records completion (and first boot in the administration audit log), then starts the key server
    * (and SSH when it is open). Returns what could not
@@ -71,6 +74,7 @@ export function realSystem(): FirstBootSystem {
     },
     createPki: (s) => createPkiIn(paths, s),
     setPassword: (password, hostname) => setAdminPassword(password, { hostname }),
+    sshHostKeys: () => ensureHostKeys('/'),
     complete: async (s) => {
       markComplete();
       const problems: string[] = [];
@@ -116,6 +120,10 @@ export function sandboxSystem(root: string, initial: ApplianceSettings = parseAp
       const v = checkPassword(password, { username: 'admin', hostname });
       if (!v.ok) throw new Error(v.reasons.join(' '));
       log('set admin password');
+    },
+    sshHostKeys: async () => {
+      mkdirSync(join(root, 'etc/ssh'), { recursive: true });
+      return ensureHostKeys(root);
     },
     complete: async (s) => {
       markComplete(root);

@@ -37,6 +37,11 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
     out(`  ${pki.kept ? 'kept the CA placed on the disk before first boot' : 'created the appliance CA and the server certificate'}\n`);
     await o.system.setPassword(adminPassword, final.hostname);
     out('  admin password set\n');
+    // Before SSH starts, so the fingerprints shown are those it serves.
+    const hostKeys = await o.system.sshHostKeys().catch((err: Error) => {
+      out(`  the SSH host keys could not be made: ${err.message}\n`);
+      return [];
+    });
     const problems = await o.system.complete(final);
     out(problems.length ? problems.map((p) => `  ${p} (check Status in the menu)\n`).join('') : '  key server started\n');
 
@@ -50,6 +55,8 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
         `    ${pki.serverFingerprint}`,
         `  KMIP (vCenter key provider) ${final.address.mode === 'static' ? final.address.address : final.hostname}:6000`,
         `  SSH                         ${final.network.ssh.enabled ? `open to ${final.network.adminNetworks.join(', ')}` : 'closed (open it from the menu)'}`,
+        'SSH host key fingerprints (ssh shows one of them at the first connection: they must match):',
+        ...(hostKeys.length ? hostKeys.map((k) => `  ${k.label.padEnd(8)} ${k.fingerprint}`) : ['  (none yet: see the console banner after the next boot)']),
         '',
       ].join('\n'),
     );

@@ -1,15 +1,17 @@
 // Shared pieces of the option forms: lists typed as text, checks that give the appliance settings
 // schema's own verdict while the administrator types, and how a result is shown.
+import { splitList } from '../../firewall/address.js';
 import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
 import { checkSettings } from '../admin/settings-edit.js';
 import type { ApplianceSettings } from '../settings.js';
 import type { Ui, Validate } from './ui.js';
 
-/** "a, b c" → ["a", "b", "c"]; "none" or nothing → []. */
+/**
+ * "a, b" → ["a", "b"]; "none" or nothing → []. An empty entry ("a, , b", "a,") stays "" so the
+ * checks refuse it as the vApp path and the wizard do (firewall/address.ts splitList).
+ */
 export function parseList(text: string): string[] {
-  const t = text.trim();
-  if (t === '' || t.toLowerCase() === 'none') return [];
-  return t.split(/[\s,;]+/).filter(Boolean);
+  return text.trim().toLowerCase() === 'none' ? [] : splitList(text);
 }
 
 export const showList = (xs: readonly string[]): string => (xs.length ? xs.join(', ') : 'none');

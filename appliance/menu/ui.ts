@@ -1,9 +1,10 @@
 // What a menu option can do: ask (inquirer prompts that Ctrl-C, Ctrl-D, a closed connection or the
 // idle timeout interrupt), paste several lines, print, and call the privileged helper.
-import { confirm, input, password, select } from '@inquirer/prompts';
+import { confirm, input, password } from '@inquirer/prompts';
 import { createInterface, emitKeypressEvents } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { callHelper } from '../admin/client.js';
+import { selectPrompt } from './select-prompt.js';
 
 /** Why a prompt did not complete. */
 export type InterruptKind = 'ctrl-c' | 'eof' | 'closed' | 'idle';
@@ -35,7 +36,8 @@ export interface Choice<T> {
 export type Validate = (value: string) => string | true;
 
 export interface Ui {
-  select<T>(message: string, choices: readonly Choice<T>[]): Promise<T>;
+  /** ↑↓ and Enter only (select-prompt.ts); `default` is highlighted first: give the current setting. */
+  select<T>(message: string, choices: readonly Choice<T>[], options?: { default?: T }): Promise<T>;
   input(message: string, options?: { default?: string; validate?: Validate }): Promise<string>;
   password(message: string, validate?: Validate): Promise<string>;
   confirm(message: string, defaultValue?: boolean): Promise<boolean>;
@@ -114,7 +116,7 @@ export function terminalUi(o: UiOptions): Ui {
   }
 
   return {
-    select: (message, choices) => guarded((signal) => select({ message, choices: [...choices], pageSize: 20, loop: false }, { ...ctx, signal })),
+    select: (message, choices, opts = {}) => guarded((signal) => selectPrompt({ message, choices, ...('default' in opts ? { default: opts.default } : {}) }, { ...ctx, signal })),
     input: (message, opts = {}) =>
       guarded((signal) => input({ message, ...(opts.default !== undefined ? { default: opts.default } : {}), ...(opts.validate ? { validate: opts.validate } : {}) }, { ...ctx, signal })),
     password: (message, validate) => guarded((signal) => password({ message, mask: '*', ...(validate ? { validate } : {}) }, { ...ctx, signal })),
@@ -127,24 +129,34 @@ export function terminalUi(o: UiOptions): Ui {
             const rl = createInterface({ input: keys, output: stdout, terminal: true, prompt: '' });
             const lines: string[] = [];
             let size = 0;
+            let settled = false;
+            const onAbort = () => finish(new Interrupted(signal.reason as InterruptKind));
             const finish = (err?: Error) => {
-              rl.removeAllListeners();
+              if (settled) return;
+              settled = true;
+              signal.removeEventListener('abort', onAbort);
+              // Only our own listeners: close() must still run readline's cleanup, which takes its
+              // keypress listener off `keys` (left there, every old paste echoed each key again).
+              rl.off('line', onLine).off('SIGINT', onSigint).off('close', onClose);
               rl.close();
               if (err) reject(err);
               else if (lines.length === 0) reject(new Interrupted('eof'));
               else resolve(`${lines.join('\n')}\n`);
             };
-            signal.addEventListener('abort', () => finish(new Interrupted(signal.reason as InterruptKind)), { once: true });
-            rl.on('SIGINT', () => finish(new Interrupted('ctrl-c')));
-            rl.on('close', () => finish(ended ? new Interrupted('closed') : undefined));
-            rl.on('line', (line) => {
+            const onSigint = () => finish(new Interrupted('ctrl-c'));
+            const onClose = () => finish(ended ? new Interrupted('closed') : undefined);
+            const onLine = (line: string) => {
               if (line.trim() === '' && lines.length > 0) return finish();
               if (line.trim() === '') return;
               size += line.length + 1;
               if (size > MAX_PASTE_BYTES) return finish(new ActionRefused('KH_ADMIN_REQUEST_INVALID', `the pasted text is longer than ${MAX_PASTE_BYTES / 1024} KiB`));
               lines.push(line.trim());
               if (end.test(line)) finish();
-            });
+            };
+            signal.addEventListener('abort', onAbort, { once: true });
+            rl.on('SIGINT', onSigint);
+            rl.on('close', onClose);
+            rl.on('line', onLine);
           }),
       ),
     print: (text) => void stdout.write(text.endsWith('\n') ? text : `${text}\n`),

@@ -11,7 +11,10 @@ set -eu
 # (a frequent source of kernel exploits; libuv falls back to its thread pool), no unprivileged user
 # namespaces or userfaultfd (systemd, as root, still sets up PrivateUsers=), no routing, no redirects
 # or source routes, reverse-path filtering, SYN cookies. A leading - ignores a key this kernel lacks.
+# The consoles print only critical kernel messages (panics, oopses): the firewall's drop log lines
+# (warnings) and everything else go to the journal, not over the wizard or the menu.
 cat > /etc/sysctl.d/90-keyhaven.conf <<'CONF'
+kernel.printk = 3 4 1 3
 kernel.kptr_restrict = 2
 kernel.dmesg_restrict = 1
 kernel.yama.ptrace_scope = 2

@@ -48,6 +48,26 @@ ssh-keygen -q -t ed25519 -N '' -f "$check/key"
 install -d -m 0755 /run/sshd
 /usr/sbin/sshd -t -f /etc/ssh/sshd_config -h "$check/key"
 rm -rf "$check"
+# sshd opens admin's keys as admin: the directory and the file must be readable by all, writable by
+# root only (the helper writes them so). Re-asserted at every boot, which also repairs what an older
+# helper left unreadable (its umask 0077 made the file 0600).
+cat > /usr/lib/tmpfiles.d/keyhaven-authorized-keys.conf <<'CONF'
+d /etc/ssh/authorized_keys 0755 root root -
+z /etc/ssh/authorized_keys/admin 0644 root root -
+CONF
+
+# No operating-system MOTD before the menu (Debian's licence text and update-motd.d's kernel version):
+# sshd's PrintMotd is off (sshd-config.ts), but pam_motd prints it for both login and sshd.
+# ROOT is "" here; tests run the function on a copy (test/appliance/motd.test.ts).
+remove_motd() {
+  rm -f "$1/etc/motd" "$1/run/motd.dynamic"
+  rm -rf "$1/etc/update-motd.d"
+  for f in "$1/etc/pam.d/login" "$1/etc/pam.d/sshd"; do
+    sed -i -E '/^[[:space:]]*session[[:space:]].*pam_motd\.so/d' "$f"
+    if grep -qE '^[^#]*pam_motd' "$f"; then echo "50-admin-access: pam_motd is still in $f" >&2; return 1; fi
+  done
+}
+remove_motd ""
 
 # Lockout for SSH (PCI DSS v4.0 8.3.4: lock after at most 10 invalid attempts, for at least 30
 # minutes): pam_faillock in sshd's auth stack only. The console login stays unlocked: it is the

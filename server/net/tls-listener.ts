@@ -16,15 +16,23 @@
 // the bytes already read are fed to TLS first), so a silent connection holds no TLS state.
 // Renegotiation is refused (TLS 1.2 only; TLS 1.3 has none, RFC 8446 §4.1.2): KMIP needs none, and
 // each renegotiation costs the server a full handshake.
+// The server certificate and key are reloaded (reloadPki: SIGHUP, or server.crt changing) without
+// closing any connection: open ones keep the context they were made with, new handshakes get the new
+// one (tls.Server#setSecureContext). A pair that does not fit is refused and the old one kept.
+// The client certificate's verdict is checked here rather than by Node (rejectUnauthorized: false):
+// Node drops a refused socket before its certificate can be read, and the audit record of the
+// refusal names the certificate's subject and serial.
+import type { X509Certificate } from 'node:crypto';
 import { watchFile, unwatchFile } from 'node:fs';
 import net from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
-import { clientIdentity, loadTlsMaterial, pkiPaths, readCrlInfo } from '../pki/index.js';
+import { clientIdentity, loadTlsMaterial, pkiPaths, readCrlInfo, subjectFromX509 } from '../pki/index.js';
 import type { KmipService } from '../kmip-service.js';
 import { KmipConnection, type ConnectionLimits } from './connection.js';
 import { formatIpValue, parseIpValue } from './ip-value.js';
+import { checkServerPair } from './server-certificate.js';
 
 /** TLS 1.2 suites: forward secret AEAD only (TLS 1.3's are all AEAD and forward secret). */
 export const TLS12_CIPHERS = [
@@ -68,6 +76,7 @@ export const normaliseSerial = (hex: string) => hex.toLowerCase().replace(/^(00)
  * reason ("no shared cipher", "unsupported protocol") without its file and line noise.
  */
 export function handshakeFailure(err: Error & { reason?: unknown }, socket: TLSSocket): string {
+  // (The listener checks the verdict itself, see accept(); kept for sockets that fail otherwise.)
   const verdict = (socket as { authorizationError?: unknown }).authorizationError;
   if (verdict) return `client certificate not accepted: ${String(verdict)}`;
   if (typeof err.reason === 'string' && err.reason) return err.reason;
@@ -112,6 +121,29 @@ const REFUSALS_AUDITED_PER_MINUTE = 60;
 
 const first = <T>(set: Set<T>): T | undefined => set.values().next().value;
 
+/**
+ * What a refusal record says about the certificate a client presented: its subject (unless the
+ * reason already names it) and serial.
+ */
+export function presentedCertificate(cert: X509Certificate, reason = ''): string {
+  let subject: string;
+  try {
+    subject = subjectFromX509(cert);
+  } catch {
+    subject = cert.subject.replace(/\n/g, ',');
+  }
+  if (subject.length > 256) subject = `${subject.slice(0, 256)}…`;
+  const serial = `serial ${normaliseSerial(cert.serialNumber)}`;
+  return reason.includes(subject) ? `certificate ${serial}` : `certificate subject "${subject}" ${serial}`;
+}
+
+/** The TLS options and revocation list read from the PKI files, and the certificate presented. */
+interface LoadedPki {
+  options: tls.SecureContextOptions;
+  revoked: Set<string>;
+  certificate: X509Certificate;
+}
+
 export class KmipListener {
   /** Accepts the TCP connections; they reach `tlsServer` once they have sent their first bytes. */
   private readonly tcp: net.Server;
@@ -126,7 +158,9 @@ export class KmipListener {
   /** Pending state by TCP socket, also after it is settled, for TLS events that come later. */
   private readonly pendingOf = new WeakMap<net.Socket, Pending>();
   private revoked = new Set<string>();
+  private current: X509Certificate;
   private readonly crlPath: string;
+  private readonly certPath: string;
   private refusedThisMinute = 0;
   /** Refusals beyond the per-minute budget, by client address (at most 1000 addresses kept). */
   private readonly suppressed = new Map<string, number>();
@@ -135,43 +169,78 @@ export class KmipListener {
 
   constructor(private readonly o: ListenerOptions) {
     this.crlPath = pkiPaths(o.pkiDataDir).crl;
-    this.tlsServer = tls.createServer(this.contextOptions(), (socket) => this.accept(socket));
+    this.certPath = pkiPaths(o.pkiDataDir).serverCert;
+    const loaded = this.loadPki();
+    this.revoked = loaded.revoked;
+    this.current = loaded.certificate;
+    this.tlsServer = tls.createServer(
+      {
+        ...loaded.options,
+        requestCert: true,
+        rejectUnauthorized: false, // checked in accept(), see the top of this file
+        // Node's own handshake timer (idle time since the first bytes) is a backstop: the listener's
+        // deadline, counted from the accept, comes first.
+        handshakeTimeout: o.handshakeTimeoutMs,
+      },
+      (socket) => this.accept(socket),
+    );
     this.tlsServer.on('tlsClientError', (err, socket) => this.handshakeFailed(err, socket));
     this.tlsServer.on('error', (err) => o.log('error', 'listener error', { err: err.message }));
     this.tcp = net.createServer({ pauseOnConnect: true }, (raw) => this.admit(raw));
     this.tcp.on('error', (err) => o.log('error', 'listener error', { err: err.message }));
     watchFile(this.crlPath, { interval: 2000, persistent: false }, () => this.reloadPki());
+    // issueServer writes server.key first and server.crt last: the certificate is the one to watch.
+    watchFile(this.certPath, { interval: 2000, persistent: false }, () => this.reloadPki());
     this.minuteTimer = setInterval(() => this.reportSuppressed(), 60_000);
     this.minuteTimer.unref();
   }
 
-  private contextOptions(): tls.TlsOptions {
+  /** Reads and checks the PKI files; changes nothing (a refused reload keeps what is in use). */
+  private loadPki(): LoadedPki {
     const m = loadTlsMaterial(this.o.pkiDataDir);
-    this.revoked = new Set(readCrlInfo(m.crl.toString('utf8')).serials.map(normaliseSerial));
-    return {
+    const certificate = checkServerPair(m);
+    const revoked = new Set(readCrlInfo(m.crl.toString('utf8')).serials.map(normaliseSerial));
+    const options: tls.SecureContextOptions = {
       ...m,
-      requestCert: true,
-      rejectUnauthorized: true,
       minVersion: this.o.minVersion,
       ciphers: TLS12_CIPHERS,
       honorCipherOrder: true,
       ecdhCurve: 'X25519:P-256:P-384',
-      // Node's own handshake timer (idle time since the first bytes) is a backstop: the listener's
-      // deadline, counted from the accept, comes first.
-      handshakeTimeout: this.o.handshakeTimeoutMs,
-      // Fresh ticket keys per start; rotated when the CRL changes so no revoked session resumes.
+      // Fresh ticket keys per start; rotated on every reload so no revoked session resumes.
       ticketKeys: randomBytes(48),
     };
+    return { options, revoked, certificate };
   }
 
-  /** Picks up a changed CRL (or renewed server certificate) and drops revoked clients. */
-  reloadPki(): void {
+  /** The server certificate new handshakes get. */
+  get serverCertificate(): X509Certificate {
+    return this.current;
+  }
+
+  /**
+   * Picks up a changed CRL or a renewed server certificate and drops revoked clients. Open
+   * connections keep the certificate they were made with. Files that do not fit together are
+   * refused: the previous certificate, key and CRL stay in use. Returns whether it reloaded.
+   */
+  reloadPki(): boolean {
+    let loaded: LoadedPki;
     try {
-      this.tlsServer.setSecureContext(this.contextOptions());
-      this.tlsServer.setTicketKeys(randomBytes(48));
+      loaded = this.loadPki();
+      this.tlsServer.setSecureContext(loaded.options);
     } catch (err) {
-      this.o.log('error', 'could not reload the PKI files; keeping the previous ones', { err: (err as Error).message });
-      return;
+      const why = (err as Error).message;
+      this.o.log('error', 'could not reload the PKI files; keeping the previous ones', { err: why });
+      this.o.service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Reload Certificates', `refused, the previous server certificate (serial ${normaliseSerial(this.current.serialNumber)}) and CRL stay in use: ${why}`);
+      return false;
+    }
+    this.revoked = loaded.revoked;
+    const previous = this.current;
+    this.current = loaded.certificate;
+    if (previous.fingerprint256 !== loaded.certificate.fingerprint256) {
+      const c = loaded.certificate;
+      const detail = `now presenting the server certificate ${subjectFromX509(c)} serial ${normaliseSerial(c.serialNumber)} (SHA-256 ${c.fingerprint256}), valid until ${new Date(c.validTo).toISOString()}; replaces serial ${normaliseSerial(previous.serialNumber)}`;
+      this.o.service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Reload Certificates', detail, 'success');
+      this.o.log('info', 'server certificate reloaded', { serial: normaliseSerial(c.serialNumber), fingerprint: c.fingerprint256, notAfter: c.validTo });
     }
     for (const c of this.connections) {
       if (this.revoked.has(c.certSerial)) {
@@ -180,13 +249,18 @@ export class KmipListener {
       }
     }
     this.o.log('info', 'PKI files reloaded', { revoked: this.revoked.size });
+    return true;
   }
 
-  /** Audits a refused connection with the client's address and port, within the per-minute budget. */
-  private refused(peer: Peer, reason: string): void {
+  /**
+   * Audits a refused connection with the client's address and port, and the certificate it
+   * presented if any, within the per-minute budget.
+   */
+  private refused(peer: Peer, reason: string, cert?: X509Certificate): void {
     if (this.refusedThisMinute++ < REFUSALS_AUDITED_PER_MINUTE) {
       const port = peer.port === undefined ? '' : `; source port ${peer.port}`;
-      this.o.service.auditEvent({ identity: '-', address: peer.address }, 'Handshake', `refused: ${reason}${port}`);
+      const presented = cert ? `; ${presentedCertificate(cert, reason)}` : '';
+      this.o.service.auditEvent({ identity: '-', address: peer.address }, 'Handshake', `refused: ${reason}${presented}${port}`);
     } else {
       this.suppressedTotal++;
       if (this.suppressed.has(peer.address) || this.suppressed.size < 1000) {
@@ -322,14 +396,20 @@ export class KmipListener {
       return;
     }
     const peer = p?.peer ?? { address: socket.remoteAddress ?? '-', port: socket.remotePort };
+    const cert = socket.getPeerX509Certificate();
+    // The chain to our CA, validity and CRL (OpenSSL's verdict, as Node's rejectUnauthorized would).
+    if (!socket.authorized) {
+      this.refused(peer, cert ? `client certificate not accepted: ${String(socket.authorizationError)}` : 'the client did not return a certificate', cert);
+      socket.destroy();
+      return;
+    }
     if (this.connections.size >= this.o.maxConnections) {
-      this.refused(peer, `the connection limit (${this.o.maxConnections}) is reached`);
+      this.refused(peer, `the connection limit (${this.o.maxConnections}) is reached`, cert);
       socket.destroy();
       return;
     }
     // Before any KMIP byte is read: a renegotiation attempt is an error, and closes the connection.
     socket.disableRenegotiation();
-    const cert = socket.getPeerX509Certificate();
     let identity: string;
     try {
       identity = clientIdentity(cert);
@@ -347,7 +427,7 @@ export class KmipListener {
       });
       this.connections.add(conn);
     } catch (err) {
-      this.refused(peer, (err as Error).message);
+      this.refused(peer, (err as Error).message, cert);
       socket.destroy();
     }
   }
@@ -368,6 +448,7 @@ export class KmipListener {
   /** Stops accepting, then closes open connections once their in-flight request is answered. */
   close(): Promise<void> {
     unwatchFile(this.crlPath);
+    unwatchFile(this.certPath);
     clearInterval(this.minuteTimer);
     return new Promise((resolve) => {
       this.tcp.close(() => resolve());

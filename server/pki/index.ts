@@ -18,6 +18,7 @@ export {
   type AltName,
   type Purpose,
 } from './issue.js';
+export { renewServer, serverCertificateInfo, type RenewOptions, type RenewResult, type ServerCertificateInfo } from './renew.js';
 export { signCsr, parseCsr, previewCsr, readCsrFile, type CsrPreview, type SignCsrOptions, type SignCsrResult, type ParsedCsr } from './csr.js';
 export { renderSubject, clientHolders, reservedSubject, checkClientSubject, checkServerSubject, type ReservedSubject, type SubjectCheck } from './identity.js';
 export { buildCrl, refreshCrl, readCrlInfo, CRL_DEFAULT_DAYS, type CrlEntry, type CrlInfo, type RefreshOptions } from './crl.js';

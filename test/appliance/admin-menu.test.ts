@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
 import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/pki/index.js';
-import { Terminal } from '../support/terminal.js';
 import { AdminSandbox, KEYHAVEN } from './helpers/admin-sandbox.js';
+import { Menu } from './helpers/menu-driver.js';
 
 let box: AdminSandbox;
 before(async () => {
@@ -24,85 +24,12 @@ after(async () => {
 const SHELL_PROOF = 'PWNED$((6*7))';
 const SHELL_RAN = /PWNED42/;
 
-class Menu {
-  /** The screen before the last keys were sent: expect() waits for a match that is new since then. */
-  private before = '';
-  private constructor(readonly t: Terminal) {}
-
-  static async open(env: Record<string, string> = {}): Promise<Menu> {
-    const t = Terminal.start([process.execPath, KEYHAVEN, 'menu'], { KEYHAVEN_ADMIN_SOCKET: box.socket, ...env });
-    const m = new Menu(t);
-    await m.t.waitFor(/\? Main menu/, 30_000);
-    return m;
-  }
-
-  /** Everything the terminal showed (scrollback included), wrapped lines joined. */
-  history(): string {
-    return this.t.history();
-  }
-
-  private send(fn: () => void): void {
-    this.before = this.history();
-    fn();
-  }
-
-  press(...keys: string[]): void {
-    this.send(() => this.t.press(...keys));
-  }
-
-  type(text: string): void {
-    this.send(() => this.t.type(text));
-  }
-
-  enter(text = ''): void {
-    this.send(() => {
-      if (text) this.t.type(text);
-      this.t.press('Enter');
-    });
-  }
-
-  /** Waits until `pattern` matches more often than before the last keys were sent. */
-  async expect(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-    const g = new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`);
-    const count = (text: string) => text.match(g)?.length ?? 0;
-    const base = count(this.before);
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const now = this.history();
-      if (count(now) > base) return now;
-      if (Date.now() > until) throw new Error(`the terminal never showed ${pattern} (again); it shows:\n${now.replace(/\n{3,}/g, '\n\n').slice(-6000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  /** The main menu is the active prompt (at the bottom of the screen). */
-  async atMainMenu(timeoutMs = 30_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const screen = this.t.screen(0);
-      const bottom = screen.slice(screen.lastIndexOf('\n? ') + 1);
-      if (bottom.startsWith('? Main menu') && /navigate/.test(bottom)) return;
-      if (Date.now() > until) throw new Error(`the main menu is not the active prompt; screen:\n${screen}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  async choose(label: string): Promise<void> {
-    await this.atMainMenu();
-    const i = MENU_OPTIONS.findIndex((o) => o.label === label);
-    assert.ok(i >= 0, label);
-    this.press(...Array<string>(i).fill('Down'), 'Enter');
-    await this.expect(new RegExp(`✔ Main menu ${label.replace(/[()/]/g, '\\$&')}\n`));
-  }
-
-  close(): void {
-    this.t.close();
-  }
-}
+/** The menu on this file's helper. */
+const openMenu = (env: Record<string, string> = {}): Promise<Menu> => Menu.open(box.socket, env);
 
 describe('the menu never gives a shell', () => {
   test('Ctrl-C, Ctrl-Z, Ctrl-\\ and typed commands at the main menu and inside an entry', async () => {
-    const m = await Menu.open();
+    const m = await openMenu();
     try {
       m.press('C-c', 'C-z', 'C-\\');
       await new Promise((r) => setTimeout(r, 500));
@@ -110,7 +37,9 @@ describe('the menu never gives a shell', () => {
       await new Promise((r) => setTimeout(r, 500));
       m.press('C-c');
       await m.atMainMenu();
-      m.enter('exit; /bin/bash'); // typing searches the entries; Enter chooses the highlighted one (Status)
+      m.enter('exit; /bin/bash'); // typed text is no choice: Enter after it runs nothing
+      await m.expect(/Typed text is not a choice/);
+      m.press('Enter'); // then Enter chooses the highlighted entry (Status)
       await m.expect(/Status of keyhaven/);
       await m.atMainMenu();
 
@@ -123,7 +52,7 @@ describe('the menu never gives a shell', () => {
       await m.atMainMenu();
 
       await m.choose('Change the admin password');
-      await m.expect(/\? New admin password/);
+      await m.expect(/\? Current admin password/);
       m.press('C-d');
       await m.expect(/Cancelled: back to the main menu/);
       await m.atMainMenu();
@@ -140,7 +69,7 @@ describe('the menu never gives a shell', () => {
   });
 
   test('"Log out" ends the session; so do 2 idle seconds (the appliance waits 15 minutes)', async () => {
-    const m = await Menu.open();
+    const m = await openMenu();
     try {
       m.press(...Array<string>(MENU_OPTIONS.length).fill('Down'), 'Enter'); // the last entry
       await m.expect(/Logged out\./);
@@ -148,7 +77,7 @@ describe('the menu never gives a shell', () => {
     } finally {
       m.close();
     }
-    const idle = await Menu.open({ KEYHAVEN_MENU_IDLE_SECONDS: '2' });
+    const idle = await openMenu({ KEYHAVEN_MENU_IDLE_SECONDS: '2' });
     try {
       await idle.expect(/Logged out after \d+ minutes without input/, 10_000);
       assert.equal(await idle.t.exitStatus(), 0);
@@ -167,7 +96,7 @@ describe('the menu never gives a shell', () => {
 
 describe('every form refuses bad input and says why', () => {
   test('bad IP, bad CIDR, port out of range, weak and mismatched passwords, bad SSH key, bad CSR', async () => {
-    const m = await Menu.open();
+    const m = await openMenu();
     try {
       await m.choose('NTP servers');
       m.enter('192.0.2.1, 10.0.0.300');
@@ -191,6 +120,9 @@ describe('every form refuses bad input and says why', () => {
       await m.atMainMenu();
 
       await m.choose('Change the admin password');
+      await m.expect(/\? Current admin password/);
+      m.enter('not checked before the end');
+      await m.expect(/\? New admin password/);
       m.enter('keyhaven2024');
       await m.expect(/> Use at least 15 characters \(this has 12\)/);
       m.press(...Array<string>(12).fill('BSpace'));
@@ -233,10 +165,12 @@ function copyBlock(screen: string, title: string): string {
 
 describe('certificates through the menu', () => {
   test('issue a vCenter bundle, copy it off the screen, then revoke it: it is in the CRL; all of it audited', async () => {
-    const m = await Menu.open();
+    const m = await openMenu();
     try {
       await m.choose('NTP servers');
       m.enter('192.0.2.123');
+      await m.expect(/\? Apply these NTP servers now\?/);
+      m.enter();
       await m.expect(/Done: NTP servers 192\.0\.2\.123\./);
       await m.atMainMenu();
 
@@ -317,7 +251,7 @@ describe('a certificate for an identity in use', () => {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let first = '';
-    const m = await Menu.open();
+    const m = await openMenu();
     try {
       await m.choose('Sign a certificate request (CSR)');
       await m.expect(/Paste the CSR/);
@@ -363,7 +297,7 @@ describe('a certificate for an identity in use', () => {
       await m.expect(/\? Name/);
       m.enter('menu-client');
     };
-    const m = await Menu.open();
+    const m = await openMenu();
     try {
       await issue(m);
       await m.expect(/\? DNS names/);
@@ -397,7 +331,7 @@ describe('a certificate for an identity in use', () => {
 
 describe('a static address is checked field by field', () => {
   test('the address and prefix are not refused for the gateway asked after them; the gateway then is', async () => {
-    const m = await Menu.open();
+    const m = await openMenu();
     try {
       await m.choose('Network settings');
       await m.expect(/\? Host name/);

@@ -69,6 +69,11 @@ test('confirmed settings, refused passwords, then a complete first boot', { time
   const ca = new X509Certificate(readFileSync(join(sb.root, 'var/lib/keyhaven/pki/ca.crt')));
   assert.ok(screen.replace(/\s/g, '').includes(ca.fingerprint256), 'CA fingerprint shown');
   assert.match(screen, /SSH +open to 10\.9\.0\.0\/16/);
+  // This appliance's own SSH host keys were made, and their fingerprints shown as ssh-keygen -l prints them.
+  for (const [label, file] of [['ED25519', 'ssh_host_ed25519_key.pub'], ['ECDSA', 'ssh_host_ecdsa_key.pub'], ['RSA', 'ssh_host_rsa_key.pub']]) {
+    const fp = execFileSync('ssh-keygen', ['-l', '-f', join(sb.root, 'etc/ssh', file!)], { encoding: 'utf8' }).split(' ')[1]!;
+    assert.ok(screen.includes(`${label!.padEnd(8)} ${fp}`), `${label} ${fp} shown`);
+  }
   assert.ok(existsSync(join(sb.root, 'var/lib/keyhaven-appliance/first-boot-complete')), 'completion recorded');
   t.press('Enter');
   assert.equal(await t.exitStatus(), 0);

@@ -2,17 +2,20 @@
 // real sshd on a loopback port with it (a test-only account in place of admin, created and removed
 // here) refuses root, forwarding, weak algorithms and a fourth password try, and runs the menu —
 // through the account's real wrapper (from 50-admin-access.sh) — whatever command the client asks
-// for. Needs root and openssh-server (test/install-deps.sh); skipped otherwise.
+// for; a key added through the real admin helper (root, umask 0077 as its unit runs it) logs in, and
+// the image's tmpfiles entries repair unreadable key modes at boot. Needs root and openssh-server
+// (test/install-deps.sh); skipped otherwise.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { installedAlgorithms, MAIN_SSHD_CONFIG, renderSshdConfig } from '../../appliance/ssh/sshd-config.js';
 import { Terminal } from '../support/terminal.js';
+import { AdminSandbox } from './helpers/admin-sandbox.js';
 
 const SSHD = '/usr/sbin/sshd';
 const root = process.getuid?.() === 0;
@@ -215,6 +218,62 @@ describe('a real sshd with the appliance configuration', { skip }, () => {
     } finally {
       tunnel.kill('SIGTERM');
       await new Promise((r) => target.close(r));
+    }
+  });
+
+  test('a key added through the admin helper (root, umask 0077 as its unit runs it) logs in as the account', async () => {
+    // The helper's root laid out as the image's: /, /etc and /etc/ssh as Debian ships them (root's,
+    // 0755); under /run, as sshd's StrictModes refuses a path through world-writable /tmp.
+    const umask = process.umask(0o077);
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = '/run';
+    let box: AdminSandbox;
+    try {
+      box = await AdminSandbox.start({ withPki: false });
+    } finally {
+      process.umask(umask);
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
+    let keySshd: ChildProcess | undefined;
+    let log = '';
+    try {
+      for (const d of ['', 'etc', 'etc/ssh']) {
+        mkdirSync(join(box.root, d), { recursive: true });
+        chmodSync(join(box.root, d), 0o755);
+      }
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'added by the helper', '-f', join(dir, 'helper-key')]);
+      const added = await box.call('ssh-key.add', { key: readFileSync(join(dir, 'helper-key.pub'), 'utf8') });
+      assert.equal(added.ok, true, JSON.stringify(added));
+      // sshd reads the helper's file for the test account, with the appliance's configuration.
+      const config = join(dir, 'sshd_config.helper');
+      writeFileSync(config, renderSshdConfig({ user, group, forceCommand: join(dir, 'keyhaven-menu'), authorizedKeysFile: box.paths.authorizedKeys, hostKeys: [join(dir, 'hostkey')], supported: installedAlgorithms() }));
+      const keyPort = await freePort();
+      keySshd = spawn(SSHD, ['-D', '-e', '-f', config, '-p', String(keyPort), '-o', 'ListenAddress=127.0.0.1', '-o', 'PidFile=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      keySshd.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
+      await waitForPort(keyPort);
+      const login = () => spawnSync('ssh', ['-F', '/dev/null', '-p', String(keyPort), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'PreferredAuthentications=publickey', ...withKey, join(dir, 'helper-key'), `${user}@127.0.0.1`, 'true'], { encoding: 'utf8', timeout: 30_000 });
+      const r = login();
+      assert.equal(r.status, 1, `${r.stdout}${r.stderr}\nsshd: ${log}`);
+      assert.match(r.stdout, /admin menu needs a terminal/);
+
+      // Modes an older helper left (umask 0077) lock the key out; the image's tmpfiles entries, applied
+      // at every boot, repair them.
+      chmodSync(dirname(box.paths.authorizedKeys), 0o700);
+      chmodSync(box.paths.authorizedKeys, 0o600);
+      assert.equal(login().status, 255, 'unreadable to the account: refused');
+      const conf = /cat > \/usr\/lib\/tmpfiles\.d\/keyhaven-authorized-keys\.conf <<'CONF'\n([\s\S]*?)\nCONF\n/.exec(readFileSync(PROVISION, 'utf8'))?.[1];
+      assert.ok(conf, '50-admin-access.sh installs the tmpfiles entries');
+      writeFileSync(join(dir, 'authorized-keys.conf'), `${conf.replaceAll('/etc/ssh/authorized_keys/admin', box.paths.authorizedKeys).replaceAll('/etc/ssh/authorized_keys ', `${dirname(box.paths.authorizedKeys)} `)}\n`);
+      execFileSync('systemd-tmpfiles', ['--create', join(dir, 'authorized-keys.conf')]);
+      assert.equal(login().status, 1, 'readable again after boot');
+    } finally {
+      if (keySshd && keySshd.exitCode === null) {
+        const gone = new Promise((r) => keySshd!.once('exit', r));
+        keySshd.kill('SIGTERM');
+        await gone;
+      }
+      await box.stop();
     }
   });
 

@@ -3,7 +3,9 @@
 // console as an administrator would, and from the host prove that the KMIP port answers a Discover
 // Versions through the firewall, SSH answers only the admin network, and the other ports stay silent;
 // the host plays the SIEM and receives the key server's audit records, sshd's and auditd's; after ten
-// wrong passwords SSH locks the admin out.
+// wrong passwords SSH locks the admin out, while a key the admin added in the menu still logs in.
+// Once the wizard is up the console stays quiet (no kernel, firewall or service lines), shows no
+// Debian MOTD, and the SSH host key fingerprints it shows are those the SSH client sees.
 //
 // Needs root (image build, loop mount, tap device). The console log is kept in test-output/ on failure.
 import assert from 'node:assert/strict';
@@ -15,6 +17,7 @@ import test, { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildOva } from '../../appliance/build/build-ova.js';
 import { runCommand } from '../../appliance/build/run-command.js';
+import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
 import { initPki, issueClient, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { KmipTestClient } from '../support/kmip-client.js';
@@ -23,7 +26,7 @@ import { field, parseResponse, request } from '../support/requests.js';
 import { ovfEnvironmentIso } from './helpers/ovf-env.js';
 import { probeTcp } from './helpers/probe.js';
 import { SerialConsole } from './helpers/serial-console.js';
-import { sshAuthenticates, sshSession } from './helpers/ssh-session.js';
+import { openSsh, sshAuthenticates, sshDialog, sshSession } from './helpers/ssh-session.js';
 import { createTap, startVm, type Vm } from './helpers/vm.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,6 +41,14 @@ const TAP = `khe2e${process.pid}`.slice(0, 15);
 const BOOT_DEADLINE_MS = 10 * 60 * 1000;
 
 const isRoot = process.getuid?.() === 0;
+
+/** What must not print over the wizard, the login prompt or the menu: kernel lines (printk time stamps, nft log prefixes) and systemd status lines. */
+const CONSOLE_NOISE = /keyhaven-(drop|closed)-(in|out|fwd)|^\s*\[\s*\d+\.\d+\]|\[\s*(OK|FAILED|DEPEND)\s*\]/;
+/** Debian's stock MOTD (/etc/motd) and update-motd.d's uname line. */
+const DEBIAN_MOTD = /ABSOLUTELY NO WARRANTY|programs included with the Debian|\bLinux \S+ \d+\.\d+\.\d+\S* #\d/;
+/** Host key fingerprints as the wizard and the banner print them: label, then SHA256:…. */
+const HOST_KEY_LINE = /^ {2}(?:SSH host key {1,2}| {13})?(ED25519|ECDSA|RSA) +(SHA256:[A-Za-z0-9+/]{43})$/gm;
+const hostKeysIn = (text: string) => new Map([...text.matchAll(HOST_KEY_LINE)].map((m) => [m[1]!, m[2]!]));
 
 // Connections to a guest that was killed can stay half-open forever; once the test has finished,
 // nothing of it may keep this process (and CI) waiting.
@@ -97,6 +108,17 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
   const work = mkdtempSync(join(tmpdir(), 'keyhaven-e2e-'));
   let vm: Vm | undefined;
   let serial: SerialConsole | undefined;
+  // Checks that do not depend on each other are all run and reported together (one boot is slow).
+  const failures: string[] = [];
+  const check = async (name: string, body: () => Promise<void> | void): Promise<void> => {
+    try {
+      await body();
+      t.diagnostic(`ok: ${name}`);
+    } catch (err) {
+      failures.push(`${name}: ${(err as Error).message}`);
+      t.diagnostic(`FAILED: ${name}: ${(err as Error).message}`);
+    }
+  };
   const tap = await createTap(TAP, HOST_CIDR);
   // The SIEM of the vApp properties (keyhaven.syslog): TCP 514 on the host's tap address.
   const siem = await TcpCollector.listen(514, [], tap.hostAddress);
@@ -164,6 +186,12 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     assert.doesNotMatch(serial.transcript(), /login:/, 'no login prompt before first boot is complete');
     assert.equal(await probeTcp(GUEST.ip, 6000, 3000), 'refused', 'the key server does not run before first boot is complete');
     assert.equal(await probeTcp(GUEST.ip, 22, 3000, ADMIN_HOST), 'silent', 'SSH is closed before first boot is complete');
+    // The console is the wizard's from here on: probes the firewall drops and logs leave no line on it.
+    const quietFrom = serial.transcript().length;
+    const noise = () => serial!.transcript().slice(quietFrom).split('\n').filter((l) => CONSOLE_NOISE.test(l));
+    for (const port of [80, 443, 3886, 6001]) assert.equal(await probeTcp(GUEST.ip, port, 2000), 'silent');
+    await new Promise((r) => setTimeout(r, 3000));
+    await check('no kernel, firewall or service lines over the wizard', () => assert.deepEqual(noise(), []));
 
     // 7. First boot through the serial console: accept the settings, a weak password is refused, a
     // good one accepted; the CA placed on the disk is kept and its fingerprint shown.
@@ -179,8 +207,21 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     assert.match(done, /kept the CA placed on the disk before first boot/);
     const caFingerprint = new X509Certificate(readFileSync(client.ca)).fingerprint256;
     assert.ok(done.replace(/\s/g, '').includes(caFingerprint), 'the CA fingerprint is shown');
+    const wizardHostKeys = hostKeysIn(done);
+    await check('the wizard shows the three SSH host key fingerprints', () => assert.deepEqual([...wizardHostKeys.keys()], ['ED25519', 'ECDSA', 'RSA']));
     serial.line('');
-    await serial.waitFor(/Log in as admin for the administration menu\.[\s\S]*login:/, 60_000);
+    const loginScreen = await serial.waitFor(/Log in as admin for the administration menu\.[\s\S]*login:/, 60_000);
+    const bannerHostKeys = hostKeysIn(loginScreen);
+    await check('the console banner shows the same host key fingerprints', () => assert.deepEqual(bannerHostKeys, wizardHostKeys));
+
+    // 7b. The console login: straight to the menu, no Debian MOTD or kernel version before it.
+    serial.line('admin');
+    await serial.waitFor(/Password:/, 60_000);
+    serial.line(ADMIN_PASSWORD);
+    const consoleLogin = await serial.waitFor(/Main menu/, 120_000);
+    await check('no Debian MOTD at the console login', () => assert.doesNotMatch(consoleLogin, DEBIAN_MOTD));
+    serial.type('\x04'); // Ctrl-D at the main menu: logged out, the login prompt comes back
+    await serial.waitFor(/Logged out\.[\s\S]*login:/, 60_000);
 
     // 8. The key server answers a Discover Versions over mutual TLS through the firewall.
     let versions: number[][] | undefined;
@@ -226,6 +267,48 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     const asked = await sshSession({ ...ssh, command: '/bin/sh -c "echo SHELL-REACHED; id"' });
     assert.match(asked, /Main menu/, 'ForceCommand runs the menu instead of the requested command');
     assert.doesNotMatch(asked, /SHELL-REACHED|uid=\d+/);
+    await check('no Debian MOTD in the SSH session', () => assert.doesNotMatch(interactive, DEBIAN_MOTD));
+
+    // 11b. The host keys the SSH client sees (each type in turn, recorded in a known_hosts file as
+    // a first connection does) are those the console showed.
+    for (const [label, algorithm] of [['ED25519', 'ssh-ed25519'], ['ECDSA', 'ecdsa-sha2-nistp256'], ['RSA', 'rsa-sha2-512']] as const) {
+      await check(`the ${label} host key the client sees is the one shown on the console`, async () => {
+        const knownHosts = join(work, `known_hosts.${label}`);
+        const r = await openSsh(['-b', ADMIN_HOST, '-o', `HostKeyAlgorithms=${algorithm}`, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'BatchMode=yes', '-o', 'PubkeyAuthentication=no', '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', `admin@${GUEST.ip}`, 'true']);
+        assert.ok(existsSync(knownHosts), `no host key recorded: ${r.stderr}`);
+        const listed = await runCommand('ssh-keygen', ['-l', '-E', 'sha256', '-f', knownHosts], { captureStdout: true });
+        const m = /^\d+ (SHA256:\S+) .*\((\w+)\)$/m.exec(listed.trim());
+        assert.ok(m, listed);
+        assert.equal(m[2], label);
+        assert.equal(m[1], wizardHostKeys.get(label), `ssh-keygen -lf: ${listed.trim()}`);
+      });
+    }
+
+    // 11c. An SSH key added in the menu as the admin does (SSH keys for admin, Add a key, paste the
+    // .pub line), then a login with it by OpenSSH's client.
+    const keyFile = join(work, 'admin_ed25519');
+    await runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'admin@e2e', '-f', keyFile]);
+    const pub = readFileSync(`${keyFile}.pub`, 'utf8').trim();
+    const sshKeysAt = MENU_OPTIONS.findIndex((o) => o.label === 'SSH keys for admin');
+    assert.ok(sshKeysAt >= 0);
+    const added = await sshDialog(
+      { host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: ADMIN_PASSWORD, timeoutMs: 120_000 },
+      [
+        { expect: /Main menu/, send: `${'\x1b[B'.repeat(sshKeysAt)}\r` },
+        { expect: /What do you want to do\?/, send: '\r' },
+        { expect: /Public key/, send: `${pub}\r` },
+      ],
+      /Done: added SSH key [^\n]*\n/,
+    );
+    assert.match(added, /Main menu[^\n]*SSH keys for admin/);
+    const keyLogin = () => openSsh(['-b', ADMIN_HOST, '-i', keyFile, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', `admin@${GUEST.ip}`, 'true']);
+    const sshdSays = () => siem.messages.filter((m) => /authorized keys|publickey/i.test(m)).join('\n');
+    await check('the key added in the menu logs in (the menu runs: no terminal asked for)', async () => {
+      const r = await keyLogin();
+      assert.equal(r.status, 1, `ssh exited ${r.status}: ${r.stderr}\nsshd: ${sshdSays()}`);
+      assert.match(r.stdout, /admin menu needs a terminal/);
+      await siem.waitFor(new RegExp(`Accepted publickey for admin from ${ADMIN_HOST.replace(/\./g, '\\.')}`), 60_000);
+    });
 
     // 12. The SIEM received, over TCP 514 through the firewall: the key server's audit record of the
     // Discover Versions (RFC 5424 structured data with its sequence number), sshd's login of the
@@ -242,6 +325,17 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     for (let i = 0; i < 10; i++) assert.equal(await sshAuthenticates(wrong), false, `wrong password ${i + 1} refused`);
     assert.equal(await sshAuthenticates({ ...wrong, password: ADMIN_PASSWORD }), false, 'the right password is refused while locked');
     await siem.waitFor(/pam_faillock|Consecutive login failures|account temporarily locked/i, 60_000);
+    await check('while the password is locked out, the key still logs in', async () => {
+      const r = await keyLogin();
+      assert.equal(r.status, 1, `ssh exited ${r.status}: ${r.stderr}\nsshd: ${sshdSays()}`);
+      assert.match(r.stdout, /admin menu needs a terminal/);
+    });
+
+    // 14. Nothing printed over the wizard, the login prompt or the menus since the wizard came up,
+    // though every probe above that the firewall dropped was logged.
+    await check('no kernel, firewall or service lines on the console after the wizard came up', () => assert.deepEqual(noise(), []));
+    await check('the dropped probes were logged, to the journal (forwarded to the SIEM)', () => siem.waitFor(/keyhaven-drop-in: .*DPT=3886/, 60_000).then(() => undefined));
+    assert.deepEqual(failures, [], 'every check passed');
   } catch (err) {
     if (vm) {
       const out = join(ROOT, 'test-output');

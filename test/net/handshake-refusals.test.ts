@@ -2,9 +2,11 @@
 // client-initiated renegotiation is refused: the connection is closed (RFC 5746 makes
 // renegotiation safe, not cheap — each one costs the server a full handshake; KMIP needs none).
 // TLS 1.3 has no renegotiation (RFC 8446 §4.1.2 allows no second ClientHello). Also the
-// per-minute budget of refusal records.
+// per-minute budget of refusal records. A refusal of a presented certificate (revoked, from another
+// CA) names its subject and serial, so the SIEM can tell which client was turned away.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, mock, test } from 'node:test';
@@ -12,14 +14,14 @@ import tls from 'node:tls';
 import type { KmipService, Session } from '../../server/kmip-service.js';
 import { Enum } from '../../server/kmip/tables.js';
 import { KmipListener } from '../../server/net/tls-listener.js';
-import { initPki, issueClient } from '../../server/pki/index.js';
+import { initPki, issueClient, revoke } from '../../server/pki/index.js';
 import type { ClientFiles } from '../support/kmip-client.js';
 import { RawConnection } from '../support/raw-connection.js';
 import { parseResponse } from '../support/requests.js';
 import { prepareDataDir, startTestServer, type TestServer } from '../support/server.js';
 import { assertHealthy, fromAddress, lastSeq, openSilentFrom, queryRequest, sleep, waitForAudit } from './helpers.js';
 
-const tlsFiles = (f: ClientFiles) => ({ ca: readFileSync(f.ca), cert: readFileSync(f.cert), key: readFileSync(f.key) });
+const tlsFiles = (f: ClientFiles) => ({ ca: readFileSync(f.ca), ...(f.cert ? { cert: readFileSync(f.cert), key: readFileSync(f.key) } : {}) });
 
 describe('refused handshakes and renegotiation', () => {
   let ts: TestServer;
@@ -54,6 +56,58 @@ describe('refused handshakes and renegotiation', () => {
     assert.ok(localPort, 'the client connected');
     assert.match(refusal.reason, new RegExp(`source port ${localPort}\\b`), 'and the source port');
     t.diagnostic(`audit: address ${refusal.address}, "${refusal.reason}"`);
+  });
+
+  /** Connects from `from` with `files`, sends a Query once the handshake is done; resolves on close. */
+  const refusedConnection = async (files: ClientFiles, from: string, maxVersion: tls.SecureVersion = 'TLSv1.3'): Promise<number | undefined> => {
+    const socket = tls.connect({ host: '127.0.0.1', port: ts.port, servername: 'localhost', maxVersion, ...fromAddress(from), ...tlsFiles(files) });
+    let localPort: number | undefined;
+    socket.on('connect', () => (localPort = socket.localPort));
+    socket.on('secureConnect', () => socket.write(queryRequest()));
+    socket.on('error', () => {});
+    socket.resume();
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    return localPort;
+  };
+
+  test('the refusal of a revoked certificate names its subject, serial and the client address (TLS 1.3 and 1.2)', async (t) => {
+    const files = await ts.issue('revoked-client');
+    const x = new X509Certificate(readFileSync(files.cert));
+    const serial = x.serialNumber.toLowerCase().replace(/^(00)+/, '');
+    const before = await RawConnection.connect(ts.port, files);
+    assert.ok(await before.roundTrip(queryRequest()), 'served before the revocation');
+    before.close();
+    await revoke(ts.dir, { serial }, 'keyCompromise');
+    assert.equal(ts.server.reloadTls(), true);
+    for (const [from, version] of [['127.0.0.11', 'TLSv1.3'], ['127.0.0.12', 'TLSv1.2']] as const) {
+      const seq = lastSeq(ts);
+      const localPort = await refusedConnection(files, from, version);
+      const records = await waitForAudit(ts, seq, (r) => r.operation === 'Handshake');
+      const refusal = records.find((r) => r.operation === 'Handshake');
+      assert.ok(refusal, `${version}: no Handshake refusal recorded: ${JSON.stringify(records)}`);
+      assert.equal(refusal.address, from, `${version}: the address`);
+      assert.match(refusal.reason, /^refused: client certificate not accepted: CERT_REVOKED; /);
+      assert.ok(refusal.reason.includes('certificate subject "CN=revoked-client,O=Keyhaven"'), `${version}: the subject: ${refusal.reason}`);
+      assert.ok(refusal.reason.includes(`serial ${serial}`), `${version}: the serial ${serial}: ${refusal.reason}`);
+      assert.ok(refusal.reason.endsWith(`; source port ${localPort}`), `${version}: the source port: ${refusal.reason}`);
+      assert.deepEqual(records.filter((r) => r.operation === 'Query'), [], 'no KMIP request was read');
+      t.diagnostic(`${version}: ${refusal.address} "${refusal.reason}"`);
+    }
+  });
+
+  test('the refusal of a certificate from another CA names its subject and serial; no certificate, none', async () => {
+    let seq = lastSeq(ts);
+    await refusedConnection(stranger, '127.0.0.13');
+    let refusal = (await waitForAudit(ts, seq, (r) => r.operation === 'Handshake')).find((r) => r.operation === 'Handshake');
+    const serial = new X509Certificate(readFileSync(stranger.cert)).serialNumber.toLowerCase().replace(/^(00)+/, '');
+    assert.ok(refusal);
+    assert.equal(refusal.address, '127.0.0.13');
+    assert.match(refusal.reason, new RegExp(`^refused: client certificate not accepted: \\w+; certificate subject "CN=dev,O=Keyhaven" serial ${serial}; source port \\d+$`));
+    seq = lastSeq(ts);
+    await refusedConnection({ ...ts.dev, cert: '', key: '' }, '127.0.0.14');
+    refusal = (await waitForAudit(ts, seq, (r) => r.operation === 'Handshake')).find((r) => r.operation === 'Handshake');
+    assert.ok(refusal);
+    assert.match(refusal.reason, /^refused: the client did not return a certificate; source port \d+$/);
   });
 
   test('TLS 1.2 renegotiation (Node client) closes the connection; other clients keep being served', async (t) => {

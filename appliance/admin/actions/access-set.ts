@@ -2,14 +2,26 @@
 // to its own networks). Opening SSH also starts sshd; closing it stops the listener (sessions that
 // are open, including the caller's, carry on).
 import { z } from 'zod';
+import { Ports } from '../../../firewall/ports.js';
+import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
+import type { ApplianceSettings } from '../../settings.js';
 import { defineAction } from '../action.js';
-import { addressList, editSettings, listText } from '../settings-edit.js';
+import { addressList, checkSettings, editSettings, listText } from '../settings-edit.js';
 
 export const ACCESS_SERVICES = {
   ssh: 'SSH admin menu (22/tcp)',
   keyManagement: 'key management (6001/tcp)',
   webManagement: 'web management (3886/tcp)',
 } as const;
+
+/**
+ * What listens behind the optional ports. Until the officers' API and the web console exist, opening
+ * their ports would say "open" with nothing behind them: refused (closing still works).
+ */
+export const PORT_SERVICE: Record<'keyManagement' | 'webManagement', { readonly port: number; readonly running: boolean; readonly what: string }> = {
+  keyManagement: { port: Ports.keyManagement, running: false, what: "the crypto officers' API and web console" },
+  webManagement: { port: Ports.webManagement, running: false, what: 'the web management console' },
+};
 
 export const accessSet = defineAction({
   name: 'access.set',
@@ -19,12 +31,19 @@ export const accessSet = defineAction({
     z.object({ service: z.enum(['keyManagement', 'webManagement']), enabled: z.boolean(), networks: addressList }).strict(),
   ]),
   async run(p, ctx) {
-    const s = await editSettings(ctx, (s) => {
+    const edit = (s: ApplianceSettings): ApplianceSettings => {
       const network = structuredClone(s.network);
       if (p.service === 'ssh') network.ssh.enabled = p.enabled;
       else network[p.service] = { enabled: p.enabled, networks: p.networks };
       return { ...s, network };
-    });
+    };
+    if (p.service !== 'ssh' && p.enabled && !PORT_SERVICE[p.service].running) {
+      // Networks given are judged first (a bad one is worth knowing about), then the port.
+      if (p.networks.length > 0) checkSettings(edit(structuredClone(ctx.settings.read())));
+      const svc = PORT_SERVICE[p.service];
+      throw new KeyhavenError(ErrorCodes.ADMIN_REQUEST_INVALID, `no service on port ${svc.port} yet: ${svc.what} does not run in this version, so the port stays closed`);
+    }
+    const s = await editSettings(ctx, edit);
     if (p.service === 'ssh') await ctx.system.run('/usr/bin/systemctl', [p.enabled ? 'enable' : 'disable', '--now', 'ssh.service']);
     const from = p.service === 'ssh' ? s.network.adminNetworks : s.network[p.service].networks;
     const summary = `${ACCESS_SERVICES[p.service]} ${p.enabled ? `open to ${listText(from)}` : 'closed'}`;

@@ -8,17 +8,20 @@ import { keyServerRestart } from './keyserver-restart.js';
 import { networkSet } from './network-set.js';
 import { ntpSet } from './ntp-set.js';
 import { passwordSet } from './password-set.js';
+import { pkiCaCertificate } from './pki-ca-certificate.js';
 import { pkiIssueClient } from './pki-issue-client.js';
 import { pkiList } from './pki-list.js';
 import { pkiPreviewClient } from './pki-preview-client.js';
 import { pkiPreviewCsr } from './pki-preview-csr.js';
 import { pkiRevoke } from './pki-revoke.js';
+import { pkiRenewServer, pkiServerCertificate } from './pki-server-certificate.js';
 import { pkiSignCsr } from './pki-sign-csr.js';
 import { settingsShow } from './settings-show.js';
 import { sshKeyAdd } from './ssh-key-add.js';
 import { sshKeyList } from './ssh-key-list.js';
 import { sshKeyRemove } from './ssh-key-remove.js';
 import { status } from './status.js';
+import { supportBundle } from './support-bundle.js';
 import { syslogSet } from './syslog-set.js';
 import { systemReboot } from './system-reboot.js';
 import { systemShutdown } from './system-shutdown.js';
@@ -37,12 +40,16 @@ const all: AdminAction[] = [
   pkiSignCsr,
   pkiList,
   pkiRevoke,
+  pkiServerCertificate,
+  pkiRenewServer,
+  pkiCaCertificate,
   passwordSet,
   sshKeyList,
   sshKeyAdd,
   sshKeyRemove,
   auditTail,
   auditVerify,
+  supportBundle,
   keyServerRestart,
   systemReboot,
   systemShutdown,

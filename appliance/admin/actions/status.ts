@@ -1,12 +1,18 @@
-// The appliance at a glance: services, key count, certificate expiry, time synchronisation, disk.
-// Each part that cannot be read says why instead of failing the whole report.
-import { existsSync, statfsSync } from 'node:fs';
+// The appliance at a glance: services, key count, certificate expiry, date, time and its
+// synchronisation, uptime, disk. Each part that cannot be read says why instead of failing the whole report.
+import { existsSync, readlinkSync, statfsSync } from 'node:fs';
+import { uptime } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { defineAction, type ActionContext } from '../action.js';
+import { describeNtp, type NtpState } from '../chrony.js';
 import { asDataOwner } from '../data-owner.js';
 
 export const STATUS_UNITS = ['keyhaven.service', 'keyhaven-firewall.service', 'keyhaven-configure.service', 'ssh.service', 'chrony.service', 'systemd-networkd.service'];
+/** Client certificates expiring within this many days are counted. */
 const EXPIRY_WARNING_DAYS = 30;
+/** The server certificate (at most 825 days) is to be renewed from this many days before it expires, as the key server warns the SIEM. */
+export const RENEWAL_WARNING_DAYS = 60;
 const DAY_MS = 86_400_000;
 
 export interface StatusReport {
@@ -15,7 +21,8 @@ export interface StatusReport {
   keys: { objects: number; withMaterial: number } | { error: string };
   certificates: { name: string; notAfter: string; daysLeft: number }[];
   clientsExpiringSoon: number;
-  time: { synchronized: boolean | undefined; detail: string };
+  clock: { now: string; timeZone?: string; uptimeSeconds: number };
+  time: NtpState;
   disks: { path: string; sizeBytes: number; freeBytes: number; usedPercent: number }[];
 }
 
@@ -40,13 +47,22 @@ async function dataDirectory(ctx: ActionContext, now: number): Promise<Pick<Stat
 
 async function time(ctx: ActionContext): Promise<StatusReport['time']> {
   try {
-    const r = await ctx.system.run('/usr/bin/chronyc', ['-n', 'tracking'], { allowFailure: true });
-    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(r.stdout)?.[1]?.trim();
-    const leap = field('Leap status');
-    if (!leap) return { synchronized: undefined, detail: r.stderr.trim() || 'chrony gave no tracking information' };
-    return { synchronized: leap !== 'Not synchronised', detail: `${field('Reference ID') ?? '?'}; ${field('System time') ?? ''}`.trim() };
+    const tracking = await ctx.system.run('/usr/bin/chronyc', ['-n', 'tracking'], { allowFailure: true });
+    const sources = await ctx.system.run('/usr/bin/chronyc', ['-n', 'sources'], { allowFailure: true }).catch(() => undefined);
+    return describeNtp(tracking.stdout, sources?.code === 0 ? sources.stdout : undefined, tracking.stderr);
   } catch (err) {
-    return { synchronized: undefined, detail: message(err) };
+    return { synchronized: undefined, text: `unknown: ${message(err)}` };
+  }
+}
+
+/** The configured time zone: /etc/localtime's link into the zoneinfo database; none for UTC. */
+function timeZone(ctx: ActionContext): string | undefined {
+  try {
+    const zone = /zoneinfo\/(.+)$/.exec(readlinkSync(join(ctx.paths.root, 'etc/localtime')))?.[1];
+    if (!zone || /^(Etc\/)?(UTC|UCT|Universal|Zulu|GMT)$/.test(zone)) return undefined;
+    return zone;
+  } catch {
+    return undefined; // no link: UTC
   }
 }
 
@@ -67,10 +83,12 @@ export const status = defineAction({
   schema: z.object({}).strict(),
   async run(_p, ctx) {
     const now = Date.now();
+    const zone = timeZone(ctx);
     const result: StatusReport = {
       hostname: ctx.settings.read().hostname,
       services: await services(ctx),
       ...(await dataDirectory(ctx, now)),
+      clock: { now: new Date(now).toISOString(), ...(zone ? { timeZone: zone } : {}), uptimeSeconds: Math.floor(uptime()) },
       time: await time(ctx),
       disks: disks(ctx),
     };

@@ -1,4 +1,5 @@
-// Reboots. Queued (--no-block) so the helper still answers and records before the system goes down.
+// Reboots: queued (--no-block) only after the helper has recorded and sent its answer, since the
+// system's stop ends the helper (and the menu's connection) at once.
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 
@@ -7,7 +8,6 @@ export const systemReboot = defineAction({
   title: 'Reboot',
   schema: z.object({}).strict(),
   async run(_p, ctx) {
-    await ctx.system.run('/usr/bin/systemctl', ['--no-block', 'reboot']);
-    return { result: {}, summary: 'reboot requested', objectId: 'system' };
+    return { result: {}, summary: 'reboot requested', objectId: 'system', afterAnswer: async () => void (await ctx.system.run('/usr/bin/systemctl', ['--no-block', 'reboot'])) };
   },
 });

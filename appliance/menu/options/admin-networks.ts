@@ -1,4 +1,6 @@
-// Admin networks: the source networks SSH (this menu) is reachable from.
+// Admin networks: the source networks SSH (this menu) is reachable from. The helper asks for an
+// explicit yes when they are very broad or leave out this session's address (confirm-change.ts).
+import { callConfirming, confirmChange } from '../confirm-change.js';
 import { currentSettings, done, parseList, settingsCheck, showList } from '../forms.js';
 import type { MenuOption } from '../option.js';
 
@@ -12,7 +14,9 @@ export const adminNetworksOption: MenuOption = {
       default: s.network.adminNetworks.join(', '),
       validate: settingsCheck(s, (x, v) => ({ ...x, network: { ...x.network, adminNetworks: parseList(v) } })),
     });
-    const { summary } = await ui.call('admin-networks.set', { networks: parseList(text) });
-    done(ui, summary);
+    const networks = parseList(text);
+    if (!(await confirmChange(ui, 'Admin networks (SSH):', s.network.adminNetworks, networks, 'Apply these admin networks now?'))) return;
+    const r = await callConfirming(ui, 'admin-networks.set', { networks });
+    if (r) done(ui, r.summary);
   },
 };

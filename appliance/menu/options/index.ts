@@ -9,12 +9,15 @@ import { ntpOption } from './ntp.js';
 import { passwordOption } from './password.js';
 import { portsOption } from './ports.js';
 import { rebootOption } from './reboot.js';
+import { renewServerCertificateOption } from './renew-server-certificate.js';
 import { restartKeyServerOption } from './restart-key-server.js';
 import { revokeOption } from './revoke.js';
+import { showCaCertificateOption } from './show-ca-certificate.js';
 import { shutdownOption } from './shutdown.js';
 import { signCsrOption } from './sign-csr.js';
 import { sshKeysOption } from './ssh-keys.js';
 import { statusOption } from './status.js';
+import { supportBundleOption } from './support-bundle.js';
 import { syslogOption } from './syslog.js';
 
 export const MENU_OPTIONS: readonly MenuOption[] = [
@@ -27,10 +30,13 @@ export const MENU_OPTIONS: readonly MenuOption[] = [
   issueClientOption,
   signCsrOption,
   revokeOption,
+  renewServerCertificateOption,
+  showCaCertificateOption,
   passwordOption,
   sshKeysOption,
   auditViewOption,
   auditVerifyOption,
+  supportBundleOption,
   restartKeyServerOption,
   rebootOption,
   shutdownOption,

@@ -2,13 +2,26 @@
 // text: there is no file transfer into or out of the appliance (SSH runs only this menu), so the
 // PEM files and the PKCS#12 bundle (base64) are printed between markers to copy from the terminal.
 // A name or subject that a valid certificate already has is said so, and needs an explicit yes.
+// Each answer is checked as it is entered, with the PKI's own rules.
 import { CLIENT_PURPOSES, type IssuedBundle } from '../../admin/actions/pki-issue-client.js';
 import type { ClientPreview } from '../../admin/actions/pki-preview-client.js';
 import { block, done, parseList } from '../forms.js';
+import { checkClientName, checkDnsName } from '../../../server/pki/validate.js';
 import type { MenuOption } from '../option.js';
 import { confirmReissue } from '../reissue.js';
+import type { Validate } from '../ui.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A PKI check (server/pki/validate.ts, the rule the helper applies) as a prompt validator. */
+const verdict =
+  (check: (v: string) => unknown): Validate =>
+  (v) => {
+    try {
+      check(v);
+      return true;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
 
 function wrap76(b64: string): string {
   return b64.replace(/(.{76})/g, '$1\n');
@@ -24,13 +37,13 @@ export const issueClientOption: MenuOption = {
     );
     const name = await ui.input('Name (becomes the certificate subject CN and the file names)', {
       default: purpose === 'application' ? '' : purpose,
-      validate: (v) => NAME.test(v) || "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+      validate: verdict(checkClientName),
     });
     // A name or subject a valid certificate has: the new one would be that client (menu/reissue.ts).
     const { result: preview } = await ui.call<ClientPreview>('pki.preview-client', { name });
     const reissue = preview.existing !== undefined;
     if (preview.existing && !(await confirmReissue(ui, preview.subject, preview.existing, 'issued'))) return;
-    const dns = parseList(await ui.input('DNS names of the client for the certificate (optional, comma-separated)', { default: '' }));
+    const dns = parseList(await ui.input('DNS names of the client for the certificate (optional, comma-separated)', { default: '', validate: verdict((v) => parseList(v).forEach(checkDnsName)) }));
     const format = await ui.select('How do you want to copy it?', [
       { name: 'PEM: certificate, private key and CA (vCenter, MongoDB, MySQL)', value: 'pem' as const },
       { name: 'PKCS#12 bundle (base64), protected by a password', value: 'p12' as const },

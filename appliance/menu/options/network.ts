@@ -13,10 +13,14 @@ export const networkOption: MenuOption = {
     let next: ApplianceSettings = structuredClone(s);
     next.hostname = await ui.input('Host name', { default: s.hostname, validate: settingsCheck(next, (x, v) => ({ ...x, hostname: v.trim() })) });
     next.hostname = next.hostname.trim();
-    const mode = await ui.select('Address', [
-      { name: 'DHCP', value: 'dhcp' as const },
-      { name: 'Static address', value: 'static' as const },
-    ]);
+    const mode = await ui.select(
+      'Address',
+      [
+        { name: 'DHCP', value: 'dhcp' as const },
+        { name: 'Static address', value: 'static' as const },
+      ],
+      { default: a.mode }, // Enter keeps what is configured
+    );
     if (mode === 'dhcp') next.address = { mode: 'dhcp' };
     else {
       const old = a.mode === 'static' ? a : undefined;

@@ -1,4 +1,5 @@
 // NTP servers: where the appliance takes its time from (IP addresses; the firewall pins them).
+import { confirmChange } from '../confirm-change.js';
 import { currentSettings, done, parseList, settingsCheck, showList } from '../forms.js';
 import type { MenuOption } from '../option.js';
 
@@ -12,7 +13,9 @@ export const ntpOption: MenuOption = {
       default: s.network.ntpServers.join(', '),
       validate: settingsCheck(s, (x, v) => ({ ...x, network: { ...x.network, ntpServers: parseList(v) } })),
     });
-    const { summary } = await ui.call('ntp.set', { servers: parseList(text) });
+    const servers = parseList(text);
+    if (!(await confirmChange(ui, 'NTP servers:', s.network.ntpServers, servers, 'Apply these NTP servers now?'))) return;
+    const { summary } = await ui.call('ntp.set', { servers });
     done(ui, summary);
   },
 };

@@ -1,5 +1,4 @@
 // Reboot the appliance.
-import { done } from '../forms.js';
 import type { MenuOption } from '../option.js';
 
 export const rebootOption: MenuOption = {
@@ -7,7 +6,8 @@ export const rebootOption: MenuOption = {
   description: 'Restart the appliance; this session ends',
   async run(ui) {
     if (!(await ui.confirm('Reboot the appliance now? Key service stops until it is back.', false))) return;
-    const { summary } = await ui.call('system.reboot');
-    done(ui, summary);
+    // The helper answers before the system goes down (system-reboot.ts): the answer is the truth.
+    await ui.call('system.reboot');
+    ui.print('\nThe appliance is rebooting: this session ends in a moment. Reconnect once it is back (a minute or two).\n');
   },
 };

@@ -1,24 +1,67 @@
-// Status: services, key count, certificate expiry, time synchronisation, disk.
-import type { StatusReport } from '../../admin/actions/status.js';
+// Status: date and time, uptime, services, key count, certificate expiry, time synchronisation, disk.
+import { RENEWAL_WARNING_DAYS, type StatusReport } from '../../admin/actions/status.js';
 import type { MenuOption } from '../option.js';
+import { renewServerCertificateOption } from './renew-server-certificate.js';
 
 const GiB = 1024 ** 3;
 
+/** "2026-03-04 05:06:07 UTC"; in `timeZone`, "2026-03-04 06:06:07 CET (Europe/Paris)". */
+export function formatTime(iso: string, timeZone?: string): string {
+  const d = new Date(iso);
+  if (!timeZone) return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' })
+        .formatToParts(d)
+        .map((p) => [p.type, p.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName} (${timeZone})`;
+  } catch {
+    return `(time zone ${timeZone} unknown)`;
+  }
+}
+
+/** "3 days, 4 hours, 12 minutes"; under a minute, seconds. */
+export function formatUptime(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const units: [number, string][] = [
+    [Math.floor(seconds / 86_400), 'day'],
+    [Math.floor((seconds % 86_400) / 3600), 'hour'],
+    [Math.floor((seconds % 3600) / 60), 'minute'],
+  ];
+  return units
+    .filter(([n]) => n > 0)
+    .map(([n, u]) => `${n} ${u}${n === 1 ? '' : 's'}`)
+    .join(', ');
+}
+
+/** The warning after a certificate's expiry line; the server's names the menu entry that renews it. */
+export function expiryNote(name: string, daysLeft: number): string {
+  if (daysLeft > RENEWAL_WARNING_DAYS) return '';
+  const entry = `use "${renewServerCertificateOption.label}" in this menu`;
+  if (name === 'server') return daysLeft < 0 ? `  EXPIRED: clients refuse the key server; ${entry}` : `  RENEW SOON: ${entry}`;
+  return daysLeft < 0 ? '  EXPIRED: no certificate it issued is accepted' : '  EXPIRES SOON: certificates it issued stop working with it';
+}
+
 export const statusOption: MenuOption = {
   label: 'Status',
-  description: 'Services, number of keys, certificate expiry, time synchronisation and disk space',
+  description: 'Date and time, uptime, services, number of keys, certificate expiry, time synchronisation and disk space',
   async run(ui) {
     const { result: s } = await ui.call<StatusReport>('status');
-    const lines = [`\nStatus of ${s.hostname}`, '  Services'];
+    const lines = [`\nStatus of ${s.hostname}`, '  Date and time'];
+    lines.push(`    ${formatTime(s.clock.now)}`);
+    if (s.clock.timeZone) lines.push(`    ${formatTime(s.clock.now, s.clock.timeZone)}`);
+    lines.push(`    up ${formatUptime(s.clock.uptimeSeconds)}`);
+    lines.push('  Time synchronisation (NTP)');
+    lines.push(`    ${s.time.text}`);
+    lines.push('  Services');
     for (const u of s.services) lines.push(`    ${u.unit.padEnd(28)} ${u.state}`);
     lines.push('  Keys');
     lines.push('error' in s.keys ? `    not available: ${s.keys.error}` : `    ${s.keys.objects} managed objects, ${s.keys.withMaterial} holding key material`);
     lines.push('  Certificates');
-    for (const c of s.certificates) lines.push(`    ${c.name.padEnd(8)} expires ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)${c.daysLeft < 30 ? '  RENEW SOON' : ''}`);
+    for (const c of s.certificates) lines.push(`    ${c.name.padEnd(8)} expires ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)${expiryNote(c.name, c.daysLeft)}`);
     if (s.certificates.length === 0) lines.push('    none yet (first boot creates them)');
     if (s.clientsExpiringSoon > 0) lines.push(`    ${s.clientsExpiringSoon} client certificate(s) expire within 30 days`);
-    lines.push('  Time');
-    lines.push(`    ${s.time.synchronized === undefined ? 'unknown' : s.time.synchronized ? 'synchronised' : 'NOT synchronised'}${s.time.detail ? ` — ${s.time.detail}` : ''}`);
     lines.push('  Disk');
     for (const d of s.disks) lines.push(`    ${d.path.padEnd(28)} ${d.usedPercent}% used, ${(d.freeBytes / GiB).toFixed(1)} GiB free of ${(d.sizeBytes / GiB).toFixed(1)} GiB`);
     ui.print(`${lines.join('\n')}\n`);

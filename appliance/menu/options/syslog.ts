@@ -1,5 +1,6 @@
 // Syslog / SIEM destinations. The appliance sends over TCP to port 514 only; "host:514" is
 // accepted so a value copied from a SIEM's documentation works.
+import { confirmChange } from '../confirm-change.js';
 import { currentSettings, done, parseList, settingsCheck, showList } from '../forms.js';
 import type { MenuOption } from '../option.js';
 import { Ports } from '../../../firewall/ports.js';
@@ -48,7 +49,9 @@ export const syslogOption: MenuOption = {
       ),
     });
     const r = hosts(text);
-    const { summary } = await ui.call('syslog.set', { hosts: 'hosts' in r ? r.hosts : [] });
+    const next = 'hosts' in r ? r.hosts : [];
+    if (!(await confirmChange(ui, 'SIEM hosts:', s.network.siemHosts, next, 'Apply these SIEM hosts now?'))) return;
+    const { summary } = await ui.call('syslog.set', { hosts: next });
     done(ui, summary);
   },
 };

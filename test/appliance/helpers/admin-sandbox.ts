@@ -1,7 +1,8 @@
 // A real privileged helper on a temporary socket, as systemd runs it (systemd-socket-activate
 // --accept --inetd: one `keyhaven admin-helper` per connection, the connection on stdin/stdout),
 // with every path under a temporary root (KEYHAVEN_APPLIANCE_ROOT): system commands are recorded in
-// ROOT/commands.log, chpasswd is a stand-in that records its input, the key server's data directory
+// ROOT/commands.log, chpasswd is a stand-in that records its input and writes a real SHA-512 crypt
+// hash into ROOT/etc/shadow (admin starts with ADMIN_PASSWORD), the key server's data directory
 // holds a real CA, server certificate and an empty key store.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,9 @@ import type { AdminResponse } from '../../../appliance/admin/protocol.js';
 import { parseConfig } from '../../../server/config.js';
 import { initPki, issueServer } from '../../../server/pki/index.js';
 import { openStore } from '../../../server/server.js';
+
+/** The admin password the sandbox's ROOT/etc/shadow starts with. */
+export const ADMIN_PASSWORD = 'Sandbox-Admin-Passphrase-31';
 
 export const KEYHAVEN = fileURLToPath(new URL('../../../appliance/bin/keyhaven.js', import.meta.url));
 
@@ -30,9 +34,10 @@ export class AdminSandbox {
 
   /**
    * `dataOwner`: the data directory and everything in it belong to that account, as on the appliance
-   * (where it is the key server's); the tree above it is made traversable (0755, root's).
+   * (where it is the key server's); the tree above it is made traversable (0755, root's). `env`: more
+   * of the helper's environment (KEYHAVEN_SANDBOX_REAL_COMMANDS, KEYHAVEN_SANDBOX_REPLIES: admin/cli.ts).
    */
-  static async start(options: { withPki?: boolean; dataOwner?: { uid: number; gid: number } } = {}): Promise<AdminSandbox> {
+  static async start(options: { withPki?: boolean; dataOwner?: { uid: number; gid: number }; env?: Record<string, string> } = {}): Promise<AdminSandbox> {
     const root = mkdtempSync(join(tmpdir(), 'kh-admin-'));
     const paths = appliancePaths(root);
     mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
@@ -46,10 +51,17 @@ export class AdminSandbox {
       execFileSync('chown', ['-R', `${options.dataOwner.uid}:${options.dataOwner.gid}`, paths.dataDir]);
     }
     mkdirSync(join(root, 'usr/sbin'), { recursive: true });
-    writeFileSync(join(root, 'usr/sbin/chpasswd'), `#!/bin/sh\ncat > '${root}/chpasswd.input'\n`);
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    const shadowLine = (pw: string) => `admin:${execFileSync('openssl', ['passwd', '-6', '-stdin'], { input: pw, encoding: 'utf8' }).trim()}:20000:0:99999:7:::\n`;
+    writeFileSync(join(root, 'etc/shadow'), shadowLine(ADMIN_PASSWORD), { mode: 0o600 });
+    // As chpasswd does: the new hash replaces admin's line in the shadow file.
+    writeFileSync(
+      join(root, 'usr/sbin/chpasswd'),
+      `#!/bin/sh\ncat > '${root}/chpasswd.input'\npw=$(cut -d: -f2- '${root}/chpasswd.input' | head -n1)\nprintf 'admin:%s:20000:0:99999:7:::\\n' "$(printf %s "$pw" | openssl passwd -6 -stdin)" > '${root}/etc/shadow'\n`,
+    );
     chmodSync(join(root, 'usr/sbin/chpasswd'), 0o755);
     const socket = join(root, 'admin.sock');
-    const activator = spawn('systemd-socket-activate', ['--listen', socket, '--accept', '--inetd', `--setenv=KEYHAVEN_APPLIANCE_ROOT=${root}`, `--setenv=PATH=${process.env.PATH}`, process.execPath, KEYHAVEN, 'admin-helper'], {
+    const activator = spawn('systemd-socket-activate', ['--listen', socket, '--accept', '--inetd', `--setenv=KEYHAVEN_APPLIANCE_ROOT=${root}`, `--setenv=PATH=${process.env.PATH}`, ...Object.entries(options.env ?? {}).map(([k, v]) => `--setenv=${k}=${v}`), process.execPath, KEYHAVEN, 'admin-helper'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const sandbox = new AdminSandbox(root, socket, paths, activator);

@@ -1,5 +1,6 @@
 // An SSH client session from a chosen local address (ssh2): what an administrator's terminal shows
 // after logging in with a password, optionally asking for a command instead of the login program.
+import { spawn } from 'node:child_process';
 import { Client, type ClientChannel } from 'ssh2';
 
 export interface SshOptions {
@@ -75,5 +76,70 @@ export function sshAuthenticates(o: Pick<SshOptions, 'host' | 'from' | 'username
       else reject(err);
     });
     client.connect({ host: o.host, port: 22, localAddress: o.from, username: o.username, password: o.password, readyTimeout: o.timeoutMs, tryKeyboard: false });
+  });
+}
+
+/**
+ * An interactive session logged in with the password, driven step by step: each step waits for its
+ * pattern in what arrived since the previous one, then types its text. Returns all the output.
+ */
+export function sshDialog(o: Omit<SshOptions, 'command' | 'keys' | 'waitFor'>, steps: readonly { expect: RegExp; send: string }[], final: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let output = '';
+    let from = 0;
+    let step = 0;
+    const timer = setTimeout(() => {
+      client.destroy();
+      reject(new Error(`SSH dialog stuck at step ${step} (${String(steps[step]?.expect ?? final)}); output:\n${output.slice(-2000)}`));
+    }, o.timeoutMs);
+    client.on('ready', () => {
+      client.shell({ term: 'xterm', cols: 120, rows: 40 }, (err, channel) => {
+        if (err) return reject(err);
+        channel.on('data', (d: Buffer) => {
+          output += d.toString('utf8');
+          for (;;) {
+            const want = steps[step]?.expect ?? final;
+            const m = want.exec(output.slice(from));
+            if (!m) return;
+            from += m.index + m[0].length;
+            if (step === steps.length) {
+              clearTimeout(timer);
+              client.destroy();
+              return resolve(output);
+            }
+            channel.write(steps[step]!.send);
+            step++;
+          }
+        });
+      });
+    });
+    client.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    client.connect({ host: o.host, port: 22, localAddress: o.from, username: o.username, password: o.password, readyTimeout: o.timeoutMs, tryKeyboard: false });
+  });
+}
+
+export interface OpenSshResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** OpenSSH's own client (`ssh -b FROM …`), as an administrator runs it; never blocks this process. */
+export function openSsh(args: readonly string[], timeoutMs = 120_000): Promise<OpenSshResult> {
+  return new Promise((resolve) => {
+    const child = spawn('ssh', ['-F', '/dev/null', '-o', 'ConnectTimeout=60', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }

@@ -1,0 +1,48 @@
+// The server certificate in use (what clients see on port 6000), and its renewal: a new key and
+// certificate for the same names and addresses, written as the data directory's owner; then the
+// key server is asked to reload (keyhaven.service ExecReload: SIGHUP), which it does without
+// closing a connection. It also notices the new server.crt by itself within seconds.
+import { z } from 'zod';
+import { defineAction } from '../action.js';
+import { asDataOwner } from '../data-owner.js';
+import type { WorkerResult } from '../data-worker.js';
+
+export type ServerCertificate = WorkerResult<'pki.server-certificate'>;
+export type RenewedServerCertificate = WorkerResult<'pki.renew-server'> & {
+  /** What became of the reload request: 'reloaded', 'not running' or why it failed. */
+  keyServer: string;
+};
+
+export const pkiServerCertificate = defineAction({
+  name: 'pki.server-certificate',
+  title: 'Show Server Certificate',
+  schema: z.object({}).strict(),
+  async run(_p, ctx) {
+    const result = await asDataOwner(ctx.paths, 'pki.server-certificate', {});
+    return { result, summary: `server certificate serial ${result.serial}, valid until ${result.notAfter}`, objectId: result.serial };
+  },
+});
+
+export const pkiRenewServer = defineAction({
+  name: 'pki.renew-server',
+  title: 'Renew Server Certificate',
+  schema: z.object({}).strict(),
+  async run(_p, ctx) {
+    const renewed = await asDataOwner(ctx.paths, 'pki.renew-server', {});
+    // try-: never starts a stopped server; reload is SIGHUP (keyhaven.service ExecReload).
+    const r = await ctx.system.run('/usr/bin/systemctl', ['try-reload-or-restart', 'keyhaven.service'], { allowFailure: true, timeoutMs: 60_000 });
+    const state = (await ctx.system.run('/usr/bin/systemctl', ['is-active', 'keyhaven.service'], { allowFailure: true })).stdout.trim();
+    const keyServer =
+      r.code !== 0
+        ? `not reloaded (${r.stderr.trim().split('\n')[0] || `exit ${r.code}`}): it picks up the new certificate within seconds by itself`
+        : state === 'active'
+          ? 'reloaded'
+          : 'not running: it uses the new certificate when it starts';
+    const result: RenewedServerCertificate = { ...renewed, keyServer };
+    const names = [...renewed.dns, ...renewed.ip].join(', ');
+    const summary =
+      `renewed the server certificate for ${names} with a new key: serial ${renewed.serial} (SHA-256 ${renewed.fingerprint}), valid until ${renewed.notAfter}; ` +
+      `replaces serial ${renewed.previous.serial} (valid until ${renewed.previous.notAfter}); key server ${keyServer}`;
+    return { result, summary, objectId: renewed.serial };
+  },
+});
