@@ -39,25 +39,6 @@ describe('refused handshakes and renegotiation', () => {
     await ts?.stop();
   });
 
-  test('a client with an untrusted certificate is refused, and the audit record names its address and port', async (t) => {
-    const seq = lastSeq(ts);
-    const socket = tls.connect({ host: '127.0.0.1', port: ts.port, servername: 'localhost', ...fromAddress('127.0.0.7'), ...tlsFiles(stranger) });
-    let localPort: number | undefined;
-    socket.on('connect', () => (localPort = socket.localPort));
-    socket.on('secureConnect', () => socket.write(queryRequest()));
-    socket.on('error', () => {});
-    socket.resume();
-    await new Promise<void>((r) => socket.once('close', () => r()));
-    const records = await waitForAudit(ts, seq, (r) => r.operation === 'Handshake');
-    const refusal = records.find((r) => r.operation === 'Handshake');
-    assert.ok(refusal, `no Handshake refusal recorded: ${JSON.stringify(records)}`);
-    assert.match(refusal.reason, /^refused: client certificate not accepted/);
-    assert.equal(refusal.address, '127.0.0.7', `the refusal names the client address: ${JSON.stringify(refusal)}`);
-    assert.ok(localPort, 'the client connected');
-    assert.match(refusal.reason, new RegExp(`source port ${localPort}\\b`), 'and the source port');
-    t.diagnostic(`audit: address ${refusal.address}, "${refusal.reason}"`);
-  });
-
   /** Connects from `from` with `files`, sends a Query once the handshake is done; resolves on close. */
   const refusedConnection = async (files: ClientFiles, from: string, maxVersion: tls.SecureVersion = 'TLSv1.3'): Promise<number | undefined> => {
     const socket = tls.connect({ host: '127.0.0.1', port: ts.port, servername: 'localhost', maxVersion, ...fromAddress(from), ...tlsFiles(files) });
@@ -69,6 +50,20 @@ describe('refused handshakes and renegotiation', () => {
     await new Promise<void>((r) => socket.once('close', () => r()));
     return localPort;
   };
+
+  test('a client with an untrusted certificate is refused, and the audit record names its address and port', async (t) => {
+    const seq = lastSeq(ts);
+    const localPort = await refusedConnection(stranger, '127.0.0.7');
+    const records = await waitForAudit(ts, seq, (r) => r.operation === 'Handshake');
+    const refusal = records.find((r) => r.operation === 'Handshake');
+    assert.ok(refusal, `no Handshake refusal recorded: ${JSON.stringify(records)}`);
+    assert.match(refusal.reason, /^refused: client certificate not accepted/);
+    assert.equal(refusal.address, '127.0.0.7', `the refusal names the client address: ${JSON.stringify(refusal)}`);
+    assert.ok(localPort, 'the client connected');
+    assert.match(refusal.reason, new RegExp(`source port ${localPort}\\b`), 'and the source port');
+    t.diagnostic(`audit: address ${refusal.address}, "${refusal.reason}"`);
+  });
+
 
   test('the refusal of a revoked certificate names its subject, serial and the client address (TLS 1.3 and 1.2)', async (t) => {
     const files = await ts.issue('revoked-client');
