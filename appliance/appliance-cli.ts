@@ -1,23 +1,12 @@
-// `keyhaven appliance …`: the commands systemd runs on the appliance (as root).
-//   configure    apply the OVF environment or the saved settings (keyhaven-configure.service, every boot)
-//   first-boot   the first-boot wizard on a console (keyhaven-first-boot@.service)
-//   banner       write /etc/issue with the appliance's status (keyhaven-banner.service)
-//   server-config, rsyslog-conf, siem-conf   print the key server's and rsyslog's configuration as
-//                the image ships them, and rsyslog's SIEM rules for given addresses (the build's checks)
-import { readFileSync } from 'node:fs';
+// `keyhaven appliance …`: the commands systemd runs on the appliance, as root (keyhaven-configure,
+// keyhaven-first-boot@, keyhaven-banner), and those the image build's checks print.
 import { parseArgs } from 'node:util';
-
-const USAGE = `usage: keyhaven appliance configure
-       keyhaven appliance first-boot [--tty NAME] [--sandbox DIR [--settings FILE]]
-       keyhaven appliance banner
-       keyhaven appliance server-config | rsyslog-conf | siem-conf [ADDRESS…]
-`;
-
-const version = (): string => (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { dispatch, usageError, usageText, type CliCommand, type CliIo } from '../lib/cli.js';
+import { VERSION } from '../lib/version.js';
 
 async function firstBoot(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { tty: { type: 'string', default: 'tty1' }, sandbox: { type: 'string' }, settings: { type: 'string' } } });
-  if (!/^tty[A-Za-z]*\d+$/.test(values.tty)) throw new Error(`--tty ${values.tty}: give a terminal name such as tty1 or ttyS0`);
+  if (!/^tty[A-Za-z]*\d+$/.test(values.tty)) throw usageError(`--tty ${values.tty}: give a terminal name such as tty1 or ttyS0`);
   // Job control and quit keys must not stop or kill the wizard into an unconfigured state: ignored as
   // signals (between prompts) and removed from the input (at prompts, see guarded-input.ts).
   for (const sig of ['SIGTSTP', 'SIGQUIT', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => undefined);
@@ -41,41 +30,66 @@ async function firstBoot(args: string[]): Promise<number> {
     system = realSystem();
   }
   const { GuardedTtyInput } = await import('./firstboot/guarded-input.js');
-  const code = await runFirstBootWizard({ system, tty: values.tty, version: version(), ctx: { input: new GuardedTtyInput(process.stdin), output: process.stdout } });
+  const code = await runFirstBootWizard({ system, tty: values.tty, version: VERSION, ctx: { input: new GuardedTtyInput(process.stdin), output: process.stdout } });
   process.stdin.destroy(); // the piped terminal would keep the process alive
   return code;
 }
 
-export async function runApplianceCli(args: string[]): Promise<number> {
-  switch (args[0]) {
-    case 'configure': {
+export const APPLIANCE_COMMANDS: readonly CliCommand[] = [
+  {
+    name: 'configure',
+    usage: 'configure                    apply the OVF environment or the saved settings (every boot)',
+    run: async (_args, io) => {
       const { configureAppliance } = await import('./boot/configure.js');
-      return configureAppliance({ log: (line) => process.stderr.write(`keyhaven-configure: ${line}\n`) });
-    }
-    case 'first-boot':
-      return firstBoot(args.slice(1));
-    case 'banner': {
+      return configureAppliance({ log: (line) => io.stderr.write(`keyhaven-configure: ${line}\n`) });
+    },
+  },
+  {
+    name: 'first-boot',
+    usage: `first-boot [--tty NAME] [--sandbox DIR [--settings FILE]]
+                             the first-boot wizard on a console`,
+    run: (args) => firstBoot(args),
+  },
+  {
+    name: 'banner',
+    usage: "banner                       write /etc/issue with the appliance's status",
+    run: async () => {
       const { writeIssue } = await import('./firstboot/banner.js');
-      await writeIssue(version());
+      await writeIssue(VERSION);
       return 0;
-    }
-    case 'server-config': {
+    },
+  },
+  {
+    name: 'server-config',
+    usage: "server-config                print the key server's configuration as the image ships it",
+    run: async (_args, io) => {
       const { renderServerConfig } = await import('./boot/server-config.js');
-      process.stdout.write(renderServerConfig(null));
+      io.stdout.write(renderServerConfig(null));
       return 0;
-    }
-    case 'rsyslog-conf': {
+    },
+  },
+  {
+    name: 'rsyslog-conf',
+    usage: "rsyslog-conf                 print rsyslog's configuration as the image ships it",
+    run: async (_args, io) => {
       const { renderRsyslogConf } = await import('./boot/log-forwarding.js');
-      process.stdout.write(renderRsyslogConf());
+      io.stdout.write(renderRsyslogConf());
       return 0;
-    }
-    case 'siem-conf': {
+    },
+  },
+  {
+    name: 'siem-conf',
+    usage: "siem-conf [ADDRESS…]         print rsyslog's SIEM forwarding rules for these addresses",
+    run: async (args, io) => {
       const { renderSiemForwarding } = await import('./boot/log-forwarding.js');
-      process.stdout.write(renderSiemForwarding(args.slice(1)));
+      io.stdout.write(renderSiemForwarding(args));
       return 0;
-    }
-    default:
-      process.stderr.write(USAGE);
-      return 2;
-  }
+    },
+  },
+];
+
+export const APPLIANCE_USAGE = usageText('keyhaven appliance', APPLIANCE_COMMANDS);
+
+export function runApplianceCli(args: string[], io: CliIo): Promise<number> {
+  return dispatch('keyhaven appliance', APPLIANCE_COMMANDS, args, io);
 }

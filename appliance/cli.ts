@@ -1,31 +1,64 @@
-// The `keyhaven` command of the appliance: the key server's commands plus those of the image side.
+// The `keyhaven` command (appliance/bin/keyhaven.js): the key server's commands plus those of the
+// image side, in one table (lib/cli.ts) from which both `keyhaven --help` and the dispatch are made.
 // It lives here, not in server/, because the server never depends on the image side.
-import { readFileSync } from 'node:fs';
-import { runCli } from '../server/cli.js';
-import { runFirewallCli } from '../firewall/cli.js';
-import { runApplianceCli } from './appliance-cli.js';
+import { dispatch, processIo, type CliCommand, type CliIo } from '../lib/cli.js';
+import { VERSION } from '../lib/version.js';
+import { USAGE as FIREWALL_USAGE, runFirewallCli } from '../firewall/cli.js';
+import { serverCommands } from '../server/index.js';
+import { APPLIANCE_USAGE, runApplianceCli } from './appliance-cli.js';
 
-const version = (): string => (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** On the appliance, verifying the audit log covers the administration log as well. */
+function withAdminLog(audit: CliCommand): CliCommand {
+  return {
+    ...audit,
+    usage: audit.usage?.replace("check the audit log's hash chain; exit 1 if it was tampered with", "check the audit log's and the administration log's hash chains;\n                             exit 1 if either was tampered with"),
+    run: async (args, io) => {
+      const status = await audit.run(args, io);
+      if (args[0] !== 'verify' || status === 2) return status;
+      const { verifyAdminLog } = await import('./admin/cli.js');
+      return Math.max(status, verifyAdminLog(io.stdout, io.stderr));
+    },
+  };
+}
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'firewall') return runFirewallCli(argv.slice(1));
-  if (argv[0] === 'appliance') return runApplianceCli(argv.slice(1));
-  // The admin account's login program, and the privileged helper it talks to (appliance/admin).
-  if (argv[0] === 'menu') return (await import('./menu/main.js')).runMenu(version());
-  if (argv[0] === 'admin-helper') return (await import('./admin/cli.js')).runAdminHelperCli(argv.slice(1));
-  // Not for people: the helper's worker in the key server's data directory, as its owner (admin/data-owner.ts).
-  if (argv[0] === 'admin-worker') return (await import('./admin/data-worker.js')).runDataWorkerCli();
-  if (argv[0] === 'sshd-config') {
-    // Image build (50-admin-access.sh): the hardened sshd drop-in for the installed OpenSSH.
-    const { installedAlgorithms, renderSshdConfig } = await import('./ssh/sshd-config.js');
-    process.stdout.write(renderSshdConfig({ supported: installedAlgorithms() }));
-    return 0;
-  }
-  const status = await runCli(argv);
-  // On the appliance, verifying the audit log covers the administration log as well.
-  if (argv[0] === 'audit' && argv[1] === 'verify' && status !== 2) {
-    const { verifyAdminLog } = await import('./admin/cli.js');
-    return Math.max(status, verifyAdminLog(process.stdout, process.stderr));
-  }
-  return status;
+export const COMMANDS: readonly CliCommand[] = [
+  ...serverCommands.map((c) => (c.name === 'audit' ? withAdminLog(c) : c)),
+  {
+    name: 'firewall',
+    usage: 'firewall <command> …         render, check or apply the appliance firewall (keyhaven firewall --help)',
+    help: FIREWALL_USAGE,
+    run: (args, io) => runFirewallCli(args, io),
+  },
+  {
+    name: 'appliance',
+    usage: 'appliance <command> …        what systemd runs on the appliance (keyhaven appliance --help)',
+    help: APPLIANCE_USAGE,
+    run: (args, io) => runApplianceCli(args, io),
+  },
+  {
+    name: 'menu',
+    usage: "menu                         the admin menu (the admin account's login program)",
+    run: async () => (await import('./menu/main.js')).runMenu(VERSION),
+  },
+  {
+    name: 'admin-helper',
+    usage: 'admin-helper [--peer ID]     serve one request to the privileged helper (keyhaven-admin@.service)',
+    run: async (args) => (await import('./admin/cli.js')).runAdminHelperCli(args),
+  },
+  {
+    name: 'sshd-config',
+    usage: 'sshd-config                  print the hardened sshd configuration (image build)',
+    run: async (_args, io) => {
+      const { installedAlgorithms, renderSshdConfig } = await import('./ssh/sshd-config.js');
+      io.stdout.write(renderSshdConfig({ supported: installedAlgorithms() }));
+      return 0;
+    },
+  },
+  // Not for people (no usage): the helper's worker in the key server's data directory, as its
+  // owner (admin/data-owner.ts); it speaks on stdin and stdout.
+  { name: 'admin-worker', run: async () => (await import('./admin/data-worker.js')).runDataWorkerCli() },
+];
+
+export function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  return dispatch('keyhaven', COMMANDS, argv, io);
 }

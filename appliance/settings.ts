@@ -3,13 +3,15 @@
 // NTP and syslog addresses also configure the resolver, chrony and log forwarding, so each address
 // is written once. Which addresses each role accepts is firewall/address.ts's to say, for this schema
 // (the menu's helper, the first-boot wizard, the saved file) and the vApp properties alike.
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 import { Ports } from '../firewall/ports.js';
 import { staticAddressProblems } from '../firewall/address.js';
-import { describeSettingsError, networkPolicySettingsSchema } from '../firewall/settings.js';
+import { networkPolicySettingsSchema } from '../firewall/settings.js';
+import { describeZodError } from '../lib/zod-issues.js';
+import { readJsonFile } from '../lib/json-file.js';
+import { OvaCodes } from '../ova/errors.js';
 import type { VappSettings } from '../ova/vapp-properties.js';
 
 /** RFC 1123 host name, lower case, at most 253 characters. */
@@ -53,24 +55,12 @@ export type ApplianceSettings = z.output<typeof applianceSettingsSchema>;
 
 export function parseApplianceSettings(value: unknown, source: string): ApplianceSettings {
   const r = applianceSettingsSchema.safeParse(value);
-  if (!r.success) throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `invalid appliance settings in ${source}:\n${describeSettingsError(r.error)}`);
+  if (!r.success) throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `invalid appliance settings in ${source}:\n${describeZodError(r.error)}`);
   return r.data;
 }
 
 export function readApplianceSettings(file: string): ApplianceSettings {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new KeyhavenError(ErrorCodes.CONFIG_UNREADABLE, `cannot read ${file}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseApplianceSettings(json, file);
+  return parseApplianceSettings(readJsonFile(file), file);
 }
 
 /** The syslog port the firewall opens: other ports would be dropped. */
@@ -84,7 +74,7 @@ export function settingsFromVapp(v: VappSettings): ApplianceSettings {
   const wrongPort = v.syslog.find((s) => s.port !== SYSLOG_PORT);
   if (wrongPort) {
     throw new KeyhavenError(
-      ErrorCodes.OVF_ENV_INVALID,
+      OvaCodes.OVF_ENV_INVALID,
       `keyhaven.syslog: ${wrongPort.host}:${wrongPort.port} uses port ${wrongPort.port}; the appliance sends syslog to port ${SYSLOG_PORT} only`,
     );
   }

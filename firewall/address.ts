@@ -1,9 +1,11 @@
 // IP addresses and networks as the firewall needs them: strict parsing, canonical text, containment.
-// The numeric value (server/net/ip-value.ts) lets host bits and overlaps be checked (nftables
+// The numeric value (lib/ip-value.ts) lets host bits and overlaps be checked (nftables
 // refuses overlapping elements in an interval set).
-import { addressBits, formatIpValue, parseIpValue, specialPurpose, unmappedIpv4, type IpFamily, type IpValue } from '../server/net/ip-value.js';
+import { addressBits, formatIpValue, hostMask, networkContains, parseIpValue, specialPurpose, unmappedIpv4, type IpFamily, type IpValue } from '../lib/ip-value.js';
 
 export type { IpFamily, IpValue };
+/** True when network `outer` contains every address of `inner` (same family). */
+export { networkContains };
 
 export interface IpNetwork {
   readonly family: IpFamily;
@@ -94,9 +96,9 @@ export function parseIpNetwork(text: string): Parsed<IpNetwork> {
   }
   const mapped = rejectMapped(parsed.family, parsed.value, text);
   if (mapped) return { ok: false, reason: mapped };
-  const hostMask = (1n << BigInt(max - prefix)) - 1n;
-  if ((parsed.value & hostMask) !== 0n) {
-    const network = formatAddress(parsed.family, parsed.value & ~hostMask);
+  const hostBits = hostMask(parsed.family, prefix);
+  if ((parsed.value & hostBits) !== 0n) {
+    const network = formatAddress(parsed.family, parsed.value & ~hostBits);
     const host = formatAddress(parsed.family, parsed.value);
     return {
       ok: false,
@@ -109,14 +111,7 @@ export function parseIpNetwork(text: string): Parsed<IpNetwork> {
   };
 }
 
-/** True when network `outer` contains every address of `inner` (same family). */
 type NetworkValue = Pick<IpNetwork, 'family' | 'value' | 'prefix'>;
-
-export function networkContains(outer: NetworkValue, inner: NetworkValue): boolean {
-  if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
-  const shift = BigInt(bits(outer.family) - outer.prefix);
-  return outer.value >> shift === inner.value >> shift;
-}
 
 // ---------------------------------------------------------------------------------------------
 // What an address may be used for. One set of rules for every path that sets the appliance's
@@ -285,7 +280,7 @@ export function staticAddressProblems(s: { address: string; prefix: number; gate
     out.push({ field: 'prefix', message: `is ${s.prefix}, ${s.prefix > max ? `longer than an IPv${address.family} address (${max} bits); ` : ''}expected 1 to ${max}` });
     return out;
   }
-  const hostBits = (1n << BigInt(max - s.prefix)) - 1n;
+  const hostBits = hostMask(address.family, s.prefix);
   const network = { family: address.family, value: address.value & ~hostBits, prefix: s.prefix, text: '' };
   const cidr = `${formatAddress(address.family, network.value)}/${s.prefix}`;
   // RFC 919/922: the all-zeros and all-ones host numbers of an IPv4 subnet are not host addresses

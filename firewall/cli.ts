@@ -1,8 +1,10 @@
 // `keyhaven firewall render|check|apply`: the firewall's command line. Exit codes: 0 done,
 // 1 invalid settings or nft failure, 2 usage error.
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { KeyhavenError, ErrorCodes } from '../server/errors.js';
+import { writeFileAtomic } from '../lib/atomic-file.js';
+import { processIo, type CliIo } from '../lib/cli.js';
+import { readJsonFile } from '../lib/json-file.js';
+import { KeyhavenError, ErrorCodes } from './errors.js';
 import { renderFailClosed } from './fail-closed.js';
 import { nftApply, nftCheck, type NftOptions } from './nft.js';
 import { renderPolicy } from './policy.js';
@@ -32,11 +34,6 @@ Options:
   --fail-closed   render the fail-closed ruleset instead of the policy
 `;
 
-export interface CliIo {
-  stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown };
-}
-
 export interface CliOptions {
   /** How to run nft (tests point it into a network namespace). */
   nft?: NftOptions;
@@ -44,18 +41,7 @@ export interface CliOptions {
 
 /** Reads the appliance settings file and returns its `network` object (undefined when absent). */
 export async function readNetworkSettings(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new KeyhavenError(ErrorCodes.CONFIG_UNREADABLE, `cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new KeyhavenError(ErrorCodes.FIREWALL_INVALID, `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
+  const json = readJsonFile(file, { invalidCode: ErrorCodes.FIREWALL_INVALID });
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new KeyhavenError(ErrorCodes.FIREWALL_INVALID, `${file} must hold a JSON object with the settings under "network"`);
   }
@@ -67,18 +53,16 @@ async function renderFromConfig(config: string | undefined): Promise<string> {
   return renderPolicy(parseNetworkPolicySettings(network, 'network'));
 }
 
-/** Writes via a temporary file and rename, so a reader (the boot unit) never sees half a ruleset. */
+/** Atomically, so a reader (the boot unit) never sees half a ruleset. */
 async function persist(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
+  writeFileAtomic(file, text, 0o600);
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function runFirewallCli(
   args: string[],
-  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+  io: CliIo = processIo(),
   options: CliOptions = {},
 ): Promise<number> {
   const say = (line: string) => io.stderr.write(`keyhaven firewall: ${line}\n`);

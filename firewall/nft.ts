@@ -1,7 +1,7 @@
 // Runs nft(8): `nft -c -f -` checks a ruleset against the running kernel without changing anything
 // (needs CAP_NET_ADMIN like a real load); `nft -f -` loads it as one atomic transaction.
 import { spawn } from 'node:child_process';
-import { KeyhavenError, ErrorCodes } from '../server/errors.js';
+import { KeyhavenError, ErrorCodes } from './errors.js';
 
 export interface NftOptions {
   /** The nft executable; default `nft` from PATH. */

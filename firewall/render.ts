@@ -2,7 +2,7 @@
 // text: identifiers, numbers and addresses against their grammar, quoted strings against a character
 // set that cannot end the quote. A value that fails throws FIREWALL_INVALID naming where it sits;
 // nothing is ever half-rendered.
-import { KeyhavenError, ErrorCodes } from '../server/errors.js';
+import { KeyhavenError, ErrorCodes } from './errors.js';
 import { parseIpAddress, parseIpNetwork, networkContains, type IpNetwork } from './address.js';
 import type { Chain, CtState, Icmpv6Type, IcmpType, LogLevel, Match, NftSet, Rule, Ruleset, Statement } from './model.js';
 

@@ -1,5 +1,5 @@
 // The network settings the firewall is derived from. The appliance configuration composes this schema
-// (under its `network` key), so it stays self-contained: zod and ./address.ts only.
+// (under its `network` key), so it stays self-contained: zod, the shared core (lib/) and ./address.ts only.
 //
 // Defaults are the closed appliance: only 6000, 6002 and 6003 in; nothing out but replies.
 // Values are normalised: networks become canonical CIDR text (a bare address becomes /32 or /128),
@@ -7,7 +7,8 @@
 // Which addresses a role accepts (no loopback SIEM host, no opening to every address) is decided in
 // address.ts, which the vApp properties use too (ova/vapp-properties.ts).
 import { z } from 'zod';
-import { KeyhavenError, ErrorCodes } from '../server/errors.js';
+import { describeZodError } from '../lib/zod-issues.js';
+import { KeyhavenError, ErrorCodes } from './errors.js';
 import { EMPTY_ENTRY, LIST_LIMITS, networkContains, parseAddressFor, parseIpNetwork, sourceNetworkProblem, worldCoveredProblem, type AddressUse, type IpNetwork, type OPENINGS } from './address.js';
 
 /** A network in CIDR notation (a bare address means that host). Output: canonical text. */
@@ -158,18 +159,6 @@ export const networkPolicySettingsSchema = z
 export type NetworkPolicySettings = z.output<typeof networkPolicySettingsSchema>;
 export type NetworkPolicySettingsInput = z.input<typeof networkPolicySettingsSchema>;
 
-/** `['keyManagement', 'networks', 1]` → `keyManagement.networks[1]`. */
-export function formatSettingPath(path: readonly (string | number)[], prefix = ''): string {
-  let out = prefix;
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
-  return out === '' ? '(settings)' : out;
-}
-
-/** One line per problem: `adminNetworks[1]: "10.0.0.300/24" is not an IPv4 or IPv6 network`. */
-export function describeSettingsError(error: z.ZodError, prefix = ''): string {
-  return error.issues.map((issue) => `${formatSettingPath(issue.path, prefix)}: ${issue.message}`).join('\n');
-}
-
 /**
  * Validates and normalises firewall settings. Throws KeyhavenError(FIREWALL_INVALID) naming every
  * bad setting; `pathPrefix` (e.g. `network`) is prepended when the settings sit inside a larger file.
@@ -177,7 +166,7 @@ export function describeSettingsError(error: z.ZodError, prefix = ''): string {
 export function parseNetworkPolicySettings(input: unknown, pathPrefix = ''): NetworkPolicySettings {
   const result = networkPolicySettingsSchema.safeParse(input === undefined ? {} : input);
   if (!result.success) {
-    throw new KeyhavenError(ErrorCodes.FIREWALL_INVALID, describeSettingsError(result.error, pathPrefix), { cause: result.error });
+    throw new KeyhavenError(ErrorCodes.FIREWALL_INVALID, describeZodError(result.error, pathPrefix), { cause: result.error });
   }
   return result.data;
 }

@@ -6,7 +6,7 @@
 // Prints nothing: the caller logs the stages (see `onStage`).
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 import { createManifest, sha256File, type ManifestEntry } from './manifest.js';
 import { writeOva } from './ova-tar.js';
 import { createOvfDescriptor, type OvfDescriptorInput } from './ovf/descriptor.js';

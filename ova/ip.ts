@@ -1,18 +1,14 @@
 // IP address helpers for validating vApp properties: networks with their host bits clear, and
-// addresses that can never be a server, a gateway or the appliance's own (server/net/ip-value.ts parses).
-import { addressBits, formatIpValue, parseIpValue, type IpFamily, type IpValue } from '../server/net/ip-value.js';
+// addresses that can never be a server, a gateway or the appliance's own (lib/ip-value.ts parses).
+import { addressBits, formatIpValue, hostMask, networkContains, parseIpValue, type IpFamily, type IpNetworkValue, type IpValue } from '../lib/ip-value.js';
 
-export { addressBits };
-export type { IpFamily, IpValue };
+export { addressBits, networkContains };
+export type { IpFamily, IpNetworkValue, IpValue };
 
 /** Parses an IPv4 dotted quad or an IPv6 address (no zone index, no brackets); undefined if not one. */
 export const parseIp = parseIpValue;
 /** Dotted quad, or RFC 5952 IPv6 text. */
 export const formatIp = formatIpValue;
-
-export interface IpNetworkValue extends IpValue {
-  readonly prefix: number;
-}
 
 /** `a.b.c.d/p` or `x::/p`; the reason when it is not a network with its host bits clear. */
 export function parseCidr(text: string): { ok: true; network: IpNetworkValue } | { ok: false; reason: string } {
@@ -26,16 +22,9 @@ export function parseCidr(text: string): { ok: true; network: IpNetworkValue } |
     return { ok: false, reason: `has prefix length "${prefixText}"; it must be a number from 0 to ${max}` };
   }
   const prefix = Number(prefixText);
-  const hostBits = (1n << BigInt(max - prefix)) - 1n;
+  const hostBits = hostMask(address.family, prefix);
   if ((address.value & hostBits) !== 0n) {
     return { ok: false, reason: `has host bits set; write ${formatIp({ family: address.family, value: address.value & ~hostBits })}/${prefix} for the network` };
   }
   return { ok: true, network: { ...address, prefix } };
-}
-
-/** True when the address lies inside the network (same family). */
-export function networkContains(network: IpNetworkValue, address: IpValue): boolean {
-  if (network.family !== address.family) return false;
-  const shift = BigInt(addressBits(network.family) - network.prefix);
-  return network.value >> shift === address.value >> shift;
 }

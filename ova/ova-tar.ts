@@ -9,7 +9,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack } from 'tar-stream';
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 
 /** The largest file a USTAR header can describe: 8 GiB - 1. */
 export const USTAR_MAX_FILE_SIZE = 8 * 1024 ** 3 - 1;

@@ -12,13 +12,13 @@
 //     <ve:EthernetAdapterSection>…</ve:EthernetAdapterSection>
 //   </Environment>
 //
-// The document comes from outside the appliance, so it is read with ova/xml-reader.ts: strict
+// The document comes from outside the appliance, so it is read with lib/xml.ts (saxes): strict
 // well-formedness, no DTD (refused, so no entity expansion), size and depth limits.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 import { VAPP_PROPERTY_KEYS, isVappPropertyKey } from './vapp-properties.js';
-import { attributeValue, childElements, readXml, XmlSyntaxError, type XmlElement } from './xml-reader.js';
+import { attributeValue, childElements, readXml, XmlSyntaxError, type XmlElement } from '../lib/xml.js';
 
 /** DSP0243 1.0 §11.1: the namespace of the environment document and of its oe: attributes. */
 export const OVF_ENVIRONMENT_NAMESPACE = 'http://schemas.dmtf.org/ovf/environment/1';

@@ -13,7 +13,7 @@
 // from every address…) is decided by firewall/address.ts, which the appliance settings schema uses
 // as well: the vApp path and the admin menu accept and refuse the same values.
 import { addressUseProblem, EMPTY_ENTRY, LIST_LIMITS, sourceNetworkProblem, splitList as splitListText, staticAddressProblems, worldCoveredProblem, type AddressUse } from '../firewall/address.js';
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 import { formatIp, networkContains, parseCidr, parseIp, type IpNetworkValue, type IpValue } from './ip.js';
 
 /** OVF 1.0 property types used here (DSP0243 1.0 §9.5, CIM intrinsic types). */

@@ -12,7 +12,7 @@
 // and the virtual size of the raw image.
 import { execFile } from 'node:child_process';
 import { rename, rm, stat } from 'node:fs/promises';
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 import type { ScsiControllerType } from './ovf/model.js';
 
 export type VmdkAdapterType = 'ide' | 'buslogic' | 'lsilogic' | 'legacyESX';

@@ -6,11 +6,11 @@
 //   packer validate -only=qemu.keyhaven dist/packer/keyhaven.pkr.json
 //   packer build    -only=qemu.keyhaven -var base_disk_checksum=sha256:<hex> dist/packer/keyhaven.pkr.json
 // Packer resolves the template's relative paths against its working directory: run it from the root.
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { VERSION } from '../lib/version.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 import { defaultProvisioningSteps } from './default-steps.js';
 import { keyhavenTemplate, type KeyhavenTemplateOptions } from './keyhaven-template.js';
 import { renderTemplate } from './render.js';
@@ -18,16 +18,10 @@ import { renderTemplate } from './render.js';
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DEFAULT_TEMPLATE_PATH = 'dist/packer/keyhaven.pkr.json';
 
-/** The version in package.json. */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  if (typeof pkg.version !== 'string') throw new KeyhavenError(ErrorCodes.PACKER_INVALID, 'package.json has no version');
-  return pkg.version;
-}
 
 /** The template text; by default for package.json's version and the default steps. */
 export function renderKeyhavenTemplate(options: Partial<KeyhavenTemplateOptions> = {}): string {
-  const version = options.version ?? packageVersion();
+  const version = options.version ?? VERSION;
   return renderTemplate(keyhavenTemplate({ ...options, version, steps: options.steps ?? defaultProvisioningSteps(version) }));
 }
 

@@ -1,6 +1,6 @@
 // Input checks shared by the Packer model's constructors and its renderer. Each throws a KeyhavenError
 // with code PACKER_INVALID that names the field (`where`) and says what a valid value looks like.
-import { ErrorCodes, KeyhavenError } from '../server/errors.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 
 export function invalid(where: string, message: string): KeyhavenError {
   return new KeyhavenError(ErrorCodes.PACKER_INVALID, `${where}: ${message}`);

@@ -1,45 +1,19 @@
-// `keyhaven …`: the key server's commands. (The appliance's launcher adds `firewall …`.)
+// `keyhaven …`: the key server's commands, as a table (lib/cli.ts) that the appliance's `keyhaven`
+// extends with the image side's commands (appliance/cli.ts); the server knows nothing of those.
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ErrorCodes, KeyhavenError } from './errors.js';
+import { dispatch, processIo, usageError, type CliCommand, type CliIo } from '../lib/cli.js';
 import { loadConfig, parseConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { hashPassword } from './net/credentials.js';
-import { ensureDevPki, runPkiCli } from './pki/index.js';
+import { ensureDevPki, PKI_USAGE, runPkiCli } from './pki/index.js';
 import { openStore, startServer } from './server.js';
 import { acceptRollback, describeHeads, inspectStore } from './store/rollback-guard.js';
-
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  stdin: NodeJS.ReadableStream;
-}
-
-export const USAGE = `usage: keyhaven <command> [options]
-
-  serve --config FILE          run the key server with a JSON configuration file
-  dev --data-dir DIR           try it out: creates a CA, a localhost server certificate and the
-      [--kmip-port N]          client certificate DIR/pki/clients/dev.{crt,key} on first run,
-                               then serves KMIP on 127.0.0.1 (port 6000 unless given)
-  pki <command> …              manage the CA and certificates (keyhaven pki --help)
-  audit verify (--config FILE | --data-dir DIR)
-                               check the audit log's hash chain; exit 1 if it was tampered with
-  audit tail (--config FILE | --data-dir DIR) [-n N]
-                               print the last N audit records (default 20)
-  store check (--config FILE | --data-dir DIR)
-                               compare the key store with its rollback anchor and its sealed
-                               digest; exit 1 if it was rolled back or changed outside Keyhaven
-  store accept-rollback (--config FILE | --data-dir DIR) [--yes]
-                               with the server stopped: take a knowingly restored older store as
-                               it is (recorded in the audit log); without --yes only shows both heads
-  credential hash              read a password on standard input, print its hash for the
-                               "credentials" setting
-  firewall <command> …         render, check or apply the appliance firewall (keyhaven firewall --help)
-`;
+import { ttlvCommand } from './ttlv-command.js';
 
 function usage(message: string): never {
-  throw new KeyhavenError(ErrorCodes.CLI_USAGE, `${message}\n\n${USAGE}`);
+  throw usageError(message);
 }
 
 function configFrom(values: { config?: string | undefined; 'data-dir'?: string | undefined }): Config {
@@ -199,51 +173,61 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 async function credential(args: string[], io: CliIo): Promise<number> {
   if (args[0] !== 'hash') usage('use: keyhaven credential hash  (password on standard input)');
-  const password = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+  const password = (await readAll(io.stdin ?? process.stdin)).replace(/\r?\n$/, '');
   if (password.length < 12) {
-    throw new KeyhavenError(ErrorCodes.CLI_USAGE, 'the password must be at least 12 characters long');
+    throw usageError('the password must be at least 12 characters long');
   }
   io.stdout.write(`${hashPassword(password)}\n`);
   return 0;
 }
 
-export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
-  const [command, ...args] = argv;
-  try {
-    switch (command) {
-      case 'serve': {
-        const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
-        if (!values.config) usage('serve needs --config FILE');
-        return await serve(loadConfig(values.config), io);
-      }
-      case 'dev':
-        return await dev(args, io);
-      case 'pki':
-        return await runPkiCli(args, io);
-      case 'audit':
-        return await audit(args, io);
-      case 'store':
-        return await store(args, io);
-      case 'credential':
-        return await credential(args, io);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        io.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        usage(`unknown command "${command}"`);
-    }
-  } catch (err) {
-    if (err instanceof KeyhavenError) {
-      io.stderr.write(`keyhaven: ${err.message} [${err.code}]\n`);
-      return err.code === ErrorCodes.CLI_USAGE ? 2 : 1;
-    }
-    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`keyhaven: ${err.message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
+/** The key server's commands; the usage lines are what `keyhaven --help` shows. */
+export const serverCommands: readonly CliCommand[] = [
+  {
+    name: 'serve',
+    usage: 'serve --config FILE          run the key server with a JSON configuration file',
+    run: async (args, io) => {
+      const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+      if (!values.config) usage('serve needs --config FILE');
+      return serve(loadConfig(values.config), io);
+    },
+  },
+  {
+    name: 'dev',
+    usage: `dev --data-dir DIR           try it out: creates a CA, a localhost server certificate and the
+    [--kmip-port N]          client certificate DIR/pki/clients/dev.{crt,key} on first run,
+                             then serves KMIP on 127.0.0.1 (port 6000 unless given)`,
+    run: dev,
+  },
+  { name: 'pki', usage: 'pki <command> …              manage the CA and certificates (keyhaven pki --help)', help: PKI_USAGE, run: (args, io) => runPkiCli(args, io) },
+  {
+    name: 'audit',
+    usage: `audit verify (--config FILE | --data-dir DIR)
+                             check the audit log's hash chain; exit 1 if it was tampered with
+audit tail (--config FILE | --data-dir DIR) [-n N]
+                             print the last N audit records (default 20)`,
+    run: audit,
+  },
+  {
+    name: 'store',
+    usage: `store check (--config FILE | --data-dir DIR)
+                             compare the key store with its rollback anchor and its sealed
+                             digest; exit 1 if it was rolled back or changed outside Keyhaven
+store accept-rollback (--config FILE | --data-dir DIR) [--yes]
+                             with the server stopped: take a knowingly restored older store as
+                             it is (recorded in the audit log); without --yes only shows both heads`,
+    run: store,
+  },
+  {
+    name: 'credential',
+    usage: `credential hash              read a password on standard input, print its hash for the
+                             "credentials" setting`,
+    run: credential,
+  },
+  ttlvCommand,
+];
+
+/** `keyhaven ARGS` with the key server's commands only (the appliance adds its own: appliance/cli.ts). */
+export function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+  return dispatch('keyhaven', serverCommands, argv, io);
 }

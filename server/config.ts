@@ -1,8 +1,9 @@
 // The key server's one configuration file (JSON), checked with zod. Unknown keys are refused so a
 // misspelt setting cannot silently fall back to a default; every error names the field and why.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../lib/json-file.js';
+import { describeZodError } from '../lib/zod-issues.js';
 import { ErrorCodes, KeyhavenError } from './errors.js';
 import { FACILITY_NAMES } from './audit/syslog-message.js';
 
@@ -169,41 +170,17 @@ export function resolvePaths(config: Config): ResolvedPaths {
   };
 }
 
-/** "limits.maxConnections: Number must be less than or equal to 100000" for each problem. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => {
-      const path = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : '(top level)';
-      return `${path}: ${i.message}`;
-    })
-    .join('\n');
-}
-
 export function parseConfig(value: unknown, source: string): Config {
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) {
-    throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${source}:\n${describeIssues(parsed.error)}`);
+    throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${source}:\n${describeZodError(parsed.error)}`);
   }
   return parsed.data;
 }
 
 /** Reads and checks a configuration file; a relative dataDir is taken relative to the file. */
 export function loadConfig(file: string): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new KeyhavenError(ErrorCodes.CONFIG_UNREADABLE, `cannot read the configuration file ${file}: ${(err as Error).message}`);
-  }
-  // Some editors save UTF-8 with a byte order mark, which JSON.parse refuses.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new KeyhavenError(ErrorCodes.CONFIG_INVALID, `the configuration file ${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  const config = parseConfig(json, file);
+  const config = parseConfig(readJsonFile(file, { label: `the configuration file ${file}` }), file);
   if (!isAbsolute(config.dataDir)) config.dataDir = resolve(dirname(file), config.dataDir);
   return config;
 }

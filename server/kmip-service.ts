@@ -13,10 +13,10 @@
 import type { AuditEntry, AuditLog, AuditRecord } from './audit/audit-log.js';
 import type { Credential, RequestMessage } from './kmip/message.js';
 import type { AuthenticationResult } from './net/credentials.js';
-import { answerRequest, readRequest, type AnswerEnvironment, type RequestResult } from './ops/handle-request.js';
-import type { OperationLimits, ServerIdentity } from './ops/context.js';
-import type { OperationOutcome } from './ops/execute-batch.js';
-import { KeyGenerationNeeded, RequestRsaKeys, RsaKeyPool } from './ops/rsa-key-pool.js';
+import { answerRequest, readRequest, type AnswerEnvironment, type RequestResult } from './ops/pipeline/handle-request.js';
+import type { OperationLimits, ServerIdentity } from './ops/pipeline/context.js';
+import type { OperationOutcome } from './ops/pipeline/execute-batch.js';
+import { KeyGenerationNeeded, RequestRsaKeys, RsaKeyPool } from './ops/material/rsa-key-pool.js';
 import { RequestScheduler } from './request-scheduler.js';
 import type { WalDurability } from './store/durability.js';
 import type { KeyStore } from './store/key-store.js';
@@ -66,7 +66,6 @@ function isoNow(): string {
 
 interface Epoch {
   pending: { reply: Reply; response: Buffer }[];
-  wrote: boolean;
 }
 
 export class KmipService {
@@ -175,7 +174,6 @@ export class KmipService {
   private record(session: Session, reply: Reply, result: RequestResult): void {
     const epoch = this.openEpoch();
     this.audit(session, result.outcomes);
-    epoch.wrote ||= result.wrote;
     epoch.pending.push({ reply, response: result.response });
   }
 
@@ -213,7 +211,7 @@ export class KmipService {
   private openEpoch(): Epoch {
     if (this.epoch) return this.epoch;
     this.begin.run();
-    const epoch: Epoch = { pending: [], wrote: false };
+    const epoch: Epoch = { pending: [] };
     this.epoch = epoch;
     setImmediate(() => this.commit());
     return epoch;
@@ -229,6 +227,7 @@ export class KmipService {
       this.commitStmt.run();
     } catch (err) {
       // Nothing of this epoch is stored, so nothing of it may be acknowledged.
+      this.o.store.takeTransactionWrites();
       try {
         this.rollbackStmt.run();
       } catch {
@@ -242,7 +241,8 @@ export class KmipService {
     }
     if (this.epochRecords && this.epochRecords.length > 0) this.forwardAudit(this.epochRecords);
     const n = this.o.durability.noteCommit();
-    if (epoch.wrote) this.lastWrite = n;
+    // The store records its own writes: an epoch that changed an object waits for its own fsync.
+    if (this.o.store.takeTransactionWrites()) this.lastWrite = n;
     this.o.durability.whenDurable(this.lastWrite, (err) => {
       for (const p of epoch.pending) p.reply(err ?? p.response);
     });

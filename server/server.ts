@@ -1,5 +1,6 @@
 // Starting and stopping the key server from a checked configuration.
 import { existsSync } from 'node:fs';
+import { VERSION } from '../lib/version.js';
 import { ErrorCodes, KeyhavenError } from './errors.js';
 import { AuditLog, type AuditRecord } from './audit/audit-log.js';
 import { SyslogForwarder } from './audit/syslog-forwarder.js';
@@ -18,7 +19,7 @@ import { AnchorFile } from './store/anchor.js';
 import { AnchorKeeper, anchorNewStore, checkRollback } from './store/rollback-guard.js';
 import { AuditWatch, headSummary } from './audit/audit-watch.js';
 
-export const PRODUCT = { vendor: 'Keyhaven', product: 'Keyhaven Key Server', version: '0.1.0' };
+export const PRODUCT = { vendor: 'Keyhaven', product: 'Keyhaven Key Server', version: VERSION };
 
 /** Unsynced read-only commits (their audit records) are fsynced at least this often. */
 const AUDIT_SYNC_MS = 1000;

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Runs every test file (test/**/*.test.ts) with node:test, TypeScript loaded through tsx.
-// Arguments filter the files by substring: `node test/run-tests.js kmip store`.
+// Arguments filter the files by substring: `node test/run-tests.js kmip store`. Ends with the skipped
+// tests and their reasons, then one line "tests: N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -22,9 +24,27 @@ if (selected.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...selected], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import tsx`.trim() },
-});
+// The spec report for people; a TAP copy to list every skipped test with its reason at the end, so
+// that a skip (a missing tool, not being root) is never lost in the scroll.
+const tapFile = join(mkdtempSync(join(tmpdir(), 'keyhaven-tests-')), 'report.tap');
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, '--test-concurrency=2', ...selected],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import tsx`.trim() },
+  },
+);
+let tap = '';
+try {
+  tap = readFileSync(tapFile, 'utf8');
+} catch {
+  // the runner did not start: its own error is above
+}
+rmSync(dirname(tapFile), { recursive: true, force: true });
+const skipped = [...tap.matchAll(/^\s*ok \d+ - (.*?) # SKIP ?(.*)$/gm)].map((m) => `  - ${m[1]}: ${m[2] || '(no reason given)'}`);
+if (skipped.length > 0) console.log(`\nSKIPPED (${skipped.length}):\n${skipped.join('\n')}`);
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+if (tap) console.log(`\ntests: ${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`);
 process.exit(r.status ?? 1);

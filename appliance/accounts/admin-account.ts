@@ -3,7 +3,7 @@
 // chpasswd hashes it with the method /etc/login.defs names (yescrypt on Debian 13).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { checkPassword } from './password-policy.js';
 
 export const ADMIN_USER = 'admin';

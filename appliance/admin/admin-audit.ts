@@ -5,8 +5,7 @@
 // master key exactly like the key server's log, and records cannot be spliced between the two.
 import { existsSync, mkdirSync } from 'node:fs';
 import { hkdfSync as hkdf } from 'node:crypto';
-import { AuditLog, type AuditEntry, type AuditRecord, type VerifyResult } from '../../server/audit/audit-log.js';
-import { openDatabase, type Db } from '../../server/store/database.js';
+import { AuditLog, openDatabase, type AuditEntry, type AuditRecord, type Db, type VerifyResult } from '../../server/index.js';
 import { readMasterKey } from './data-owner.js';
 import type { AppliancePaths } from './paths.js';
 

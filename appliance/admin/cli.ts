@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CliOutput } from '../../lib/cli.js';
 import { AdminAuditLog } from './admin-audit.js';
 import { serveOneRequest } from './helper.js';
 import { appliancePaths } from './paths.js';
@@ -45,7 +46,7 @@ export async function runAdminHelperCli(args: string[]): Promise<number> {
 }
 
 /** Verifies the administration log when this machine has one; returns the exit status to add. */
-export function verifyAdminLog(out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+export function verifyAdminLog(out: CliOutput, err: CliOutput): number {
   const paths = appliancePaths();
   if (!AdminAuditLog.exists(paths)) return 0;
   let log: AdminAuditLog;

@@ -1,6 +1,6 @@
 // The menu's side of the helper protocol: one request per connection to the helper's socket.
 import { connect } from 'node:net';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { AdminRequest, AdminResponse } from './protocol.js';
 
 /** Longer than any action takes (RSA key generation, applying network settings, restarting a service). */

@@ -12,9 +12,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, resolvePaths } from '../../server/config.js';
-import { ErrorCodes, KeyhavenError, type ErrorCode } from '../../server/errors.js';
-import { MASTER_KEY_BYTES } from '../../server/store/master-key.js';
+import { codeSpec, type ErrorCode } from '../../lib/errors.js';
+import { describeZodError } from '../../lib/zod-issues.js';
+import { MASTER_KEY_BYTES, parseConfig, resolvePaths, ServerCodes } from '../../server/index.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { WORKER_OPS, withoutControls, workerAnswerSchema, type WorkerOpName, type WorkerParams, type WorkerResult } from './data-worker.js';
 import type { AppliancePaths } from './paths.js';
 
@@ -53,7 +54,7 @@ export function dataDirOwner(paths: AppliancePaths): DataOwner {
   try {
     st = lstatSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeyhavenError(ErrorCodes.STORE_MISSING, `the key server's data directory ${dir} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeyhavenError(ServerCodes.STORE_MISSING, `the key server's data directory ${dir} does not exist`);
     throw err;
   }
   if (!st.isDirectory()) throw unsafe(`${dir} is not a directory (a symbolic link or another file is there): nothing is done with it; only root can repair this: send a support bundle to your support contact`);
@@ -65,7 +66,6 @@ export function dataDirOwner(paths: AppliancePaths): DataOwner {
   return { uid: st.uid, gid: st.gid };
 }
 
-const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
 /** What the worker says reaches the administrator's terminal and the journal: no control characters. */
 const printable = (s: string, max = 2000): string => withoutControls(s).slice(0, max);
 
@@ -126,11 +126,11 @@ export async function asDataOwner<N extends WorkerOpName>(paths: AppliancePaths,
           return fail(`gave no answer (exit ${signal ?? code})${err.trim() ? `: ${printable(err.trim())}` : ''}`);
         }
         if (!answer.ok) {
-          const code: ErrorCode = KNOWN_CODES.has(answer.code) ? (answer.code as ErrorCode) : ErrorCodes.ADMIN_WORKER_FAILED;
+          const code: ErrorCode = codeSpec(answer.code) ? (answer.code as ErrorCode) : ErrorCodes.ADMIN_WORKER_FAILED;
           return reject(new KeyhavenError(code, printable(answer.message, 4000)));
         }
         const result = definition.result.safeParse(answer.result);
-        if (!result.success) return fail(`answered something that is not a ${op} result: ${printable(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 500)}`);
+        if (!result.success) return fail(`answered something that is not a ${op} result: ${printable(describeZodError(result.error, '', '; '), 500)}`);
         resolve(result.data as WorkerResult<N>);
       });
     });
@@ -157,7 +157,7 @@ export const masterKeyPath = (paths: AppliancePaths): string => resolvePaths(par
  */
 export function readMasterKey(paths: AppliancePaths): Buffer {
   const file = masterKeyPath(paths);
-  const refuse = (why: string) => new KeyhavenError(ErrorCodes.STORE_MASTER_KEY, `the master key file ${file} ${why}`);
+  const refuse = (why: string) => new KeyhavenError(ServerCodes.STORE_MASTER_KEY, `the master key file ${file} ${why}`);
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);

@@ -12,17 +12,26 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import type { AuditLog } from '../../server/audit/audit-log.js';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
-import * as pki from '../../server/pki/index.js';
-import { clientHolders, renderSubject, reservedSubject } from '../../server/pki/identity.js';
-import { readIndex } from '../../server/pki/store.js';
-import { newAttribute, OID } from '../../server/pki/subject.js';
-import { checkClientName, checkDnValue } from '../../server/pki/validate.js';
-import { parseConfig, resolvePaths } from '../../server/config.js';
-import { openStore } from '../../server/server.js';
-import type { Db } from '../../server/store/database.js';
-import { loadMasterKey } from '../../server/store/master-key.js';
+import * as pki from '../../server/index.js';
+import {
+  checkClientName,
+  checkDnValue,
+  clientHolders,
+  loadMasterKey,
+  newAttribute,
+  OID,
+  openStore,
+  parseConfig,
+  readIndex,
+  renderSubject,
+  reservedSubject,
+  resolvePaths,
+  ServerCodes,
+  type AuditLog,
+  type Db,
+} from '../../server/index.js';
+import { describeZodError } from '../../lib/zod-issues.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 
 /** Control characters (a worker's answer ends up on the administrator's terminal and in logs) become '?'. */
 // eslint-disable-next-line no-control-regex
@@ -279,7 +288,7 @@ export const WORKER_OPS = {
     timeoutMs: READ_MS,
     async run(dataDir, p) {
       const target = pki.listIssued(dataDir).find((c) => normSerial(c.serial) === normSerial(p.serial));
-      if (!target) throw new KeyhavenError(ErrorCodes.PKI_UNKNOWN_CERTIFICATE, `no certificate with serial ${p.serial} was issued by this appliance: choose one from the list`);
+      if (!target) throw new KeyhavenError(ServerCodes.PKI_UNKNOWN_CERTIFICATE, `no certificate with serial ${p.serial} was issued by this appliance: choose one from the list`);
       if (target.kind !== 'client') throw new KeyhavenError(ErrorCodes.ADMIN_REQUEST_INVALID, `serial ${p.serial} is the server certificate: it cannot be revoked from the menu (clients would lose the key server)`);
       const r = await pki.revoke(dataDir, { serial: p.serial }, p.reason);
       return { serial: target.serial, subject: target.subject, alreadyRevoked: r.revoked.length === 0, ...(r.crl ? { crlNumber: r.crl.crlNumber } : {}) };
@@ -338,7 +347,7 @@ export const WORKER_OPS = {
     timeoutMs: READ_MS,
     run(dataDir) {
       const file = pki.pkiPaths(dataDir).caCert;
-      if (!existsSync(file)) throw new KeyhavenError(ErrorCodes.PKI_NOT_INITIALISED, 'there is no CA certificate yet: first boot creates it');
+      if (!existsSync(file)) throw new KeyhavenError(ServerCodes.PKI_NOT_INITIALISED, 'there is no CA certificate yet: first boot creates it');
       const x = new X509Certificate(readFileSync(file));
       // Re-encoded from the parsed certificate: only one CERTIFICATE block, whatever else the file holds.
       return { pem: x.toString(), fingerprint: x.fingerprint256, subject: pki.subjectFromX509(x), notBefore: new Date(x.validFrom).toISOString(), notAfter: new Date(x.validTo).toISOString() };
@@ -391,7 +400,7 @@ export async function serveWorkerRequest(input: NodeJS.ReadableStream, output: N
     const req = workerRequestSchema.parse(JSON.parse(await readAll(input)));
     const o = WORKER_OPS[req.op] as WorkerOp<z.ZodTypeAny, z.ZodTypeAny>;
     const params = o.params.safeParse(req.params);
-    if (!params.success) throw new KeyhavenError(ErrorCodes.ADMIN_REQUEST_INVALID, `${req.op}: ${params.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!params.success) throw new KeyhavenError(ErrorCodes.ADMIN_REQUEST_INVALID, `${req.op}: ${describeZodError(params.error, '', '; ')}`);
     answer = { ok: true, result: await o.run(req.dataDir, params.data) };
   } catch (err) {
     answer = err instanceof KeyhavenError ? { ok: false, code: err.code, message: err.message } : { ok: false, code: ErrorCodes.ADMIN_WORKER_FAILED, message: message(err) };

@@ -7,8 +7,8 @@
 // runs in a worker started as the directory's owner (data-owner.ts).
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { describeSettingsError } from '../../firewall/settings.js';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { describeZodError } from '../../lib/zod-issues.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { Actor, ActionContext, AdminAction } from './action.js';
 import { ACTIONS } from './actions/index.js';
 import { AdminAuditLog } from './admin-audit.js';
@@ -91,13 +91,13 @@ function parse(line: string, o: HelperOptions, into: Parsed): void {
     throw new RequestError(ErrorCodes.ADMIN_REQUEST_INVALID, 'the request is not one line of JSON');
   }
   const envelope = requestSchema.safeParse(json);
-  if (!envelope.success) throw new RequestError(ErrorCodes.ADMIN_REQUEST_INVALID, `malformed request: ${describeSettingsError(envelope.error)}`);
+  if (!envelope.success) throw new RequestError(ErrorCodes.ADMIN_REQUEST_INVALID, `malformed request: ${describeZodError(envelope.error)}`);
   into.actor = actorOf(o, envelope.data.client?.address);
   const action = ACTIONS.get(envelope.data.action);
   if (!action) throw new RequestError(ErrorCodes.ADMIN_REQUEST_INVALID, `unknown action "${printable(envelope.data.action, 64)}"`);
   into.action = action;
   const params = action.schema.safeParse(envelope.data.params);
-  if (!params.success) throw new RequestError(ErrorCodes.ADMIN_REQUEST_INVALID, describeSettingsError(params.error));
+  if (!params.success) throw new RequestError(ErrorCodes.ADMIN_REQUEST_INVALID, describeZodError(params.error));
   into.params = params.data;
 }
 
@@ -118,7 +118,7 @@ export async function serveOneRequest(o: HelperOptions): Promise<number> {
   } catch (err) {
     const message = `the administration audit log cannot be opened, so nothing is done: ${(err as Error).message}`;
     journal(3, { result: 'failure', user: state.actor.user, error: message });
-    await respond(o.output, { ok: false, code: ErrorCodes.ADMIN_ACTION_FAILED, message });
+    await respond(o.output, { ok: false, code: ErrorCodes.ADMIN_ACTION_FAILED, message, userFault: false });
     return 1;
   }
   let response: AdminResponse;
@@ -133,7 +133,12 @@ export async function serveOneRequest(o: HelperOptions): Promise<number> {
     response = { ok: true, result: outcome.result, summary: outcome.summary };
   } catch (err) {
     const known = err instanceof KeyhavenError;
-    response = { ok: false, code: known ? err.code : ErrorCodes.ADMIN_ACTION_FAILED, message: known ? err.message : `the action failed unexpectedly: ${(err as Error).message ?? String(err)}` };
+    response = {
+      ok: false,
+      code: known ? err.code : ErrorCodes.ADMIN_ACTION_FAILED,
+      message: known ? err.message : `the action failed unexpectedly: ${(err as Error).message ?? String(err)}`,
+      userFault: known && err.userFault,
+    };
   }
   const operation = state.action?.title ?? 'Invalid Request';
   const reason = response.ok ? response.summary : `${response.message} [${response.code}]`;
@@ -143,7 +148,7 @@ export async function serveOneRequest(o: HelperOptions): Promise<number> {
   } catch (err) {
     // Done but not recorded: say so loudly rather than pretend.
     journal(2, { ...fields, error: `not recorded in the administration audit log: ${(err as Error).message}` });
-    response = { ok: false, code: ErrorCodes.ADMIN_ACTION_FAILED, message: `${response.ok ? 'the change was made but' : 'the request failed and'} could not be recorded in the audit log: ${(err as Error).message}` };
+    response = { ok: false, code: ErrorCodes.ADMIN_ACTION_FAILED, message: `${response.ok ? 'the change was made but' : 'the request failed and'} could not be recorded in the audit log: ${(err as Error).message}`, userFault: false };
   } finally {
     audit.close();
   }

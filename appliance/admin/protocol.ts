@@ -2,7 +2,8 @@
 // connection closes (systemd starts one helper per connection: keyhaven-admin.socket, Accept=yes).
 //   → {"action":"ntp.set","params":{"servers":["192.0.2.123"]},"client":{"address":"192.0.2.7"}}
 //   ← {"ok":true,"result":{…},"summary":"NTP servers 192.0.2.123"}
-//   ← {"ok":false,"code":"KH_ADMIN_REQUEST_INVALID","message":"network.ntpServers[0]: …"}
+//   ← {"ok":false,"code":"KH_ADMIN_REQUEST_INVALID","message":"network.ntpServers[0]: …","userFault":true}
+// userFault (the code's, lib/errors.ts): the menu says "Refused … Nothing was changed" rather than "Failed".
 import { z } from 'zod';
 
 /** Large enough for a pasted CSR or SSH key; anything bigger is refused unread. */
@@ -23,4 +24,4 @@ export type AdminRequest = z.input<typeof requestSchema>;
 
 export type AdminResponse =
   | { readonly ok: true; readonly result: unknown; readonly summary: string }
-  | { readonly ok: false; readonly code: string; readonly message: string };
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly userFault: boolean };

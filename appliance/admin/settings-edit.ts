@@ -2,7 +2,7 @@
 // schema (the one the boot path uses), so a refusal names the setting (`network.ntpServers[1]: …`)
 // and nothing is written; an accepted edit is saved and applied.
 import { z } from 'zod';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { parseApplianceSettings, type ApplianceSettings } from '../settings.js';
 import type { ActionContext } from './action.js';
 

@@ -3,7 +3,7 @@
 // (sshd is told the same: RequiredRSASize 3072). Keys are stored with the `restrict,pty` options
 // (sshd(8) AUTHORIZED_KEYS FILE FORMAT): no forwarding of any kind even if sshd_config changed.
 import { createHash } from 'node:crypto';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 
 export const MIN_RSA_BITS = 3072;
 const ECDSA_CURVES: Record<string, { curve: string; pointBytes: number }> = {

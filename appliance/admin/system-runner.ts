@@ -2,7 +2,7 @@
 // the command; tests inject a recording runner, so reboot or a firewall load is asserted, not done.
 import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 
 export interface CommandResult {
   readonly stdout: string;
@@ -60,10 +60,4 @@ export function recordingRunner(file: string, replies: Record<string, string> = 
       return { stdout: key ? replies[key]! : '', stderr: '', code: 0 };
     },
   };
-}
-
-/** The runner the helper uses: KEYHAVEN_RECORD_COMMANDS=FILE records instead of running (tests only). */
-export function runnerFromEnvironment(): SystemRunner {
-  const file = process.env.KEYHAVEN_RECORD_COMMANDS;
-  return file ? recordingRunner(file) : realRunner;
 }

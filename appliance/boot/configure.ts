@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { KeyhavenError } from '../../server/errors.js';
+import { KeyhavenError } from '../errors.js';
 import { renderPolicy } from '../../firewall/policy.js';
 import { renderFailClosed } from '../../firewall/fail-closed.js';
 import { nftApply } from '../../firewall/nft.js';

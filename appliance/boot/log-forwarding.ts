@@ -7,7 +7,7 @@
 // A SIEM that is down or unreachable loses nothing recent: each destination has its own disk-assisted
 // queue that survives restarts (bounded, so a long outage cannot fill the disk).
 import { Ports } from '../../firewall/ports.js';
-import { parseIpValue } from '../../server/net/ip-value.js';
+import { parseIpValue } from '../../lib/ip-value.js';
 import type { ApplianceSettings } from '../settings.js';
 
 /** The syslog port the firewall opens to the SIEM hosts. */

@@ -2,7 +2,7 @@
 // files in root's directories (/etc, /var/lib/keyhaven-appliance); never in the key server's.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../../server/atomic-file.js';
+import { writeFileAtomic } from '../../lib/atomic-file.js';
 
 /**
  * Creates the directory if needed, then replaces `path` atomically with exactly `mode`: the helper

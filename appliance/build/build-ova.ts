@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { assembleOva } from '../../ova/assemble.js';
-import { KeyhavenError } from '../../server/errors.js';
+import { KeyhavenError } from '../errors.js';
 import { ensureBaseLayer } from './base-layer.js';
 import { buildDiskImage } from './disk-image.js';
 import { buildRootfs } from './rootfs.js';

@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { defaultProvisioningSteps } from '../../packer/default-steps.js';
 import type { ProvisioningStep } from '../../packer/provisioners.js';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { runCommand } from './run-command.js';
 
 export interface RootfsOptions {

@@ -3,7 +3,7 @@
 // lines it printed, so the reason is on screen without opening the log.
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 
 export interface RunOptions {
   readonly cwd?: string;

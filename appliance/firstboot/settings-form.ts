@@ -3,7 +3,7 @@
 // the form refuses exactly what the appliance would refuse, with the same message.
 import { confirm, input, select } from '@inquirer/prompts';
 import { broadOpeningWarning, parseIpNetwork, splitList as list } from '../../firewall/address.js';
-import { KeyhavenError } from '../../server/errors.js';
+import { KeyhavenError } from '../errors.js';
 import { parseApplianceSettings, type ApplianceSettings } from '../settings.js';
 import type { PromptContext } from './prompt-context.js';
 

@@ -3,7 +3,7 @@
 // apply the firewall, start the key server, record completion. Interrupted at any point, the next
 // run starts over: nothing counts until completion is recorded, and what a half run created is removed.
 import { input } from '@inquirer/prompts';
-import { KeyhavenError } from '../../server/errors.js';
+import { KeyhavenError } from '../errors.js';
 import type { ApplianceSettings } from '../settings.js';
 import { askNewPassword } from './password-form.js';
 import type { PromptContext } from './prompt-context.js';

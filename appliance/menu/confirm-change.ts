@@ -1,7 +1,7 @@
 // Applying a settings change from the menu: the old and new values side by side and a question
 // before anything is applied; then the helper's own confirmations (KH_ADMIN_CONFIRM_*: a
 // consequence the helper names) asked one by one and the request sent again with the flag.
-import { ErrorCodes } from '../../server/errors.js';
+import { ErrorCodes } from '../errors.js';
 import { showList } from './forms.js';
 import { ActionRefused, type Ui } from './ui.js';
 

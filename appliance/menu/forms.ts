@@ -1,7 +1,7 @@
 // Shared pieces of the option forms: lists typed as text, checks that give the appliance settings
 // schema's own verdict while the administrator types, and how a result is shown.
 import { splitList } from '../../firewall/address.js';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { checkSettings } from '../admin/settings-edit.js';
 import type { ApplianceSettings } from '../settings.js';
 import type { Ui, Validate } from './ui.js';

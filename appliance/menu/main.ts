@@ -11,7 +11,6 @@ import { ActionRefused, Interrupted, terminalUi, type Ui } from './ui.js';
 
 export const IDLE_MINUTES = 15;
 const LOGOUT = Symbol('logout');
-const USER_ERRORS = /^KH_(ADMIN_REQUEST_INVALID|PASSWORD_REFUSED|PKI_|CONFIG_INVALID)/;
 
 export interface MenuOptions {
   readonly ui: Ui;
@@ -47,7 +46,7 @@ export async function runMenuLoop(o: MenuOptions): Promise<'logout' | 'closed' |
         if (err.kind === 'closed' || err.kind === 'idle') return err.kind;
         ui.print('\nCancelled: back to the main menu.\n');
       } else if (err instanceof ActionRefused) {
-        ui.print(USER_ERRORS.test(err.code) ? `\nRefused: ${err.message}\nNothing was changed.\n` : `\nFailed: ${err.message} [${err.code}]\n`);
+        ui.print(err.userFault ? `\nRefused: ${err.message}\nNothing was changed.\n` : `\nFailed: ${err.message} [${err.code}]\n`);
       } else {
         ui.print(`\nSomething went wrong: ${(err as Error)?.message ?? String(err)}\nBack to the main menu.\n`);
       }

@@ -4,6 +4,7 @@ import { confirm, input, password } from '@inquirer/prompts';
 import { createInterface, emitKeypressEvents } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { callHelper } from '../admin/client.js';
+import { ApplianceCodes } from '../errors.js';
 import { selectPrompt } from './select-prompt.js';
 
 /** Why a prompt did not complete. */
@@ -21,6 +22,8 @@ export class ActionRefused extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The user can fix it by asking differently (the code's, sent by the helper). */
+    readonly userFault: boolean,
   ) {
     super(message);
     this.name = 'ActionRefused';
@@ -149,7 +152,7 @@ export function terminalUi(o: UiOptions): Ui {
               if (line.trim() === '' && lines.length > 0) return finish();
               if (line.trim() === '') return;
               size += line.length + 1;
-              if (size > MAX_PASTE_BYTES) return finish(new ActionRefused('KH_ADMIN_REQUEST_INVALID', `the pasted text is longer than ${MAX_PASTE_BYTES / 1024} KiB`));
+              if (size > MAX_PASTE_BYTES) return finish(new ActionRefused(ApplianceCodes.ADMIN_REQUEST_INVALID, `the pasted text is longer than ${MAX_PASTE_BYTES / 1024} KiB`, true));
               lines.push(line.trim());
               if (end.test(line)) finish();
             };
@@ -167,7 +170,7 @@ export function terminalUi(o: UiOptions): Ui {
     },
     async call<R>(action: string, params: Record<string, unknown> = {}) {
       const r = await callHelper(o.socket, { action, params, client: { address: o.clientAddress } });
-      if (!r.ok) throw new ActionRefused(r.code, r.message);
+      if (!r.ok) throw new ActionRefused(r.code, r.message, r.userFault);
       return { result: r.result as R, summary: r.summary };
     },
   };

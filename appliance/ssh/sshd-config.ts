@@ -7,7 +7,7 @@
 // serves the image (OpenSSH 10: ML-KEM hybrid key exchange) and older test machines; the
 // provisioning step checks the image kept the post-quantum key exchange.
 import { execFileSync } from 'node:child_process';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 
 export const MENU_PROGRAM = '/usr/local/bin/keyhaven-menu';
 export const ADMIN_GROUP = 'keyhaven-admin';

@@ -1,6 +1,6 @@
 // Builds Keyhaven's OVF descriptor model from a few inputs, refusing those ESXi 6.7–8.x could not
 // deploy. Render it with renderOvfDescriptor (./envelope.ts).
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { VAPP_PROPERTIES } from '../vapp-properties.js';
 import {
   VMDK_STREAM_OPTIMIZED_FORMAT,

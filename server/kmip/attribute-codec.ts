@@ -4,9 +4,9 @@ import { Enum, ENUM_VALUE_NAMES, Tag } from './tables.js';
 import { integer, ITEM_TYPE_NAMES, structure, textString, type Item, type StructureItem } from './item.js';
 import { invalidField, StructReader, tagName } from './reader.js';
 import { attributeSpec, type AttributeSpec } from './attributes.js';
-import { KmipError } from '../errors.js';
+import { KmipError } from './errors.js';
 import { sizeOf } from './encode.js';
-import { enumValueMinor } from './versions.js';
+import { enumValueMinor, firstUndefinedIn } from './versions.js';
 
 /**
  * Largest encoded Attribute Value a client may set (8 KiB). KMIP sets no limit; the values clients
@@ -50,12 +50,18 @@ export function requireSpec(name: string): AttributeSpec {
 }
 
 /** Checks a client-supplied value against the attribute's type and fields (KMIP 1.4 §3). */
-export function checkValue(spec: AttributeSpec, name: string, value: Item): void {
+export function checkValue(spec: AttributeSpec, name: string, value: Item, echoedInMinor?: number): void {
   const size = sizeOf(value);
   if (size > MAX_ATTRIBUTE_VALUE_BYTES) {
     throw invalidField(`the value of "${name}" takes ${size} bytes; attribute values are limited to ${MAX_ATTRIBUTE_VALUE_BYTES}`);
   }
-  if (spec.type === 'any') return;
+  if (spec.type === 'any') {
+    // A custom value the response echoes must be expressible in the client's version (KMIP 1.4
+    // §2.1.1: a message holds only that version's tags and values), or its response cannot be sent.
+    const undefinedItem = echoedInMinor === undefined ? undefined : firstUndefinedIn(value, { major: 1, minor: echoedInMinor });
+    if (undefinedItem) throw invalidField(`the value of "${name}" holds ${undefinedItem}: send it in a version that defines it`);
+    return;
+  }
   if (value.type !== spec.type) {
     throw invalidField(`"${name}" must be a ${ITEM_TYPE_NAMES.get(spec.type)}, not a ${ITEM_TYPE_NAMES.get(value.type)}`);
   }
@@ -100,6 +106,8 @@ export function attributeForVersion(a: Attribute, minor: number): Attribute | un
   const spec = attributeSpec(a.name);
   if (!spec || spec.minor > minor) return undefined;
   const v = a.value;
+  // A custom value stored by a newer client is not shown to an older one that could not decode it.
+  if (spec.type === 'any') return firstUndefinedIn(v, { major: 1, minor }) ? undefined : a;
   if (v.type === 0x05 && spec.enumId) return enumValueMinor(spec.enumId, v.value) <= minor ? a : undefined;
   if (v.type !== 0x01 || !spec.fields) return a;
   const fields: Item[] = [];

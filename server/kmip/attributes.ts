@@ -219,9 +219,3 @@ const CUSTOM_SERVER: AttributeSpec = { ...CUSTOM_CLIENT, name: 'y-*', setBy: 'se
 export function attributeSpec(name: string): AttributeSpec | undefined {
   return BY_NAME.get(name) ?? (isClientCustom(name) ? CUSTOM_CLIENT : isServerCustom(name) ? CUSTOM_SERVER : undefined);
 }
-
-/** Whether a response in KMIP 1.minor may carry this attribute. */
-export function attributeDefinedIn(name: string, minor: number): boolean {
-  const spec = attributeSpec(name);
-  return spec !== undefined && spec.minor <= minor;
-}

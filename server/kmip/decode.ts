@@ -1,5 +1,5 @@
 // TTLV decoder, strict (KMIP 1.4 §9.1.1). Pure: bytes in, items out; knows no socket.
-import { ErrorCodes, TtlvError } from '../errors.js';
+import { KmipCodes as ErrorCodes, TtlvError } from './errors.js';
 import type { Item } from './item.js';
 
 export interface DecodeOptions {
@@ -192,13 +192,4 @@ function readBigInteger(buf: Buffer, at: number, length: number): bigint {
   const v = BigInt(`0x${buf.toString('hex', at, at + length)}`);
   // Negative when the top bit is set: subtract 2^(8·length).
   return buf[at]! & 0x80 ? v - (1n << BigInt(length * 8)) : v;
-}
-
-/** Reads just the 8-byte header of the item at `at` (used by the framer). */
-export function readHeader(buf: Buffer, at = 0): { tag: number; type: number; length: number } {
-  return {
-    tag: (buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!,
-    type: buf[at + 3]!,
-    length: buf.readUInt32BE(at + 4),
-  };
 }

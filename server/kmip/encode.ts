@@ -1,5 +1,5 @@
 // TTLV encoder (KMIP 1.4 §9.1.1). Sizes first, then one allocation and one pass of writes.
-import { ErrorCodes, TtlvError } from '../errors.js';
+import { KmipCodes as ErrorCodes, TtlvError } from './errors.js';
 import type { Item } from './item.js';
 
 const HEADER = 8;

@@ -6,7 +6,7 @@
 // A message split over many chunks is assembled in one buffer allocated when its header is
 // complete, so each byte is copied once however small the chunks are (a client sending one byte
 // per TLS record cannot make the server copy its message over and over).
-import { ErrorCodes, TtlvError } from '../errors.js';
+import { KmipCodes as ErrorCodes, TtlvError } from './errors.js';
 
 const HEADER = 8;
 

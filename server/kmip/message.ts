@@ -1,5 +1,5 @@
 // Request and Response Messages: KMIP 1.4 §7 (message structure) and §6 (message contents).
-import { KmipError } from '../errors.js';
+import { KmipError } from './errors.js';
 import {
   byteString,
   dateTime,

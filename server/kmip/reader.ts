@@ -1,7 +1,7 @@
 // Strict reading of a decoded structure: every field is looked up by tag and type, every field the
 // caller did not read is an error, and every error names the field and says what was expected.
-import { KmipError } from '../errors.js';
-import { ITEM_TYPE_NAMES, type Item, type StructureItem } from './item.js';
+import { KmipError } from './errors.js';
+import { ITEM_TYPE_NAMES, ItemType, type Item, type StructureItem } from './item.js';
 import { Enum, TAG_NAMES } from './tables.js';
 
 type ValueOf<T extends number> = Extract<Item, { type: T }>['value'];
@@ -79,6 +79,30 @@ export class StructReader {
   requiredStruct(tag: number, where?: string): StructReader {
     return new StructReader(this.requiredItem(tag, 0x01), where ?? `${tagName(tag)} in ${this.where}`);
   }
+
+  // Typed readers (KMIP 1.4 §9.1.1.2 Item Types): a required field by its type, or undefined when
+  // an optional one is absent. Each still refuses a field of another type (Invalid Field).
+  text(tag: number): string { return this.required(tag, ItemType.TextString); }
+  optionalText(tag: number): string | undefined { return this.optional(tag, ItemType.TextString); }
+  enumeration(tag: number): number { return this.required(tag, ItemType.Enumeration); }
+  optionalEnumeration(tag: number): number | undefined { return this.optional(tag, ItemType.Enumeration); }
+  integer(tag: number): number { return this.required(tag, ItemType.Integer); }
+  optionalInteger(tag: number): number | undefined { return this.optional(tag, ItemType.Integer); }
+  longInteger(tag: number): bigint { return this.required(tag, ItemType.LongInteger); }
+  optionalLongInteger(tag: number): bigint | undefined { return this.optional(tag, ItemType.LongInteger); }
+  bytes(tag: number): Buffer { return this.required(tag, ItemType.ByteString); }
+  optionalBytes(tag: number): Buffer | undefined { return this.optional(tag, ItemType.ByteString); }
+  optionalBoolean(tag: number): boolean | undefined { return this.optional(tag, ItemType.Boolean); }
+  dateTime(tag: number): number { return this.required(tag, ItemType.DateTime); }
+  optionalDateTime(tag: number): number | undefined { return this.optional(tag, ItemType.DateTime); }
+  optionalInterval(tag: number): number | undefined { return this.optional(tag, ItemType.Interval); }
+  /** The structure item itself (kept whole, e.g. an object value), when present. */
+  structureItem(tag: number): StructureItem { return this.requiredItem(tag, ItemType.Structure); }
+  optionalStructureItem(tag: number): StructureItem | undefined { return this.optionalItem(tag, ItemType.Structure); }
+  /** Every instance of a repeated field. */
+  allStructures(tag: number): StructureItem[] { return this.all(tag, ItemType.Structure); }
+  allTexts(tag: number): string[] { return this.all(tag, ItemType.TextString).map((i) => i.value); }
+  allEnumerations(tag: number): number[] { return this.all(tag, ItemType.Enumeration).map((i) => i.value); }
 
   /** Marks fields this server accepts but does not act on (any type), so done() does not refuse them. */
   ignore(...tags: number[]): void {

@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { TtlvError } from '../errors.js';
 import { TtlvFramer } from '../kmip/framer.js';
 import { Tag } from '../kmip/tables.js';
-import { protocolErrorResponse } from '../ops/handle-request.js';
+import { protocolErrorResponse } from '../ops/pipeline/handle-request.js';
 import type { KmipService, Session } from '../kmip-service.js';
 
 export interface ConnectionLimits {

@@ -31,7 +31,7 @@ import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { clientIdentity, loadTlsMaterial, pkiPaths, readCrlInfo, subjectFromX509 } from '../pki/index.js';
 import type { KmipService } from '../kmip-service.js';
 import { KmipConnection, type ConnectionLimits } from './connection.js';
-import { formatIpValue, parseIpValue } from './ip-value.js';
+import { formatIpValue, parseIpValue } from '../../lib/ip-value.js';
 import { checkServerPair } from './server-certificate.js';
 
 /** TLS 1.2 suites: forward secret AEAD only (TLS 1.3's are all AEAD and forward secret). */

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CliIo } from '../../lib/cli.js';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
 import { refreshCrl } from './crl.js';
 import { inspectCsr, readCsrFile, signCsr } from './csr.js';
@@ -13,10 +14,6 @@ import { checkReason, listIssued, revoke, type RevokeSelector } from './revoke.j
 import { MODE_PUBLIC, pkiPaths, writeFileAtomic, type IssuedCertificate, type LockOptions } from './store.js';
 import { checkBits, type RsaBits } from './validate.js';
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
 
 export const PKI_USAGE = `usage: keyhaven pki <command> --dir DIR [options]
 
@@ -162,7 +159,7 @@ function entries(dir: string, serials: readonly string[]): IssuedCertificate[] {
   return listIssued(dir).filter((c) => serials.includes(c.serial));
 }
 
-function describe(out: NodeJS.WritableStream, dir: string, title: string, r: IssueResult): void {
+function describe(out: CliIo['stdout'], dir: string, title: string, r: IssueResult): void {
   const reissued = entries(dir, r.reissues);
   const lines = [
     title,

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
-import { formatIpValue, ipValueFromBytes, specialPurpose, unmappedIpv4, type IpValue } from '../net/ip-value.js';
+import { formatIpValue, ipValueFromBytes, specialPurpose, unmappedIpv4, type IpValue } from '../../lib/ip-value.js';
 import { loadCa } from './ca.js';
 import { checkClientSubject, clientHolders, renderSubject, reservedSubject } from './identity.js';
 import { activeByName, CLIENT_DEFAULT_DAYS, CLIENT_MAX_DAYS, indexEntry, signLeaf, type AltName, type IssueResult } from './issue.js';
@@ -468,9 +468,4 @@ export function readCsrFile(file: string): string {
   } catch (err) {
     throw badCsr(`cannot read the CSR file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
   }
-}
-
-/** The subject a CSR asks for, rendered like a certificate subject. */
-export function csrSubject(parsed: ParsedCsr): string {
-  return parsed.subjectString;
 }

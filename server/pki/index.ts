@@ -29,4 +29,4 @@ export { loadTlsMaterial, tlsServerOptions, clientIdentity, extKeyUsage, CLIENT_
 export { subjectString, subjectFromX509, subjectFromDer, subjectOfCertificate, type SubjectAttribute, type Rdn } from './subject.js';
 export { generateRsaKey, sha256Fingerprint, type RsaKey } from './keys.js';
 export { pkiPaths, type PkiPaths, type IssuedCertificate, type PkiIndex, type LockOptions } from './store.js';
-export { runPkiCli } from './cli.js';
+export { runPkiCli, PKI_USAGE } from './cli.js';

@@ -78,8 +78,3 @@ export function pemToDer(pem: string): Buffer {
 export function lf(pem: string): string {
   return pem.replace(/\r\n/g, '\n');
 }
-
-/** Modulus size in bits of a forge RSA public key. */
-export function rsaBits(key: forge.pki.rsa.PublicKey): number {
-  return key.n.bitLength();
-}

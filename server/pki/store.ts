@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomic } from '../atomic-file.js';
+import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
 import type { RevocationReason } from './reasons.js';
 
@@ -65,7 +65,7 @@ export function ensureDir(dir: string): void {
   fs.chmodSync(dir, MODE_DIR);
 }
 
-/** Atomic, durable replacement (server/atomic-file.ts). */
+/** Atomic, durable replacement (lib/atomic-file.ts). */
 export { writeFileAtomic };
 
 // ---------------------------------------------------------------------------------------------
@@ -240,8 +240,4 @@ export function readIndex(p: PkiPaths): PkiIndex {
 
 export function writeIndex(p: PkiPaths, idx: PkiIndex): void {
   writeFileAtomic(p.index, JSON.stringify(idx, null, 2) + '\n', MODE_SECRET);
-}
-
-export function fileExists(file: string): boolean {
-  return fs.existsSync(file);
 }

@@ -2,7 +2,7 @@
 
 import net from 'node:net';
 import { KeyhavenError, ErrorCodes } from '../errors.js';
-import { formatIpValue, ipValueBytes, parseIpValue, type IpValue } from '../net/ip-value.js';
+import { formatIpValue, ipValueBytes, parseIpValue, type IpValue } from '../../lib/ip-value.js';
 
 export function badInput(message: string): KeyhavenError {
   return new KeyhavenError(ErrorCodes.PKI_BAD_INPUT, message);

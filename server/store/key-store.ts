@@ -123,6 +123,16 @@ function lengthPrefixed(fields: readonly (string | Buffer)[]): Buffer {
 
 const NO_MATERIAL = Buffer.alloc(0);
 
+/**
+ * One change to the stored objects. Every write of the store is one of these, applied by
+ * KeyStore.apply: the single place where a change reaches the database, is recorded as a write of
+ * the open transaction (so it is durable before it is acknowledged), and, next, where mirroring
+ * will append its change record in the same transaction.
+ */
+export type StoreChange =
+  | { kind: 'insert'; object: NewObject }
+  | { kind: 'update'; object: StoredObject; destroyMaterial: boolean };
+
 export class KeyStore {
   private readonly stmts;
   private scrubScheduled = false;
@@ -187,7 +197,35 @@ export class KeyStore {
   }
 
   insert(o: NewObject): StoredObject {
+    const seq = this.apply({ kind: 'insert', object: o });
+    return { seq, uid: o.uid, objectType: o.objectType, owner: o.owner, state: o.state, attributes: o.attributes, hasMaterial: !!o.material };
+  }
+
+  /**
+   * Writes an object's changed state and attributes. With `destroyMaterial` the wrapped material
+   * is removed (secure_delete zeroes the freed pages).
+   */
+  save(o: StoredObject, options: { destroyMaterial?: boolean } = {}): void {
+    this.apply({ kind: 'update', object: o, destroyMaterial: options.destroyMaterial ?? false });
+  }
+
+  /**
+   * The one write path: opens the pending savepoints (which also records the write, so the
+   * transaction's commit is made durable before any response: savepoints.ts), writes the sealed
+   * row, the store digest and Locate's index. Returns the row's seq.
+   * Mirroring (next issue) appends the change record here, inside the same transaction.
+   */
+  private apply(change: StoreChange): number {
     this.savepoints.beforeWrite();
+    return change.kind === 'insert' ? this.insertRow(change.object) : this.updateRow(change.object, change.destroyMaterial);
+  }
+
+  /** Whether the open transaction holds a store write; resets the record. Call at its commit or rollback. */
+  takeTransactionWrites(): boolean {
+    return this.savepoints.takeTransactionWrites();
+  }
+
+  private insertRow(o: NewObject): number {
     const attributes = encodeAttributes(o.attributes);
     const material = o.material ? wrapMaterial(this.wrapKey, o.uid, o.objectType, o.material) : null;
     // The seal covers seq, known only after the insert: insert with a placeholder, then seal.
@@ -198,7 +236,7 @@ export class KeyStore {
     this.stmts.setMac.run(mac, seq);
     this.digest.update(seq, undefined, mac);
     this.index(seq, o.owner, o.attributes);
-    return { seq, uid: o.uid, objectType: o.objectType, owner: o.owner, state: o.state, attributes: o.attributes, hasMaterial: !!material };
+    return seq;
   }
 
   private index(seq: number, owner: string, attrs: Attribute[]): void {
@@ -244,16 +282,11 @@ export class KeyStore {
     return { object, material };
   }
 
-  /**
-   * Writes an object's changed state and attributes. With `destroyMaterial` the wrapped material
-   * is removed (secure_delete zeroes the freed pages).
-   */
-  save(o: StoredObject, options: { destroyMaterial?: boolean } = {}): void {
-    this.savepoints.beforeWrite();
+  private updateRow(o: StoredObject, destroyMaterial: boolean): number {
     const current = this.stmts.bySeq.get(o.seq) as Row | undefined;
     if (!current) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${o.uid} vanished while being updated`);
     const attributes = encodeAttributes(o.attributes);
-    const material = options.destroyMaterial ? null : current.material;
+    const material = destroyMaterial ? null : current.material;
     const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
     const mac = this.seal(row);
     this.stmts.update.run(o.state, attributes, material, mac, o.seq);
@@ -262,6 +295,7 @@ export class KeyStore {
     this.index(o.seq, o.owner, o.attributes);
     o.hasMaterial = material !== null;
     if (current.material !== null && material === null) this.scheduleScrub();
+    return o.seq;
   }
 
   /**
@@ -316,7 +350,7 @@ export class KeyStore {
 
   /**
    * Savepoints make each batch item (and, for Undo, each batch) atomic inside the open transaction.
-   * They are issued lazily (savepoints.ts): every write goes through insert() or save().
+   * They are issued lazily (savepoints.ts): every write goes through apply().
    */
   savepoint(name: string): void {
     this.savepoints.open(name);

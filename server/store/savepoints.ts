@@ -2,7 +2,12 @@
 // asked for is issued only just before the first write after it, outer ones first. Rolling back to
 // or releasing a savepoint that was never issued has nothing to undo or keep, so a read-only
 // request (most of them: Get, Locate, Get Attributes) runs no savepoint statements at all.
-// Whoever writes must call beforeWrite() first (KeyStore does, in insert and save).
+// Whoever writes must call beforeWrite() first (KeyStore does, on its one write path).
+//
+// The savepoints also record whether anything written is still kept: a write marks the innermost
+// savepoint, a release hands the mark to the enclosing one (or to the transaction), a rollback drops
+// it. takeTransactionWrites() then says whether the transaction about to commit holds a write, so
+// durability follows from the writes themselves rather than from each caller remembering.
 import type { Db, Statement } from './database.js';
 
 interface Statements {
@@ -13,13 +18,15 @@ interface Statements {
 
 export class LazySavepoints {
   /** Savepoints asked for, innermost last; the issued ones are always a prefix. */
-  private readonly stack: { name: string; issued: boolean }[] = [];
+  private readonly stack: { name: string; issued: boolean; wrote: boolean }[] = [];
+  /** Writes kept outside any open savepoint since the last takeTransactionWrites(). */
+  private transactionWrote = false;
   private readonly prepared = new Map<string, Statements>();
 
   constructor(private readonly db: Db) {}
 
   open(name: string): void {
-    this.stack.push({ name, issued: false });
+    this.stack.push({ name, issued: false, wrote: false });
   }
 
   /** Issues every savepoint asked for and not yet issued, outermost first. */
@@ -29,11 +36,27 @@ export class LazySavepoints {
       this.statements(s.name).begin.run();
       s.issued = true;
     }
+    const inner = this.stack[this.stack.length - 1];
+    if (inner) inner.wrote = true;
+    else this.transactionWrote = true;
+  }
+
+  /** Whether the open transaction holds a kept write; resets the record (call at commit or rollback). */
+  takeTransactionWrites(): boolean {
+    const wrote = this.transactionWrote;
+    this.transactionWrote = false;
+    return wrote;
   }
 
   /** RELEASE: keeps what was written since `name` (and ends the savepoints inside it). */
   release(name: string): void {
+    let wrote = false;
+    for (let i = this.indexOf(name); i < this.stack.length; i++) wrote ||= this.stack[i]!.wrote;
     if (this.pop(name)) this.statements(name).release.run();
+    if (!wrote) return;
+    const outer = this.stack[this.stack.length - 1];
+    if (outer) outer.wrote = true;
+    else this.transactionWrote = true;
   }
 
   /** ROLLBACK TO, then RELEASE: undoes what was written since `name`, and ends it. */
@@ -46,9 +69,14 @@ export class LazySavepoints {
   }
 
   /** Removes `name` and everything inside it; returns whether `name` was issued. */
-  private pop(name: string): boolean {
+  private indexOf(name: string): number {
     const at = this.stack.findLastIndex((s) => s.name === name);
     if (at < 0) throw new Error(`no savepoint ${name} is open`);
+    return at;
+  }
+
+  private pop(name: string): boolean {
+    const at = this.indexOf(name);
     const issued = this.stack[at]!.issued;
     this.stack.length = at;
     return issued;

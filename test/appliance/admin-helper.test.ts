@@ -16,7 +16,7 @@ import { sandboxSettingsApplier } from '../../appliance/admin/settings-applier.j
 import { CHRONY_SOURCES, NETWORK_FILE } from '../../appliance/boot/network-config.js';
 import { recordingRunner } from '../../appliance/admin/system-runner.js';
 import type { AdminResponse } from '../../appliance/admin/protocol.js';
-import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/pki/index.js';
+import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/index.js';
 import { ADMIN_PASSWORD, AdminSandbox, KEYHAVEN } from './helpers/admin-sandbox.js';
 
 const refused = (r: AdminResponse, code: string, pattern: RegExp): void => {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
-import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/pki/index.js';
+import { CLIENT_AUTH_OID, extKeyUsage, pkiPaths, readCrlInfo } from '../../server/index.js';
 import { AdminSandbox, KEYHAVEN } from './helpers/admin-sandbox.js';
 import { Menu } from './helpers/menu-driver.js';
 

@@ -18,10 +18,12 @@ import { dataDirOwner } from '../../appliance/admin/data-owner.js';
 import { serveWorkerRequest } from '../../appliance/admin/data-worker.js';
 import { appliancePaths } from '../../appliance/admin/paths.js';
 import type { AdminResponse } from '../../appliance/admin/protocol.js';
-import { KeyhavenError } from '../../server/errors.js';
+import { KeyhavenError } from '../../appliance/errors.js';
 import { AdminSandbox } from './helpers/admin-sandbox.js';
+import { rootOnly } from '../support/root-only.js';
 
-const isRoot = process.getuid?.() === 0;
+const notRoot = rootOnly('the helper runs as root and the attacker as nobody');
+const isRoot = !notRoot;
 /** How long the helper is hammered, and how many requests at most. */
 const RACE_MS = Number(process.env.KEYHAVEN_RACE_SECONDS || 40) * 1000;
 const MAX_RUNS = 300;
@@ -90,7 +92,7 @@ after(async () => {
   await box?.stop();
 });
 
-test('an attacker swapping directories in the data directory changes nothing outside it', { skip: isRoot ? false : 'needs root: the helper runs as root and the attacker as nobody (run the tests as root)', timeout: RACE_MS + 180_000 }, async (t) => {
+test('an attacker swapping directories in the data directory changes nothing outside it', { skip: notRoot, timeout: RACE_MS + 180_000 }, async (t) => {
   const b = box!;
   const owner = ids('nobody');
   // The canary: a root-owned tree outside the data directory, with the names the attacker mirrors.
@@ -226,7 +228,7 @@ describe('whom the worker runs as, and what it accepts', () => {
     }
   });
 
-  test('on the appliance (root "/") it must be the keyhaven account, never root', { skip: isRoot ? false : 'needs a root-owned directory' }, () => {
+  test('on the appliance (root "/") it must be the keyhaven account, never root', { skip: notRoot }, () => {
     const t = tree();
     try {
       // The appliance's rules, applied to a directory of root's: refused before anything runs.

@@ -13,8 +13,7 @@ import { APPLIANCE_RSYSLOG, renderRsyslogConf, renderSiemForwarding } from '../.
 import { renderServerConfig } from '../../appliance/boot/server-config.js';
 import { systemFiles, unitCommands, writeSystemFiles } from '../../appliance/boot/system-files.js';
 import { parseApplianceSettings } from '../../appliance/settings.js';
-import { SyslogForwarder } from '../../server/audit/syslog-forwarder.js';
-import { parseConfig } from '../../server/config.js';
+import { parseConfig, SyslogForwarder } from '../../server/index.js';
 import { parse5424, TcpCollector } from '../support/syslog-collector.js';
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pkiPaths, readCrlInfo } from '../../server/pki/index.js';
+import { pkiPaths, readCrlInfo } from '../../server/index.js';
 import { Terminal } from '../support/terminal.js';
 import { ADMIN_PASSWORD, AdminSandbox, KEYHAVEN } from './helpers/admin-sandbox.js';
 import { Menu } from './helpers/menu-driver.js';

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AdminResponse } from '../../appliance/admin/protocol.js';
 import { settingsFromVapp } from '../../appliance/settings.js';
-import { KeyhavenError } from '../../server/errors.js';
+import { KeyhavenError } from '../../appliance/errors.js';
 import { propertiesToSettings, VappPropertyError } from '../../ova/vapp-properties.js';
 import { Terminal } from '../support/terminal.js';
 import { AdminSandbox } from './helpers/admin-sandbox.js';

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseApplianceSettings, settingsFromVapp } from '../../appliance/settings.js';
 import { parseOvfEnvironment } from '../../ova/ovf-environment.js';
 import { propertiesToSettings } from '../../ova/vapp-properties.js';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../appliance/errors.js';
+import { OvaCodes } from '../../ova/errors.js';
 import { ovfEnvironmentXml } from '../e2e/helpers/ovf-env.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../ova/fixtures/${name}`, import.meta.url)), 'utf8');
@@ -64,8 +65,8 @@ test('a static address with admin networks; SSH stays closed until first boot', 
 });
 
 test('bad vApp values are refused, never half-applied', () => {
-  refuses(() => fromVapp({ 'keyhaven.ip': '10.1.2.300', 'keyhaven.prefix': '24', 'keyhaven.gateway': '10.1.2.1' }), ErrorCodes.OVF_ENV_INVALID, /keyhaven\.ip/);
-  refuses(() => fromVapp({ 'keyhaven.admin_networks': '10.9.0.0/33' }), ErrorCodes.OVF_ENV_INVALID, /keyhaven\.admin_networks/);
-  refuses(() => fromVapp({ 'keyhaven.syslog': '10.1.2.10:1514' }), ErrorCodes.OVF_ENV_INVALID, /port 514 only/);
-  refuses(() => fromVapp({ 'keyhaven.hostname': 'a b' }), ErrorCodes.OVF_ENV_INVALID, /keyhaven\.hostname/);
+  refuses(() => fromVapp({ 'keyhaven.ip': '10.1.2.300', 'keyhaven.prefix': '24', 'keyhaven.gateway': '10.1.2.1' }), OvaCodes.OVF_ENV_INVALID, /keyhaven\.ip/);
+  refuses(() => fromVapp({ 'keyhaven.admin_networks': '10.9.0.0/33' }), OvaCodes.OVF_ENV_INVALID, /keyhaven\.admin_networks/);
+  refuses(() => fromVapp({ 'keyhaven.syslog': '10.1.2.10:1514' }), OvaCodes.OVF_ENV_INVALID, /port 514 only/);
+  refuses(() => fromVapp({ 'keyhaven.hostname': 'a b' }), OvaCodes.OVF_ENV_INVALID, /keyhaven\.hostname/);
 });

@@ -16,10 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { installedAlgorithms, MAIN_SSHD_CONFIG, renderSshdConfig } from '../../appliance/ssh/sshd-config.js';
 import { Terminal } from '../support/terminal.js';
 import { AdminSandbox } from './helpers/admin-sandbox.js';
+import { rootOnly } from '../support/root-only.js';
 
 const SSHD = '/usr/sbin/sshd';
-const root = process.getuid?.() === 0;
-const skip = !root ? 'needs root (a test account and sshd)' : !existsSync(SSHD) ? 'needs openssh-server (bash test/install-deps.sh)' : false;
+const skip = rootOnly('a test account and sshd') || (!existsSync(SSHD) ? 'needs openssh-server (bash test/install-deps.sh)' : false);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PROVISION = join(REPO, 'appliance/provision/50-admin-access.sh');
 

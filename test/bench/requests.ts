@@ -49,5 +49,3 @@ export function packUids(uids: readonly string[]): PackedUids {
   offsets[uids.length] = at;
   return { data, offsets };
 }
-
-export const uidCount = (p: PackedUids) => p.offsets.length - 1;

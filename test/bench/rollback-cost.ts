@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../server/config.js';
-import { handleRequest } from '../../server/ops/handle-request.js';
+import { handleRequest } from '../../server/ops/pipeline/handle-request.js';
 import { openStore } from '../../server/server.js';
 import { currentState, inspectStore } from '../../server/store/rollback-guard.js';
 import { fillStore, requestEnvironment } from './fill.js';

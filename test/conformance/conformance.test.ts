@@ -12,7 +12,7 @@ import type { ClientFiles } from '../support/kmip-client.js';
 import { startTestServer } from '../support/server.js';
 import { compareResponse, type Bindings } from './compare.js';
 import { isMandatory, listCases, runCases, scenarioOf } from './runner.js';
-import { parseXml, readTestCase } from './testcase-xml.js';
+import { parseTestCase, readTestCase } from './testcase-xml.js';
 
 const DATA = fileURLToPath(new URL('../data/oasis-testcases', import.meta.url));
 
@@ -65,14 +65,18 @@ test('the comparator accepts a faithful response and reports a wrong value and a
 });
 
 test('the XML reader resolves enumerations, masks and hex tags, and refuses unknown names', () => {
-  const root = parseXml('<KMIP><A x="1"/><B><C/></B></KMIP>', 'inline');
-  assert.equal(root.children[0]!.children.length, 2);
+  const inline = parseTestCase('<KMIP>\n# TIME 0\n<RequestMessage><RequestHeader/></RequestMessage>\n<ResponseMessage/></KMIP>', 'inline');
+  assert.equal(inline.length, 1);
+  assert.equal(inline[0]!.response?.line, 4);
   const cases = readTestCase(join(DATA, 'v1.2', 'TC_71_12_Unrecognized_Message_Extension_with_Criticality_Indicator_False.xml'));
   const text = JSON.stringify(cases[0]!.request, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
   assert.match(text, new RegExp(`"tag":${0x540001}`), 'the <TTLV tag="0x540001"> extension item');
   const usage = Mask.CryptographicUsageMask.Decrypt | Mask.CryptographicUsageMask.Encrypt;
   assert.match(text, new RegExp(`"value":${usage}`), '"Decrypt Encrypt" usage mask');
-  assert.throws(() => parseXml('<KMIP><A></B></KMIP>', 'bad'), /does not close/);
+  assert.throws(() => parseTestCase('<KMIP><A></B></KMIP>', 'bad'), /^Error: bad: end tag <\/B> does not match start tag <A> at line 1/);
+  assert.throws(() => parseTestCase('<KMIP><A/>', 'bad'), /^Error: bad: unclosed tag: KMIP \(line 1, column 10\)/);
+  assert.throws(() => parseTestCase('<KMIP><Operation type="Enumeration" value="a & b"/></KMIP>', 'bad'), /^Error: bad: /);
+  assert.throws(() => parseTestCase('<KMIP><Nonsense/></KMIP>', 'bad'), /^Error: bad:1: unexpected <Nonsense>/);
 });
 
 test('OASIS test cases v1.0–v1.2 against a live server', { timeout: 600_000 }, async (t) => {
@@ -104,8 +108,10 @@ test('OASIS test cases v1.0–v1.2 against a live server', { timeout: 600_000 },
     for (const r of nowPassing) t.diagnostic(`listed as not applicable but passes: ${basename(r.file)}`);
     const profile = summary.results.filter((r) => /^(SKLC|SKFF)_M_/.test(basename(r.file)));
     assert.ok(profile.length >= 30, 'the symmetric key lifecycle and foundry mandatory cases are present');
-    assert.deepEqual(profile.filter((r) => r.status !== 'pass').map((r) => `${basename(r.file)}: ${r.detail}`), []);
-    assert.deepEqual(unexpected.map((r) => `${basename(r.file)}: ${r.detail}`), []);
+    // A failure shows the server's response in full, item by item, below its differences.
+    const shown = (r: (typeof profile)[number]) => `${basename(r.file)}: ${r.detail}${r.response ? `\n${r.response}` : ''}`;
+    assert.deepEqual(profile.filter((r) => r.status !== 'pass').map(shown), []);
+    assert.deepEqual(unexpected.map(shown), []);
   } finally {
     await ts.stop();
   }

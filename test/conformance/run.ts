@@ -1,11 +1,14 @@
 // `npm run conformance -- --dir DIR`: runs every KMIP test case XML file under DIR against a fresh
 // Keyhaven server (or, with --port and client files, against any KMIP server) and ends with the
-// line "N passed, N failed". Skipped cases are counted and listed with the reason.
+// line "N passed, N failed". Skipped cases are counted and listed with the reason. With --dump FILE,
+// every response is also written to FILE (dump.ts), to compare two runs with diff.
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { KmipTestClient, type ClientFiles } from '../support/kmip-client.js';
 import { startTestServer } from '../support/server.js';
+import { ResponseDump } from './dump.js';
 import { formatResult, isMandatory, listCases, runCases, scenarioOf } from './runner.js';
 
 const DEFAULT_DIR = fileURLToPath(new URL('../data/oasis-testcases', import.meta.url));
@@ -21,6 +24,7 @@ async function main(): Promise<number> {
       cert: { type: 'string' },
       key: { type: 'string' },
       quiet: { type: 'boolean' },
+      dump: { type: 'string' },
     },
   });
   const dir = resolve(values.dir ?? DEFAULT_DIR);
@@ -61,10 +65,12 @@ async function main(): Promise<number> {
     stop = () => ts.stop();
   }
 
+  const dump = values.dump ? new ResponseDump(dir) : undefined;
   const summary = await runCases(files, connect, (r) => {
     if (!values.quiet || r.status !== 'pass') console.log(formatResult(r, dir));
-  }, setClock);
+  }, setClock, dump && ((file, exchange, start, response) => dump.response(file, exchange, start, response)));
   await stop();
+  if (dump) writeFileSync(values.dump!, dump.text());
   const skips = summary.results.filter((r) => r.status === 'skip');
   if (skips.length > 0) {
     console.log(`${skips.length} skipped:`);

@@ -6,6 +6,7 @@ import { decode } from '../../server/kmip/decode.js';
 import { encode } from '../../server/kmip/encode.js';
 import type { Item } from '../../server/kmip/item.js';
 import { Enum, ENUM_VALUE_NAMES, Tag } from '../../server/kmip/tables.js';
+import { printItem } from '../../server/kmip/ttlv-print.js';
 import type { KmipTestClient } from '../support/kmip-client.js';
 import { compareResponse, type Bindings } from './compare.js';
 import { readTestCase, type XItem } from './testcase-xml.js';
@@ -15,6 +16,8 @@ export interface CaseResult {
   status: 'pass' | 'fail' | 'skip';
   /** Why it failed or was skipped. */
   detail?: string;
+  /** The response that differed, printed item by item (server/kmip/ttlv-print.ts). */
+  response?: string;
 }
 
 /** Test case files under a directory, in a stable order. */
@@ -92,7 +95,10 @@ function recordedTime(response: XItem | undefined): number | undefined {
   return typeof ts?.value === 'number' ? ts.value : undefined;
 }
 
-export async function runCase(file: string, connect: (file: string) => Promise<KmipTestClient>, setClock?: ReplayClock): Promise<CaseResult> {
+/** Receives every response of a case (exchange numbered from 1; `start`: the case's first clock reading). */
+export type ResponseObserver = (file: string, exchange: number, start: number, response: Item) => void;
+
+export async function runCase(file: string, connect: (file: string) => Promise<KmipTestClient>, setClock?: ReplayClock, observe?: ResponseObserver): Promise<CaseResult> {
   let exchanges;
   try {
     exchanges = readTestCase(file);
@@ -103,6 +109,8 @@ export async function runCase(file: string, connect: (file: string) => Promise<K
   const client = await connect(file);
   try {
     let now = Math.floor(Date.now() / 1000);
+    const start = now;
+    let firstFailure: CaseResult | undefined;
     // KMIP 1.4 §6.7: a server may answer an Asynchronous Indicator request synchronously. The
     // recorded run answered Operation Pending and then the result to a Poll; this server's direct
     // answer stands in for that Poll's, and a Cancel of an operation that already finished is moot.
@@ -123,22 +131,26 @@ export async function runCase(file: string, connect: (file: string) => Promise<K
       try {
         req = resolve(ex.request, bindings, now);
       } catch (err) {
-        if (err instanceof Unresolvable) return { file, status: i === 0 ? 'skip' : 'fail', detail: `exchange ${i + 1}: ${err.message}` };
+        if (err instanceof Unresolvable) return firstFailure ?? { file, status: i === 0 ? 'skip' : 'fail', detail: `exchange ${i + 1}: ${err.message}` };
         throw err;
       }
       const raw = await client.send(encode(req));
-      if (!ex.response) continue;
       const actual = decode(raw);
+      observe?.(file, i + 1, start, actual);
+      if (!ex.response) continue;
       if (expectsPending(ex.response) && !isPending(actual)) {
         completed = actual;
         continue;
       }
       const diffs = compareResponse(ex.response, actual, bindings);
       if (diffs.length > 0) {
-        return { file, status: 'fail', detail: `exchange ${i + 1} (${operationOf(req)}): ${diffs.slice(0, 4).join('; ')}` };
+        const failed: CaseResult = { file, status: 'fail', detail: `exchange ${i + 1} (${operationOf(req)}): ${diffs.slice(0, 4).join('; ')}`, response: printItem(actual) };
+        // An observer (a response dump) sees the rest of the case too; the first failure stands.
+        if (!observe) return failed;
+        firstFailure ??= failed;
       }
     }
-    return { file, status: 'pass' };
+    return firstFailure ?? { file, status: 'pass' };
   } catch (err) {
     return { file, status: 'fail', detail: `error: ${(err as Error).message}` };
   } finally {
@@ -153,10 +165,10 @@ export interface Summary {
   skipped: number;
 }
 
-export async function runCases(files: string[], connect: (file: string) => Promise<KmipTestClient>, onResult?: (r: CaseResult) => void, setClock?: ReplayClock): Promise<Summary> {
+export async function runCases(files: string[], connect: (file: string) => Promise<KmipTestClient>, onResult?: (r: CaseResult) => void, setClock?: ReplayClock, observe?: ResponseObserver): Promise<Summary> {
   const results: CaseResult[] = [];
   for (const f of files) {
-    const r = await runCase(f, connect, setClock);
+    const r = await runCase(f, connect, setClock, observe);
     results.push(r);
     onResult?.(r);
   }

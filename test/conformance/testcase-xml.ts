@@ -1,8 +1,9 @@
 // Reads an OASIS KMIP test case in its XML form (KMIP Additional Message Encodings §5: one element
 // per item, named after the tag, with type= and value=) into request/response pairs of TTLV items.
 // Values that depend on the run — $UNIQUE_IDENTIFIER_n, $NOW±s and friends — stay symbolic here and
-// are resolved by the runner.
+// are resolved by the runner. The XML is read with lib/xml.ts (saxes): strict, no DTD.
 import { readFileSync } from 'node:fs';
+import { attributeValue, childElements, readXml, XmlSyntaxError, type XmlElement } from '../../lib/xml.js';
 import { attributeSpec } from '../../server/kmip/attributes.js';
 import type { Item, ItemTypeCode } from '../../server/kmip/item.js';
 import { ENUM_OF_TAG, ENUM_VALUE_NAMES, MASK_OF_TAG, MASK_VALUE_NAMES, Tag, TAG_NAMES, type EnumId, type MaskId } from '../../server/kmip/tables.js';
@@ -53,60 +54,26 @@ const TYPES: Record<string, ItemTypeCode> = {
   Boolean: 0x06, TextString: 0x07, ByteString: 0x08, DateTime: 0x09, Interval: 0x0a,
 };
 
-interface Element {
-  name: string;
-  attrs: Record<string, string>;
-  children: Element[];
-  line: number;
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const unescape = (s: string) => s.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ENTITIES[e]!);
-
-/** A small XML reader for these files: elements and attributes only; text, comments and "# TIME" lines are skipped. */
-export function parseXml(text: string, file: string): Element {
-  const root: Element = { name: '#root', attrs: {}, children: [], line: 0 };
-  const stack = [root];
-  const re = /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<(\/?)([A-Za-z_][\w.-]*)((?:\s+[\w:.-]+\s*=\s*"[^"]*")*)\s*(\/?)>/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text))) {
-    if (!m[2]) continue;
-    const line = text.slice(0, m.index).split('\n').length;
-    const [, close, name, attrText, selfClose] = m as unknown as [string, string, string, string, string];
-    if (close) {
-      const top = stack.pop();
-      if (!top || top.name !== name) throw new Error(`${file}:${line}: </${name}> does not close <${top?.name}>`);
-      continue;
-    }
-    const attrs: Record<string, string> = {};
-    for (const a of attrText.matchAll(/([\w:.-]+)\s*=\s*"([^"]*)"/g)) attrs[a[1]!] = unescape(a[2]!);
-    const el: Element = { name, attrs, children: [], line };
-    stack[stack.length - 1]!.children.push(el);
-    if (!selfClose) stack.push(el);
-  }
-  if (stack.length !== 1) throw new Error(`${file}: <${stack[stack.length - 1]!.name}> is never closed`);
-  return root;
-}
-
 /** Converts an element to a TTLV item; `attributeName` gives context for Attribute Values. */
-function toItem(el: Element, file: string, attributeName?: string): XItem {
+function toItem(el: XmlElement, file: string, attributeName?: string): XItem {
   const where = `${file}:${el.line}`;
-  const tag = el.name === 'TTLV' ? parseInt(el.attrs.tag ?? '', 16) : TAG_BY_NAME.get(normalise(el.name));
+  const attr = (name: string) => attributeValue(el, null, name);
+  const tag = el.name === 'TTLV' ? parseInt(attr('tag') ?? '', 16) : TAG_BY_NAME.get(normalise(el.name));
   if (tag === undefined || Number.isNaN(tag)) throw new Error(`${where}: unknown tag <${el.name}>`);
-  const typeName = el.attrs.type ?? 'Structure';
+  const typeName = attr('type') ?? 'Structure';
   const type = TYPES[typeName];
   if (type === undefined) throw new Error(`${where}: unknown type ${typeName}`);
   if (type === 0x01) {
     let name = attributeName;
     const value: XItem[] = [];
-    for (const c of el.children) {
+    for (const c of childElements(el)) {
       const it = toItem(c, file, name);
       if (it.tag === Tag.AttributeName && it.type === 0x07 && typeof it.value === 'string') name = it.value;
       value.push(it);
     }
     return { tag, type: 0x01, value, line: el.line } as XItem;
   }
-  const raw = el.attrs.value ?? '';
+  const raw = attr('value') ?? '';
   // Runs of spaces inside values are artefacts of the documents these files were made from.
   const text = type === 0x07 ? raw.replace(/ {2,}/g, ' ') : raw.trim();
   const sym = (symbol: string) => ({ tag, type, value: { symbol }, line: el.line }) as XItem;
@@ -149,13 +116,20 @@ function toItem(el: Element, file: string, attributeName?: string): XItem {
   }
 }
 
-/** Reads a test case file into its request/response exchanges, in order. */
-export function readTestCase(file: string): Exchange[] {
-  const root = parseXml(readFileSync(file, 'utf8'), file);
-  const kmip = root.children.find((c) => c.name === 'KMIP');
-  if (!kmip) throw new Error(`${file}: no <KMIP> element`);
+/**
+ * Reads a test case (its text; `file` names it in messages) into its request/response exchanges, in
+ * order. Text between the messages (the "# TIME n" lines) is not part of the case.
+ */
+export function parseTestCase(text: string, file: string): Exchange[] {
+  let kmip: XmlElement;
+  try {
+    kmip = readXml(text);
+  } catch (e) {
+    throw e instanceof XmlSyntaxError ? new Error(`${file}: ${e.message}`, { cause: e }) : e;
+  }
+  if (kmip.name !== 'KMIP') throw new Error(`${file}: the root element is <${kmip.name}>, not <KMIP>`);
   const out: Exchange[] = [];
-  for (const el of kmip.children) {
+  for (const el of childElements(kmip)) {
     if (el.name === 'RequestMessage') out.push({ request: toItem(el, file), response: undefined });
     else if (el.name === 'ResponseMessage') {
       const last = out[out.length - 1];
@@ -166,4 +140,7 @@ export function readTestCase(file: string): Exchange[] {
   return out;
 }
 
-
+/** Reads a test case file into its request/response exchanges, in order. */
+export function readTestCase(file: string): Exchange[] {
+  return parseTestCase(readFileSync(file, 'utf8'), file);
+}

@@ -21,6 +21,7 @@ import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
 import { initPki, issueClient, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { KmipTestClient } from '../support/kmip-client.js';
+import { rootOnly } from '../support/root-only.js';
 import { TcpCollector } from '../support/syslog-collector.js';
 import { field, parseResponse, request } from '../support/requests.js';
 import { ovfEnvironmentIso } from './helpers/ovf-env.js';
@@ -40,7 +41,7 @@ const ADMIN_PASSWORD = 'Keyhaven-e2e first boot 7Qz!';
 const TAP = `khe2e${process.pid}`.slice(0, 15);
 const BOOT_DEADLINE_MS = 10 * 60 * 1000;
 
-const isRoot = process.getuid?.() === 0;
+const notRoot = rootOnly('image build, loop mount, tap device');
 
 /** What must not print over the wizard, the login prompt or the menu: kernel lines (printk time stamps, nft log prefixes) and systemd status lines. */
 const CONSOLE_NOISE = /keyhaven-(drop|closed)-(in|out|fwd)|^\s*\[\s*\d+\.\d+\]|\[\s*(OK|FAILED|DEPEND)\s*\]/;
@@ -104,7 +105,7 @@ async function discoverVersions(files: { ca: string; cert: string; key: string }
   }
 }
 
-test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { skip: !isRoot && 'needs root (image build, loop mount, tap device)', timeout: 40 * 60 * 1000 }, async (t) => {
+test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { skip: notRoot, timeout: 40 * 60 * 1000 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'keyhaven-e2e-'));
   let vm: Vm | undefined;
   let serial: SerialConsole | undefined;

@@ -118,14 +118,14 @@ test('apply: a ruleset that loads but cannot be saved for the next boot is an er
   assert.equal(r.stdout, '');
 });
 
-test('cli-main.ts runs the CLI as a process with its exit code', async () => {
-  const ok = await run(process.execPath, ['--import', 'tsx', 'firewall/cli-main.ts', 'render']);
+test('keyhaven firewall runs the CLI as a process with its exit code', async () => {
+  const ok = await run(process.execPath, ['appliance/bin/keyhaven.js', 'firewall', 'render']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout, await golden('default.nft'));
-  const bad = await run(process.execPath, ['--import', 'tsx', 'firewall/cli-main.ts', 'render', '--config', await config('bad2.json', { network: { siemHosts: ['siem.example.com'] } })]);
+  const bad = await run(process.execPath, ['appliance/bin/keyhaven.js', 'firewall', 'render', '--config', await config('bad2.json', { network: { siemHosts: ['siem.example.com'] } })]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /network\.siemHosts\[0\]: "siem\.example\.com" is a hostname/);
-  assert.equal((await run(process.execPath, ['--import', 'tsx', 'firewall/cli-main.ts', 'nope'])).code, 2);
+  assert.equal((await run(process.execPath, ['appliance/bin/keyhaven.js', 'firewall', 'nope'])).code, 2);
 });
 
 // With root: the real nft, inside a throwaway namespace.

@@ -1,28 +1,16 @@
 // Golden files: the rendered rulesets are committed and every change to them shows up in review.
-// After an intended change, regenerate them with UPDATE_GOLDEN=1 and review the diff.
+// After an intended change, regenerate them with UPDATE_GOLDEN=1 and review the diff (test/support/golden.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readNetworkSettings } from '../../firewall/cli.js';
 import { renderFailClosed } from '../../firewall/fail-closed.js';
 import { renderPolicy } from '../../firewall/policy.js';
 import { parseNetworkPolicySettings, type NetworkPolicySettings } from '../../firewall/settings.js';
+import { assertGolden } from '../support/golden.js';
 
 const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
-
-async function golden(name: string, actual: string): Promise<void> {
-  const file = `${GOLDEN}${name}`;
-  if (UPDATE) {
-    await writeFile(file, actual);
-    return;
-  }
-  const expected = await readFile(file, 'utf8').catch(() => {
-    throw new Error(`${file} is missing; create it with UPDATE_GOLDEN=1`);
-  });
-  assert.equal(actual, expected, `${name} differs from the rendering; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff`);
-}
+const golden = (name: string, actual: string) => assertGolden(`${GOLDEN}${name}`, actual);
 
 const fullSettings = async (): Promise<NetworkPolicySettings> =>
   parseNetworkPolicySettings(await readNetworkSettings(`${GOLDEN}full.config.json`), 'network');

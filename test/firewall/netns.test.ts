@@ -72,7 +72,7 @@ async function probe(t: TestContext, ns: string, targets: Probe[]): Promise<Prob
 async function applyConfig(network: unknown): Promise<{ code: number | null; stderr: string }> {
   const file = join(dir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   await writeFile(file, JSON.stringify({ network }));
-  return run('ip', inNetns(APP, process.execPath, '--import', 'tsx', 'firewall/cli-main.ts', 'apply', '--config', file), { timeoutMs: 30_000 });
+  return run('ip', inNetns(APP, process.execPath, 'appliance/bin/keyhaven.js', 'firewall', 'apply', '--config', file), { timeoutMs: 30_000 });
 }
 
 /** Datagrams the client's UDP listener received with this payload. */

@@ -3,7 +3,8 @@
 // replaced and refused to show that a load is all-or-nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyhavenError, ErrorCodes } from '../../server/errors.js';
+import fc from 'fast-check';
+import { KeyhavenError, ErrorCodes } from '../../firewall/errors.js';
 import { readNetworkSettings } from '../../firewall/cli.js';
 import { renderFailClosed } from '../../firewall/fail-closed.js';
 import { nftApply, nftCheck } from '../../firewall/nft.js';
@@ -12,6 +13,7 @@ import { renderRuleset } from '../../firewall/render.js';
 import { parseNetworkPolicySettings } from '../../firewall/settings.js';
 import { addNetns, deleteNetns, inNetns, must, needsRootAnd, run } from './helpers/sys.js';
 import { randomSettings } from './helpers/random-settings.js';
+import { drawFrom, runParameters } from '../support/property.js';
 import { sample } from './helpers/sample-ruleset.js';
 
 const skip = await needsRootAnd('ip', 'nft');
@@ -32,9 +34,13 @@ after(async () => {
   if (!skip) await deleteNetns(NS);
 });
 
-test('nft version in use', { skip }, async (t) => {
+test('nft is 1.0.6 or later, the oldest the rendered rulesets are written for (firewall/render.ts)', { skip }, async (t) => {
   const version = (await must('nft', ['--version'])).trim();
   t.diagnostic(version);
+  const m = /^nftables v(\d+)\.(\d+)\.(\d+)/.exec(version);
+  assert.ok(m, `nft --version printed ${JSON.stringify(version)}, not "nftables vX.Y.Z"`);
+  const [major, minor, patch] = m.slice(1).map(Number) as [number, number, number];
+  assert.ok(major > 1 || (major === 1 && (minor > 0 || patch >= 6)), `the rulesets need nft 1.0.6 or later (Debian 12 has 1.0.6, Debian 13 1.1.x); found ${version}`);
 });
 
 test('nft -c accepts default, full, fail-closed and the model sample where the table does not exist yet', { skip }, async () => {
@@ -43,8 +49,13 @@ test('nft -c accepts default, full, fail-closed and the model sample where the t
   assert.equal(await tableExists(), false, 'nft -c must not create anything');
 });
 
-test('nft -c accepts the rendering of 40 random settings', { skip, timeout: 60_000 }, async () => {
-  for (let seed = 1; seed <= 40; seed++) await nftCheck(renderPolicy(randomSettings(seed)), nft);
+test('nft -c accepts the rendering of 40 random settings (fast-check)', { skip, timeout: 60_000 }, async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.gen(), async (g) => {
+      await nftCheck(renderPolicy(randomSettings(drawFrom(g))), nft);
+    }),
+    runParameters(t, 40),
+  );
 });
 
 test('nft -c refuses a broken ruleset (the check can fail)', { skip }, async () => {

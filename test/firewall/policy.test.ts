@@ -3,14 +3,16 @@
 // network membership). The netns test checks the same against the real kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { BlockList, isIPv6 } from 'node:net';
-import { KeyhavenError, ErrorCodes } from '../../server/errors.js';
+import { KeyhavenError, ErrorCodes } from '../../firewall/errors.js';
 import { failClosedRuleset } from '../../firewall/fail-closed.js';
 import type { Ruleset } from '../../firewall/model.js';
 import { buildPolicy, renderPolicy } from '../../firewall/policy.js';
 import { parseNetworkPolicySettings, type NetworkPolicySettings } from '../../firewall/settings.js';
 import { evaluate, type Packet } from './helpers/evaluate.js';
-import { prng, randomSettings } from './helpers/random-settings.js';
+import { randomSettings } from './helpers/random-settings.js';
+import { drawFrom, runParameters, type Draw } from '../support/property.js';
 
 const APPLIANCE4 = '192.0.2.1';
 const APPLIANCE6 = '2001:db8:1::1';
@@ -51,9 +53,8 @@ function oracleOut(s: NetworkPolicySettings, dst: string, proto: 'tcp' | 'udp', 
 
 const PORTS = [1, 22, 25, 53, 80, 123, 443, 514, 3886, 6000, 6001, 6002, 6003, 8080, 65535];
 
-function candidates(s: NetworkPolicySettings, seed: number): string[] {
-  const rnd = prng(seed);
-  const hex = () => Math.floor(rnd() * 0x10000).toString(16);
+function candidates(s: NetworkPolicySettings, r: Draw): string[] {
+  const hex = () => r.int(0x10000).toString(16);
   const networks = [...s.adminNetworks, ...s.keyManagement.networks, ...s.webManagement.networks];
   return [
     ...networks.map((n) => n.split('/')[0] ?? ''),
@@ -62,22 +63,22 @@ function candidates(s: NetworkPolicySettings, seed: number): string[] {
     ...s.ntpServers,
     ...s.dnsServers,
     ...(s.backupHost ? [s.backupHost] : []),
-    `10.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`,
+    `10.${r.int(256)}.${r.int(256)}.${1 + r.int(254)}`,
     `2001:db8:${hex()}:${hex()}::${hex()}`,
     '198.51.100.77',
     '2001:db8:ffff::77',
   ];
 }
 
-function checkAgainstOracle(s: NetworkPolicySettings, ruleset: Ruleset, seed: number): number {
+function checkAgainstOracle(s: NetworkPolicySettings, ruleset: Ruleset, r: Draw): number {
   let checked = 0;
-  for (const addr of candidates(s, seed)) {
+  for (const addr of candidates(s, r)) {
     for (const port of PORTS) {
       for (const proto of ['tcp', 'udp'] as const) {
         const wantIn = oracleIn(s, addr, proto, port) ? 'accept' : 'drop';
-        assert.equal(evaluate(ruleset, inbound(addr, proto, port)), wantIn, `seed ${seed}: inbound ${proto} ${addr} -> ${port}`);
+        assert.equal(evaluate(ruleset, inbound(addr, proto, port)), wantIn, `inbound ${proto} ${addr} -> ${port}`);
         const wantOut = oracleOut(s, addr, proto, port) ? 'accept' : 'drop';
-        assert.equal(evaluate(ruleset, outbound(addr, proto, port)), wantOut, `seed ${seed}: outbound ${proto} -> ${addr}:${port}`);
+        assert.equal(evaluate(ruleset, outbound(addr, proto, port)), wantOut, `outbound ${proto} -> ${addr}:${port}`);
         checked += 2;
       }
     }
@@ -99,12 +100,16 @@ test('default settings: of all 65535 TCP and UDP ports, inbound accepts exactly 
   }
 });
 
-test('random settings (300 seeds): every verdict matches what the settings imply', (t) => {
+test('random settings (fast-check, 300 runs): every verdict matches what the settings imply', (t) => {
   let checked = 0;
-  for (let seed = 1; seed <= 300; seed++) {
-    const settings = parseNetworkPolicySettings(randomSettings(seed));
-    checked += checkAgainstOracle(settings, buildPolicy(settings), seed);
-  }
+  fc.assert(
+    fc.property(fc.gen(), (g) => {
+      const r = drawFrom(g);
+      const settings = parseNetworkPolicySettings(randomSettings(r));
+      checked += checkAgainstOracle(settings, buildPolicy(settings), r);
+    }),
+    runParameters(t, 300),
+  );
   t.diagnostic(`${checked} packet verdicts compared with the settings oracle`);
 });
 
@@ -154,23 +159,23 @@ test('ICMP: ping and errors in, neighbour discovery only from the link (hop limi
   assert.equal(evaluate(ruleset, icmp('output', v6, 'echo-request')), 'drop');
 });
 
-test('every outbound accept is pinned to a destination address; every optional inbound port to sources', () => {
-  for (let seed = 1; seed <= 100; seed++) {
-    const ruleset = buildPolicy(randomSettings(seed));
+test('every outbound accept is pinned to a destination address; every optional inbound port to sources (fast-check, 100 runs)', (t) => {
+  fc.assert(fc.property(fc.gen(), (g) => {
+    const ruleset = buildPolicy(randomSettings(drawFrom(g)));
     for (const chain of ruleset.chains) {
       for (const rule of chain.rules) {
         const port = rule.matches.find((m) => m.kind === 'port');
         if (!port || port.kind !== 'port') continue;
         if (chain.name === 'output') {
-          assert.ok(rule.matches.some((m) => m.kind === 'address' && m.field === 'daddr'), `seed ${seed}: unpinned outbound rule`);
+          assert.ok(rule.matches.some((m) => m.kind === 'address' && m.field === 'daddr'), 'unpinned outbound rule');
         }
         if (chain.name === 'input' && port.ports.some((p) => p !== 6000 && p !== 6002 && p !== 6003)) {
-          assert.ok(rule.matches.some((m) => m.kind === 'address' && m.field === 'saddr'), `seed ${seed}: unrestricted inbound rule`);
+          assert.ok(rule.matches.some((m) => m.kind === 'address' && m.field === 'saddr'), 'unrestricted inbound rule');
         }
       }
     }
-    for (const set of ruleset.sets) assert.ok(set.elements.length > 0, `seed ${seed}: empty set ${set.name}`);
-  }
+    for (const set of ruleset.sets) assert.ok(set.elements.length > 0, `empty set ${set.name}`);
+  }), runParameters(t, 100));
 });
 
 test('each chain drops by policy and ends with a rate-limited log and a counted drop', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyhavenError, ErrorCodes } from '../../server/errors.js';
+import { KeyhavenError, ErrorCodes } from '../../firewall/errors.js';
 import type { Chain, Match, NftSet, Rule, Ruleset, Statement } from '../../firewall/model.js';
 import { renderRuleset } from '../../firewall/render.js';
 import { sample } from './helpers/sample-ruleset.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { KeyhavenError, ErrorCodes } from '../../server/errors.js';
+import { KeyhavenError, ErrorCodes } from '../../firewall/errors.js';
 import { networkPolicySettingsSchema, parseNetworkPolicySettings, type NetworkPolicySettings } from '../../firewall/settings.js';
 
 /** The error message parseNetworkPolicySettings gives for `input` (fails the test if it accepts it). */
@@ -96,7 +96,7 @@ test('repeated and overlapping entries are refused, naming both', () => {
 });
 
 test('unknown keys and wrong types are refused (a typo must not silently mean "off")', () => {
-  assert.match(problems({ shh: { enabled: true } }), /^\(settings\): Unrecognized key\(s\) in object: 'shh'/);
+  assert.match(problems({ shh: { enabled: true } }), /^\(top level\): Unrecognized key\(s\) in object: 'shh'/);
   assert.match(problems({ ssh: { enable: true } }), /^ssh: Unrecognized key/);
   assert.match(problems({ ssh: { enabled: 'yes' } }), /^ssh\.enabled: Expected boolean, received string/);
   assert.match(problems({ siemHosts: '192.0.2.1' }), /^siemHosts: Expected array, received string/);

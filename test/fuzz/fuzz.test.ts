@@ -1,5 +1,5 @@
 // Fuzzing the key server over real TLS connections. The server runs as its own process
-// (`keyhaven serve --config FILE`) so that a crash is visible as an exit. A seeded PRNG builds
+// (`keyhaven serve --config FILE`) so that a crash is visible as an exit. fast-check draws build
 // valid requests for every implemented operation (server/ops/registry.ts) and mutates them — bit
 // flips, truncations, length fields, tags and types, duplicated / removed / re-typed fields, deep
 // nesting, splices, random bytes — bounded by count and time. Checks: the process stays up; every
@@ -8,11 +8,14 @@
 // exception); afterwards a fresh Create/Get/Destroy works, the server stops cleanly and
 // `keyhaven audit verify` passes.
 //
-// FUZZ_SEED=n reproduces a run's sequence of inputs; FUZZ_COUNT and FUZZ_SECONDS bound it
-// (default 20,000 messages or 30 s, whichever comes first); FUZZ_REPORT=FILE writes every finding
-// (input hex included) as JSON.
+// Each connection is a fast-check property run (seed FUZZ_SEED + its number): an input that breaks a
+// rule fails it, and fast-check shrinks the input against the live server and reports it with the
+// seed. FUZZ_SEED=n replays a run's inputs (the interleaving of the connections, and so the pool of
+// identifiers, may differ); FUZZ_COUNT and FUZZ_SECONDS bound it (default 20,000 messages or 30 s,
+// whichever comes first); FUZZ_REPORT=FILE writes every finding (input hex included) as JSON.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fc from 'fast-check';
 import { randomInt } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -26,10 +29,11 @@ import {
   type Item, type StructureItem,
 } from '../../server/kmip/item.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
-import { OPERATIONS } from '../../server/ops/registry.js';
+import { OPERATIONS } from '../../server/ops/pipeline/registry.js';
 import type { ClientFiles } from '../support/kmip-client.js';
 import { RawConnection } from '../support/raw-connection.js';
 import { attribute, av, createAes, field, parseResponse, request, withUid, type BatchItemSpec } from '../support/requests.js';
+import { drawFrom, type Draw as Rng } from '../support/property.js';
 import { prepareDataDir } from '../support/server.js';
 import { assertHealthy, sleep } from '../net/helpers.js';
 
@@ -43,39 +47,6 @@ const READ_TIMEOUT = 200;
 const MAX_MESSAGE = 64 * 1024;
 /** A framed request unanswered for this long is a hang. */
 const HANG_MS = 5000;
-
-// ---------------------------------------------------------------------------------------------
-// Seeded randomness (mulberry32)
-
-class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.a ^ (this.a >>> 15), 1 | this.a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  bool(p = 0.5): boolean {
-    return this.next() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-  u32(): number {
-    return this.int(0x100000000);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Valid requests for every implemented operation
@@ -497,7 +468,7 @@ describe('fuzzing the KMIP listener over TLS', () => {
 
   test(`${COUNT} mutated requests or ${SECONDS} s, seed from FUZZ_SEED or random`, { timeout: (SECONDS + 60) * 1000 }, async (t) => {
     t.diagnostic(`seed ${SEED} (reproduce with FUZZ_SEED=${SEED})`);
-    const r = new Rng(SEED);
+    const r = drawFrom(fc.sample(fc.gen(), { numRuns: 1, seed: SEED })[0]!); // the setup's draws
     const pool: Pool = { uids: [] };
 
     // Objects to act on, and proof that the base corpus is valid: every operation succeeds once.
@@ -532,7 +503,9 @@ describe('fuzzing the KMIP listener over TLS', () => {
     const started = Date.now();
     const done = () => stats.sent >= COUNT || Date.now() - started > SECONDS * 1000 || server.exit !== undefined || findings.length >= 200;
 
-    const record = (n: number, kind: string, bytes: Buffer, responses: Buffer[]) => {
+    /** Counts the responses to one input; returns its first finding or General Failure, if any. */
+    const record = (n: number, kind: string, bytes: Buffer, responses: Buffer[]): Finding | undefined => {
+      let first: Finding | undefined;
       for (const resp of responses) {
         stats.answered++;
         try {
@@ -540,59 +513,84 @@ describe('fuzzing the KMIP listener over TLS', () => {
           if (c.ok) stats.success++;
           else stats.error++;
           for (const u of c.created) if (pool.uids.length < 300) pool.uids.push(u);
-          if (c.generalFailure !== undefined && generalFailures.length < 20) {
-            generalFailures.push({ n, kind, problem: `General Failure: ${c.generalFailure}`, hex: bytes.toString('hex') });
+          if (c.generalFailure !== undefined) {
+            const f = { n, kind, problem: `General Failure: ${c.generalFailure}`, hex: bytes.toString('hex') };
+            if (generalFailures.length < 20) generalFailures.push(f);
+            first ??= f;
           }
         } catch (err) {
-          findings.push({ n, kind, problem: `invalid response (${(err as Error).message}): ${resp.toString('hex').slice(0, 400)}`, hex: bytes.toString('hex') });
+          const f = { n, kind, problem: `invalid response (${(err as Error).message}): ${resp.toString('hex').slice(0, 400)}`, hex: bytes.toString('hex') };
+          findings.push(f);
+          first ??= f;
         }
       }
+      return first;
     };
 
-    const worker = async () => {
-      let conn = await RawConnection.connect(server.port, dev);
-      while (!done()) {
-        const n = stats.sent++;
-        const { kind, bytes } = mutate(r, pool);
-        byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-        const frames = frameCount(bytes);
-        const before = conn.responses.length;
-        await conn.write(bytes);
-        if (frames > 0) {
-          stats.framed++;
-          await conn.waitFor(before + frames, HANG_MS);
-          const got = conn.responses.slice(before);
-          record(n, kind, bytes, got);
-          if (got.length < frames) {
-            if (conn.closed) {
-              // Within the contract (an error or a closed connection), but worth knowing.
-              stats.closedInsteadOfAnswer++;
-              if (unanswered.length < 20) unanswered.push({ n, kind, problem: 'closed instead of answering a framed request', hex: bytes.toString('hex') });
-            } else {
-              findings.push({ n, kind, problem: `no answer within ${HANG_MS} ms (hang)`, hex: bytes.toString('hex') });
-            }
-            conn.destroy();
-            conn = await RawConnection.connect(server.port, dev);
-          }
-        } else {
-          // Not a clean frame: the server answers what it can frame, then an error and a close,
-          // or (a header announcing more bytes) waits until the read timeout. Either way the
-          // connection is finished.
-          stats.unframed++;
-          const closed = await conn.waitClosed(READ_TIMEOUT + 1500);
-          record(n, kind, bytes, conn.responses.slice(before));
-          if (closed) stats.closedByServer++;
-          else {
-            stats.abandoned++;
-            findings.push({ n, kind, problem: 'an unframeable stream was neither answered nor closed by the read timeout', hex: bytes.toString('hex') });
+    // One input: send it, check the answer. A finding or a General Failure also fails the property,
+    // so that fast-check shrinks that input and reports it (closed connections are only counted).
+    const exchange = async (conn: RawConnection, r: Rng): Promise<{ conn: RawConnection; finding?: Finding }> => {
+      const n = stats.sent++;
+      const { kind, bytes } = mutate(r, pool);
+      byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+      const frames = frameCount(bytes);
+      const before = conn.responses.length;
+      let finding: Finding | undefined;
+      const find = (f: Finding) => {
+        findings.push(f);
+        finding ??= f;
+      };
+      await conn.write(bytes);
+      if (frames > 0) {
+        stats.framed++;
+        await conn.waitFor(before + frames, HANG_MS);
+        const got = conn.responses.slice(before);
+        finding = record(n, kind, bytes, got);
+        if (got.length < frames) {
+          if (conn.closed) {
+            // Within the contract (an error or a closed connection), but worth knowing.
+            stats.closedInsteadOfAnswer++;
+            if (unanswered.length < 20) unanswered.push({ n, kind, problem: 'closed instead of answering a framed request', hex: bytes.toString('hex') });
+          } else {
+            find({ n, kind, problem: `no answer within ${HANG_MS} ms (hang)`, hex: bytes.toString('hex') });
           }
           conn.destroy();
           conn = await RawConnection.connect(server.port, dev);
         }
+      } else {
+        // Not a clean frame: the server answers what it can frame, then an error and a close,
+        // or (a header announcing more bytes) waits until the read timeout. Either way the
+        // connection is finished.
+        stats.unframed++;
+        const closed = await conn.waitClosed(READ_TIMEOUT + 1500);
+        finding = record(n, kind, bytes, conn.responses.slice(before));
+        if (closed) stats.closedByServer++;
+        else {
+          stats.abandoned++;
+          find({ n, kind, problem: 'an unframeable stream was neither answered nor closed by the read timeout', hex: bytes.toString('hex') });
+        }
+        conn.destroy();
+        conn = await RawConnection.connect(server.port, dev);
       }
+      return { conn, ...(finding ? { finding } : {}) };
+    };
+
+    const worker = async (w: number) => {
+      let conn = await RawConnection.connect(server.port, dev);
+      const result = await fc.check(
+        fc.asyncProperty(fc.gen(), async (g) => {
+          if (done()) return; // the count, the time or the findings bound is reached: pass the rest
+          const out = await exchange(conn, drawFrom(g));
+          conn = out.conn;
+          if (out.finding) throw new Error(`${out.finding.kind}: ${out.finding.problem}\n  input ${out.finding.hex.slice(0, 1200)}`);
+        }),
+        { seed: SEED + w, numRuns: Math.ceil(COUNT / CONNECTIONS), interruptAfterTimeLimit: (SECONDS + 30) * 1000, markInterruptAsFailure: false },
+      );
+      if (result.failed) shrunk.push(`connection ${w} (replay: FUZZ_SEED=${SEED}): ${fc.defaultReportMessage(result) ?? ''}`);
       conn.close();
     };
-    await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+    const shrunk: string[] = [];
+    await Promise.all(Array.from({ length: CONNECTIONS }, (_, w) => worker(w)));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
     t.diagnostic(
@@ -623,6 +621,7 @@ describe('fuzzing the KMIP listener over TLS', () => {
     assert.ok(records >= stats.answered, `the audit log holds a record per answered request (${records} records, ${stats.answered} answers)`);
     t.diagnostic(`after: Create/Get/Destroy ok, clean SIGTERM stop, ${verify.stdout.trim()}`);
 
+    assert.deepEqual(shrunk, [], 'inputs that broke a rule, shrunk by fast-check');
     assert.deepEqual(findings.map((f) => `#${f.n} ${f.kind}: ${f.problem}`), [], 'hangs, invalid responses, streams left open');
     assert.deepEqual(generalFailures.map((f) => `#${f.n} ${f.kind}: ${f.problem} input ${f.hex}`), [], 'requests that made the server fail internally');
     assert.deepEqual(internal, [], 'internal errors in the server log (bugs: client input must never cause one)');

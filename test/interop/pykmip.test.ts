@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { hashPassword } from '../../server/net/credentials.js';
-import { OPERATIONS } from '../../server/ops/registry.js';
+import { OPERATIONS } from '../../server/ops/pipeline/registry.js';
 import { subjectFromX509 } from '../../server/pki/index.js';
 import { PRODUCT } from '../../server/server.js';
 import type { ClientFiles } from '../support/kmip-client.js';

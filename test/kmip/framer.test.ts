@@ -2,11 +2,14 @@
 // refuses a bad stream from its header alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ErrorCodes, TtlvError } from '../../server/errors.js';
 import { encode } from '../../server/kmip/encode.js';
 import { byteString, integer, structure, textString } from '../../server/kmip/item.js';
 import { TtlvFramer } from '../../server/kmip/framer.js';
 import { Tag } from '../../server/kmip/tables.js';
+import { runParameters } from '../support/property.js';
+import { assertSameTtlv } from '../support/ttlv.js';
 
 const REQ = Tag.RequestMessage; // 0x420078
 
@@ -14,17 +17,6 @@ const REQ = Tag.RequestMessage; // 0x420078
 function message(n: number, size = 64): Buffer {
   const fill = Buffer.alloc(Math.max(0, size - 40), n & 0xff);
   return encode(structure(REQ, [integer(Tag.BatchCount, n), byteString(Tag.Data, fill), textString(Tag.Comment, `m${n}`)]));
-}
-
-/** xorshift32: a seeded PRNG so a failing chunking can be reproduced. */
-function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return (n: number) => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s % n;
-  };
 }
 
 function feed(framer: TtlvFramer, chunks: Buffer[]): Buffer[] {
@@ -89,21 +81,31 @@ test('one byte at a time, with pending accounting after every byte', () => {
   out.forEach((m, i) => assert.ok(m.equals(MESSAGES[i]!)));
 });
 
-test('random chunkings (seeded) yield the same messages', () => {
-  for (let seed = 1; seed <= 300; seed++) {
-    const rnd = prng(seed);
-    const chunks: Buffer[] = [];
-    for (let at = 0; at < STREAM.length; ) {
-      const n = rnd(4) === 0 ? 0 : 1 + rnd(rnd(2) ? 9 : 400); // empty, tiny and large chunks
-      chunks.push(STREAM.subarray(at, at + n));
-      at += n;
-    }
-    const f = new TtlvFramer({ maxMessageSize: 4096, expectTag: REQ });
-    const out = feed(f, chunks);
-    assert.equal(out.length, MESSAGES.length, `seed ${seed}`);
-    out.forEach((m, i) => assert.ok(m.equals(MESSAGES[i]!), `seed ${seed} message ${i}`));
-    assert.equal(f.pending, 0, `seed ${seed}`);
-  }
+// Chunk sizes: empty, tiny and large; the stream is cut by them in turn, the rest in one chunk.
+const chunkSizes = fc.array(
+  fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 9 }) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 400 }) }),
+  { maxLength: 600 },
+);
+
+test('random chunkings yield the same messages (fast-check, 300 runs)', (t) => {
+  fc.assert(
+    fc.property(chunkSizes, (sizes) => {
+      const chunks: Buffer[] = [];
+      let at = 0;
+      for (const n of sizes) {
+        if (at >= STREAM.length) break;
+        chunks.push(STREAM.subarray(at, at + n));
+        at += n;
+      }
+      chunks.push(STREAM.subarray(at));
+      const f = new TtlvFramer({ maxMessageSize: 4096, expectTag: REQ });
+      const out = feed(f, chunks);
+      assert.equal(out.length, MESSAGES.length);
+      out.forEach((m, i) => assertSameTtlv(m, MESSAGES[i]!, `message ${i}`));
+      assert.equal(f.pending, 0);
+    }),
+    runParameters(t, 300),
+  );
 });
 
 test('messages handed out stay intact when the caller reuses its chunk buffers', () => {

@@ -1,8 +1,10 @@
-// Random input, bounded and reproducible (seeded PRNG): decode either returns an item that re-encodes
-// to exactly the input bytes (the codec is canonical) or throws a TtlvError — never anything else.
-// The framer and the request parser get the same treatment. A failure prints its seed and input.
+// Random input, bounded and reproducible (fast-check; test/support/property.ts): decode either returns
+// an item that re-encodes to exactly the input bytes (the codec is canonical) or throws a TtlvError —
+// never anything else. The framer and the request parser get the same treatment. A failure prints the
+// seed to replay it (KH_SEED) and the input, shrunk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { KmipError, TtlvError } from '../../server/errors.js';
 import { decode } from '../../server/kmip/decode.js';
 import { encode } from '../../server/kmip/encode.js';
@@ -13,33 +15,12 @@ import {
 } from '../../server/kmip/item.js';
 import { parseRequest } from '../../server/kmip/message.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
+import { drawFrom, runParameters, type Draw as Rng } from '../support/property.js';
 import { attribute, av, createAes, request, withUid } from '../support/requests.js';
+import { showTtlv } from '../support/ttlv.js';
 
-const SEED = Number(process.env.KH_FUZZ_SEED ?? 20240601);
 const RANDOM_BUFFERS = 20_000;
 const MUTATIONS = 20_000;
-
-/** xorshift128+ (enough for fuzzing; not for keys). */
-function prng(seed: number) {
-  let a = BigInt(seed) | 1n;
-  let b = 0x9e3779b97f4a7c15n;
-  const M = (1n << 64n) - 1n;
-  const next = () => {
-    let x = a;
-    const y = b;
-    a = y;
-    x ^= (x << 23n) & M;
-    b = x ^ y ^ (x >> 17n) ^ (y >> 26n);
-    return Number(((b + y) & M) >> 11n) / 2 ** 53;
-  };
-  return {
-    float: next,
-    int: (n: number) => Math.floor(next() * n),
-    bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
-    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!,
-  };
-}
-type Rng = ReturnType<typeof prng>;
 
 /** Checks the property for one input; returns the outcome for statistics. */
 function check(buf: Buffer, what: string): 'ok' | 'refused' {
@@ -59,7 +40,7 @@ function check(buf: Buffer, what: string): 'ok' | 'refused' {
   } catch (e) {
     assert.fail(`${what}: a decoded item failed to re-encode (${String(e)}) for ${buf.toString('hex')}`);
   }
-  if (!again.equals(buf)) assert.fail(`${what}: re-encoding differs\n in:  ${buf.toString('hex')}\n out: ${again.toString('hex')}`);
+  if (!again.equals(buf)) assert.fail(`${what}: re-encoding differs\n in:  ${buf.toString('hex')}\n out: ${again.toString('hex')}\ndecoded:\n${showTtlv(buf)}`);
   return 'ok';
 }
 
@@ -120,20 +101,19 @@ function randomItem(r: Rng, depth = 0): Item {
   }
 }
 
-/** Valid messages to mutate: real requests and random item trees. */
-function corpus(r: Rng): Buffer[] {
-  const out = [
-    request([createAes()]),
-    request([createAes(128, [attribute('Name', av.name('fuzz key'))]), withUid(Enum.Operation.Activate)], { minor: 2 }),
-    request([withUid(Enum.Operation.Get, 'a-uid'), withUid(Enum.Operation.Destroy, 'a-uid')], { minor: 0 }),
-    request([{ operation: Enum.Operation.Locate, payload: [attribute('Object Type', av.enum(Enum.ObjectType.SymmetricKey))] }]),
-    request([{ operation: Enum.Operation.Query, payload: [enumeration(Tag.QueryFunction, 1)] }], {
-      header: [integer(Tag.MaximumResponseSize, 4096), textString(Tag.ClientCorrelationValue, 'corr')],
-    }),
-  ];
-  for (let i = 0; i < 40; i++) out.push(encode(randomItem(r)));
-  return out;
-}
+/** Valid requests to mutate (besides random item trees). */
+const REQUESTS = [
+  request([createAes()]),
+  request([createAes(128, [attribute('Name', av.name('fuzz key'))]), withUid(Enum.Operation.Activate)], { minor: 2 }),
+  request([withUid(Enum.Operation.Get, 'a-uid'), withUid(Enum.Operation.Destroy, 'a-uid')], { minor: 0 }),
+  request([{ operation: Enum.Operation.Locate, payload: [attribute('Object Type', av.enum(Enum.ObjectType.SymmetricKey))] }]),
+  request([{ operation: Enum.Operation.Query, payload: [enumeration(Tag.QueryFunction, 1)] }], {
+    header: [integer(Tag.MaximumResponseSize, 4096), textString(Tag.ClientCorrelationValue, 'corr')],
+  }),
+];
+
+/** A valid message to mutate: one of REQUESTS (1 in 9) or a random item tree. */
+const validMessage = (r: Rng): Buffer => (r.int(9) === 0 ? r.pick(REQUESTS) : encode(randomItem(r)));
 
 function mutate(r: Rng, src: Buffer): Buffer {
   const b = Buffer.from(src);
@@ -164,70 +144,85 @@ function mutate(r: Rng, src: Buffer): Buffer {
   }
 }
 
-test(`decode on ${RANDOM_BUFFERS} random buffers (seed ${SEED})`, () => {
-  const r = prng(SEED);
+test(`decode on ${RANDOM_BUFFERS} random buffers`, (t) => {
   const stats = { ok: 0, refused: 0 };
-  for (let i = 0; i < RANDOM_BUFFERS; i++) stats[check(randomBuffer(r), `random #${i} seed ${SEED}`)]++;
+  fc.assert(
+    fc.property(fc.gen(), (g) => {
+      stats[check(randomBuffer(drawFrom(g)), 'random buffer')]++;
+    }),
+    runParameters(t, RANDOM_BUFFERS),
+  );
   // Sanity: the generator reaches both outcomes, so the property is exercised both ways.
   assert.ok(stats.ok > 100 && stats.refused > 100, JSON.stringify(stats));
 });
 
-test(`decode on ${MUTATIONS} mutations of valid messages (seed ${SEED})`, () => {
-  const r = prng(SEED + 1);
-  const valid = corpus(r);
-  for (const v of valid) assert.equal(check(v, 'corpus'), 'ok');
+test(`decode on ${MUTATIONS} mutations of valid messages`, (t) => {
+  for (const v of REQUESTS) assert.equal(check(v, 'request'), 'ok');
   const stats = { ok: 0, refused: 0 };
-  for (let i = 0; i < MUTATIONS; i++) {
-    let b = r.pick(valid);
-    for (let k = 1 + r.int(3); k > 0; k--) b = mutate(r, b);
-    stats[check(b, `mutation #${i} seed ${SEED}`)]++;
-  }
+  fc.assert(
+    fc.property(fc.gen(), (g) => {
+      const r = drawFrom(g);
+      let b = validMessage(r);
+      for (let k = 1 + r.int(3); k > 0; k--) b = mutate(r, b);
+      stats[check(b, 'mutation')]++;
+    }),
+    runParameters(t, MUTATIONS),
+  );
   assert.ok(stats.ok > 100 && stats.refused > 100, JSON.stringify(stats));
 });
 
-test('random items round-trip (seeded)', () => {
-  const r = prng(SEED + 2);
-  for (let i = 0; i < 3000; i++) check(encode(randomItem(r)), `random item #${i}`);
+test('random items round-trip', (t) => {
+  fc.assert(
+    fc.property(fc.gen(), (g) => {
+      assert.equal(check(encode(randomItem(drawFrom(g))), 'random item'), 'ok');
+    }),
+    runParameters(t, 3000),
+  );
 });
 
-test('the framer on mutated streams throws only TtlvError and delivers only whole headers', () => {
-  const r = prng(SEED + 3);
-  const valid = corpus(r).filter((b) => b[2] === 0x78);
-  for (let i = 0; i < 3000; i++) {
-    const stream = Buffer.concat(Array.from({ length: 1 + r.int(4) }, () => (r.float() < 0.7 ? r.pick(valid) : mutate(r, r.pick(valid)))));
-    const f = new TtlvFramer({ maxMessageSize: 4096, expectTag: Tag.RequestMessage });
-    let delivered = 0;
-    try {
-      for (let at = 0; at < stream.length; ) {
-        const n = 1 + r.int(64);
-        f.push(stream.subarray(at, at + n), (m) => {
-          delivered += m.length;
-          assert.equal(m.readUInt32BE(4) + 8, m.length, 'a delivered message is exactly its declared length');
-          assert.equal(m.readUIntBE(0, 3), Tag.RequestMessage);
-        });
-        at += n;
+test('the framer on mutated streams throws only TtlvError and delivers only whole headers', (t) => {
+  const valid = REQUESTS.filter((b) => b[2] === 0x78);
+  fc.assert(
+    fc.property(fc.gen(), (g) => {
+      const r = drawFrom(g);
+      const stream = Buffer.concat(Array.from({ length: 1 + r.int(4) }, () => (r.float() < 0.7 ? r.pick(valid) : mutate(r, r.pick(valid)))));
+      const f = new TtlvFramer({ maxMessageSize: 4096, expectTag: Tag.RequestMessage });
+      let delivered = 0;
+      try {
+        for (let at = 0; at < stream.length; ) {
+          const n = 1 + r.int(64);
+          f.push(stream.subarray(at, at + n), (m) => {
+            delivered += m.length;
+            assert.equal(m.readUInt32BE(4) + 8, m.length, 'a delivered message is exactly its declared length');
+            assert.equal(m.readUIntBE(0, 3), Tag.RequestMessage);
+          });
+          at += n;
+        }
+        assert.equal(delivered + f.pending, stream.length, 'every byte is delivered or pending');
+      } catch (e) {
+        if (!(e instanceof TtlvError)) throw new Error(`${String(e)} for ${stream.toString('hex')}`);
       }
-      assert.equal(delivered + f.pending, stream.length, 'every byte is delivered or pending');
-    } catch (e) {
-      if (!(e instanceof TtlvError)) throw new Error(`stream #${i}: ${String(e)} for ${stream.toString('hex')}`);
-    }
-  }
+    }),
+    runParameters(t, 3000),
+  );
 });
 
-test('parseRequest on mutated requests throws only KmipError or TtlvError', () => {
-  const r = prng(SEED + 4);
-  const valid = corpus(r).slice(0, 5);
+test('parseRequest on mutated requests throws only KmipError or TtlvError', (t) => {
   let parsed = 0;
-  for (let i = 0; i < 5000; i++) {
-    const b = mutate(r, r.pick(valid));
-    try {
-      parseRequest(decode(b));
-      parsed++;
-    } catch (e) {
-      if (!(e instanceof KmipError) && !(e instanceof TtlvError)) {
-        assert.fail(`mutation #${i}: parseRequest threw ${(e as Error)?.stack ?? String(e)} for ${b.toString('hex')}`);
+  fc.assert(
+    fc.property(fc.gen(), (g) => {
+      const r = drawFrom(g);
+      const b = mutate(r, r.pick(REQUESTS));
+      try {
+        parseRequest(decode(b));
+        parsed++;
+      } catch (e) {
+        if (!(e instanceof KmipError) && !(e instanceof TtlvError)) {
+          assert.fail(`parseRequest threw ${(e as Error)?.stack ?? String(e)} for ${b.toString('hex')}`);
+        }
       }
-    }
-  }
+    }),
+    runParameters(t, 5000),
+  );
   assert.ok(parsed > 0, 'some mutations still parse');
 });

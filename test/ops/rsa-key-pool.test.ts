@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { KmipError } from '../../server/errors.js';
 import { Enum } from '../../server/kmip/tables.js';
-import { KeyGenerationNeeded, MAX_RSA_GENERATIONS_PER_REQUEST, RequestRsaKeys, RsaKeyPool, type RsaGenerator } from '../../server/ops/rsa-key-pool.js';
+import { KeyGenerationNeeded, MAX_RSA_GENERATIONS_PER_REQUEST, RequestRsaKeys, RsaKeyPool, type RsaGenerator } from '../../server/ops/material/rsa-key-pool.js';
 
 // One small real key, handed out as every "generated" key (the pool never looks inside).
 const KEY: KeyObject = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;

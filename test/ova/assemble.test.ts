@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes } from '../../server/errors.js';
+import { ErrorCodes } from '../../ova/errors.js';
 import { assembleOva, type AssembleStage } from '../../ova/assemble.js';
 import { parseManifest } from '../../ova/manifest.js';
 import { OVF_NAMESPACE } from '../../ova/ovf/model.js';
-import { attributeValue, childElements, readXml, type XmlElement } from '../../ova/xml-reader.js';
+import { attributeValue, childElements, readXml, type XmlElement } from '../../lib/xml.js';
 import { missingTool, run, withTempDir } from './helpers/tools.js';
 
 const noQemuImg = await missingTool('qemu-img', 'qemu-utils');

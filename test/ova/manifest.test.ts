@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes } from '../../server/errors.js';
+import { ErrorCodes } from '../../ova/errors.js';
 import { createManifest, MANIFEST_LINE, parseManifest, renderManifest, sha256File } from '../../ova/manifest.js';
 import { withTempDir } from './helpers/tools.js';
 

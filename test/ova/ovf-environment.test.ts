@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../ova/errors.js';
 import { parseOvfEnvironment, readOvfEnvironment } from '../../ova/ovf-environment.js';
 import { propertiesToSettings } from '../../ova/vapp-properties.js';
 import { withTempDir } from './helpers/tools.js';
@@ -86,7 +86,7 @@ test('refuses malformed XML and bad encodings', () => {
   refuses('<Environment', /not well-formed XML/);
   refuses(env('<Property oe:key="keyhaven.ip" oe:value="1"></PropertySection>'), /not well-formed XML: end tag <\/PropertySection> does not match/);
   refuses(env('<Property oe:key="keyhaven.ip" oe:value="&nbsp;"/>'), /undefined entity &nbsp;/);
-  refuses(env('<Property oe:key="keyhaven.ip" oe:value="a" oe:value="b"/>'), /appears twice/);
+  refuses(env('<Property oe:key="keyhaven.ip" oe:value="a" oe:value="b"/>'), /duplicate attribute: \{http:\/\/schemas\.dmtf\.org\/ovf\/environment\/1\}value on <Property>/);
   refuses(new Uint8Array([0x3c, 0x61, 0xff, 0x3e]), /not valid UTF-8/);
   refuses('x'.repeat(300 * 1024), /larger than/);
 });

@@ -2,7 +2,7 @@
 // each kind of invalid value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, KeyhavenError } from '../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../ova/errors.js';
 import { propertiesToSettings, VAPP_PROPERTIES, VAPP_PROPERTY_KEYS, VappPropertyError, validateVappProperty } from '../../ova/vapp-properties.js';
 
 test('every property is defined once, with a label, description, category and a valid default', () => {

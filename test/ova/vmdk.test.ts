@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes } from '../../server/errors.js';
+import { ErrorCodes } from '../../ova/errors.js';
 import { convertRawToStreamOptimizedVmdk, qemuImgInfo, qemuImgVersion, vmdkAdapterTypeFor } from '../../ova/vmdk.js';
 import { missingTool, run, withTempDir } from './helpers/tools.js';
 

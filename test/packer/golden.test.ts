@@ -1,33 +1,22 @@
 // Golden file: the rendered template is committed, so every change to it shows up in review.
-// After an intended change, regenerate it with UPDATE_GOLDEN=1 and review the diff.
+// After an intended change, regenerate it with UPDATE_GOLDEN=1 and review the diff (test/support/golden.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultProvisioningSteps } from '../../packer/default-steps.js';
 import { keyhavenTemplate, qemuImagePath, QEMU_BUILD, VSPHERE_ISO_BUILD } from '../../packer/keyhaven-template.js';
 import { renderTemplate } from '../../packer/render.js';
-import { main, packageVersion, renderKeyhavenTemplate } from '../../packer/render-template.js';
+import { VERSION as PACKAGE_VERSION } from '../../lib/version.js';
+import { main, renderKeyhavenTemplate } from '../../packer/render-template.js';
 import { run } from './helpers/packer.js';
+import { assertGolden } from '../support/golden.js';
 
-const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
 /** A fixed version, so a version bump in package.json does not change the golden file. */
 const VERSION = '1.2.3';
-
-async function golden(name: string, actual: string): Promise<void> {
-  const file = `${GOLDEN}${name}`;
-  if (UPDATE) {
-    await writeFile(file, actual);
-    return;
-  }
-  const expected = await readFile(file, 'utf8').catch(() => {
-    throw new Error(`${file} is missing; create it with UPDATE_GOLDEN=1`);
-  });
-  assert.equal(actual, expected, `${name} differs from the rendering; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff`);
-}
+const golden = (name: string, actual: string) => assertGolden(new URL(`./golden/${name}`, import.meta.url), actual);
 
 const render = (): string => renderKeyhavenTemplate({ version: VERSION, steps: defaultProvisioningSteps(VERSION) });
 
@@ -77,7 +66,7 @@ test('raw output and base-disk key delivery change only what they should', () =>
 });
 
 test('renderKeyhavenTemplate() defaults to the package.json version and the default steps', () => {
-  const version = packageVersion();
+  const version = PACKAGE_VERSION;
   assert.equal(renderKeyhavenTemplate(), renderKeyhavenTemplate({ version, steps: defaultProvisioningSteps(version) }));
   assert.match(renderKeyhavenTemplate(), new RegExp(`"vm_name": "keyhaven-${version.replace(/\./g, '\\.')}"`));
 });

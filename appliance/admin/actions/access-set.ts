@@ -3,7 +3,7 @@
 // are open, including the caller's, carry on).
 import { z } from 'zod';
 import { Ports } from '../../../firewall/ports.js';
-import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import type { ApplianceSettings } from '../../settings.js';
 import { defineAction } from '../action.js';
 import { addressList, checkSettings, editSettings, listText } from '../settings-edit.js';

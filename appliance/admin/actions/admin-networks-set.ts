@@ -3,7 +3,7 @@
 // that leave out the SSH client making the change (acceptLockout; new connections then go silent).
 import { z } from 'zod';
 import { broadOpeningWarning, lockoutWarning, parseIpNetwork } from '../../../firewall/address.js';
-import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import { defineAction } from '../action.js';
 import { addressList, checkSettings, editSettings, listText } from '../settings-edit.js';
 

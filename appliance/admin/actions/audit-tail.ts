@@ -1,7 +1,7 @@
 // The most recent records of both audit logs: the key server's (KMIP operations) and the appliance
 // administration log (this helper's requests).
 import { z } from 'zod';
-import type { AuditRecord } from '../../../server/audit/audit-log.js';
+import type { AuditRecord } from '../../../server/index.js';
 import { defineAction } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
 

@@ -1,6 +1,6 @@
 // Recomputes both hash chains (key server log and administration log) and their sealed heads.
 import { z } from 'zod';
-import type { VerifyResult } from '../../../server/audit/audit-log.js';
+import type { VerifyResult } from '../../../server/index.js';
 import { defineAction } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
 

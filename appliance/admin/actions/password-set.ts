@@ -5,7 +5,7 @@
 // same password again is refused. The menu asks twice; the helper checks the policy again before
 // chpasswd sees it. No password is ever logged.
 import { z } from 'zod';
-import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import { setAdminPassword, verifyAdminPassword } from '../../accounts/admin-account.js';
 import { defineAction, type ActionContext } from '../action.js';
 

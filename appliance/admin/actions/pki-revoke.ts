@@ -2,7 +2,7 @@
 // owner); the key server reloads the CRL and drops the client's connections within seconds. The
 // server certificate cannot be revoked here.
 import { z } from 'zod';
-import { REVOCATION_REASON_NAMES, type RevocationReason } from '../../../server/pki/index.js';
+import { REVOCATION_REASON_NAMES, type RevocationReason } from '../../../server/index.js';
 import { defineAction } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
 import type { WorkerResult } from '../data-worker.js';

@@ -1,6 +1,6 @@
 // Authorises an SSH public key for the admin account (ssh-ed25519, ECDSA, or RSA ≥ 3072 bits).
 import { z } from 'zod';
-import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import { defineAction } from '../action.js';
 import { keySummary, MAX_KEYS, readKeys, writeKeys } from '../authorized-keys.js';
 import { parseSshPublicKey } from '../ssh-keys.js';

@@ -1,6 +1,6 @@
 // Removes one of the admin account's SSH keys, named by its SHA256 fingerprint.
 import { z } from 'zod';
-import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
+import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import { defineAction } from '../action.js';
 import { keySummary, readKeys, writeKeys } from '../authorized-keys.js';
 

@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ErrorCodes, KeyhavenError } from '../../../server/errors.js';
+import { VERSION } from '../../../lib/version.js';
+import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import { SERVER_CONFIG } from '../../boot/server-config.js';
 import { defineAction, type ActionContext } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
@@ -103,7 +104,6 @@ class Collector {
 }
 
 const render = (sections: readonly Section[]): string => sections.map((s) => `==== ${s.title}\n${s.text.trimEnd()}\n`).join('\n');
-const version = (): string => (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The key server's configuration as JSON with secret-named fields replaced, or why it is not there. */
 function serverConfig(ctx: ActionContext, c: Collector): string {
@@ -189,7 +189,7 @@ async function collect(ctx: ActionContext): Promise<Collected> {
   // Every query at once: each has its own time limit, so the whole waits for the slowest, not the sum.
   const publicHex = new Set<string>();
   const [versionInfo, services, systemJournal, keyServerJournal, firewall, security, resources, network, certs] = await Promise.all([
-    Promise.all([run('/usr/bin/uname', ['-a']), run('/usr/bin/uptime', [])]).then((cmds) => render([{ title: 'Keyhaven', text: version() }, { title: 'Node.js', text: process.version }, { title: 'host name', text: host }, c.file('/etc/debian_version'), c.file('/etc/os-release'), ...cmds])),
+    Promise.all([run('/usr/bin/uname', ['-a']), run('/usr/bin/uptime', [])]).then((cmds) => render([{ title: 'Keyhaven', text: VERSION }, { title: 'Node.js', text: process.version }, { title: 'host name', text: host }, c.file('/etc/debian_version'), c.file('/etc/os-release'), ...cmds])),
     Promise.all([run('/usr/bin/systemctl', ['status', '--no-pager', '--full', '--lines=0', ...UNITS]), run('/usr/bin/systemctl', ['list-units', '--failed', '--no-pager'])]).then(render),
     run('/usr/bin/journalctl', journal, 'tail'),
     run('/usr/bin/journalctl', [...journal, '-u', 'keyhaven.service'], 'tail'),

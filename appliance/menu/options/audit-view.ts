@@ -1,5 +1,5 @@
 // View the most recent records of both audit logs.
-import type { AuditRecord } from '../../../server/audit/audit-log.js';
+import type { AuditRecord } from '../../../server/index.js';
 import type { AuditTail } from '../../admin/actions/audit-tail.js';
 import type { MenuOption } from '../option.js';
 

@@ -6,7 +6,6 @@
 import { CLIENT_PURPOSES, type IssuedBundle } from '../../admin/actions/pki-issue-client.js';
 import type { ClientPreview } from '../../admin/actions/pki-preview-client.js';
 import { block, done, parseList } from '../forms.js';
-import { checkClientName, checkDnsName } from '../../../server/pki/validate.js';
 import type { MenuOption } from '../option.js';
 import { confirmReissue } from '../reissue.js';
 import type { Validate } from '../ui.js';
@@ -31,6 +30,8 @@ export const issueClientOption: MenuOption = {
   label: 'Issue a client certificate',
   description: 'A certificate and key for vCenter, MongoDB, MySQL or an application, shown as text to copy',
   async run(ui) {
+    // The PKI's rules, loaded here rather than at the menu's start (the whole server comes with them).
+    const { checkClientName, checkDnsName } = await import('../../../server/index.js');
     const purpose = await ui.select(
       'For which client?',
       (Object.keys(CLIENT_PURPOSES) as (keyof typeof CLIENT_PURPOSES)[]).map((k) => ({ name: CLIENT_PURPOSES[k], value: k })),

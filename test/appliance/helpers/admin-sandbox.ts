@@ -12,9 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { callHelper } from '../../../appliance/admin/client.js';
 import { appliancePaths, type AppliancePaths } from '../../../appliance/admin/paths.js';
 import type { AdminResponse } from '../../../appliance/admin/protocol.js';
-import { parseConfig } from '../../../server/config.js';
-import { initPki, issueServer } from '../../../server/pki/index.js';
-import { openStore } from '../../../server/server.js';
+import { initPki, issueServer, openStore, parseConfig } from '../../../server/index.js';
 
 /** The admin password the sandbox's ROOT/etc/shadow starts with. */
 export const ADMIN_PASSWORD = 'Sandbox-Admin-Passphrase-31';

@@ -1,24 +1,11 @@
-// Seeded random network settings for property tests: every generated value is valid, networks in a
-// list never overlap, and both address families appear.
+// Random network settings for property tests (fast-check draws, test/support/property.ts): every
+// generated value is valid, networks in a list never overlap, and both address families appear.
 import type { NetworkPolicySettingsInput } from '../../../firewall/settings.js';
+import type { Draw } from '../../support/property.js';
 
-/** mulberry32: a tiny deterministic PRNG, so a failing seed can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randomSettings(seed: number): NetworkPolicySettingsInput {
-  const rnd = prng(seed);
-  const int = (n: number) => Math.floor(rnd() * n);
-  const pick = <T>(xs: readonly T[]) => xs[int(xs.length)] as T;
-  const chance = (p: number) => rnd() < p;
+export function randomSettings(r: Draw): NetworkPolicySettingsInput {
+  const { int, pick } = r;
+  const chance = (p: number) => r.bool(p);
   let counter = 0;
   // Each network gets its own second octet / second group, so none overlaps another.
   const network = (): string => {

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { rootOnly } from '../../support/root-only.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const HELPERS = fileURLToPath(new URL('./', import.meta.url));
@@ -40,8 +41,6 @@ export async function must(cmd: string, args: readonly string[], opts?: { input?
   return r.stdout;
 }
 
-export const isRoot = (): boolean => process.getuid?.() === 0;
-
 export async function hasCommand(name: string): Promise<boolean> {
   const r = await run('sh', ['-c', `command -v ${name}`]).catch(() => undefined);
   return r?.code === 0;
@@ -49,7 +48,8 @@ export async function hasCommand(name: string): Promise<boolean> {
 
 /** Why a test needing root and these commands cannot run here, or undefined when it can. */
 export async function needsRootAnd(...commands: string[]): Promise<string | undefined> {
-  if (!isRoot()) return 'needs root (network namespaces, nft); run as root — CI does';
+  const notRoot = rootOnly('network namespaces, nft');
+  if (notRoot) return notRoot;
   for (const c of commands) if (!(await hasCommand(c))) return `needs the ${c} command (apt-get install nftables iproute2)`;
   return undefined;
 }
