@@ -49,18 +49,23 @@ export const av = {
     structure(Tag.AttributeValue, [textString(Tag.NameValue, v), enumeration(Tag.NameType, Enum.NameType.UninterpretedTextString)]),
 };
 
+/** The payload of a Create of an AES key (KMIP 1.4 §4.1), with extra template attributes. */
+export function createAesPayload(bits = 256, extra: StructureItem[] = []): Item[] {
+  return [
+    enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey),
+    structure(Tag.TemplateAttribute, [
+      attribute('Cryptographic Algorithm', av.enum(Enum.CryptographicAlgorithm.AES)),
+      attribute('Cryptographic Length', av.int(bits)),
+      attribute('Cryptographic Usage Mask', av.int(12)),
+      ...extra,
+    ]),
+  ];
+}
+
 export function createAes(bits = 256, extra: StructureItem[] = []): BatchItemSpec {
   return {
     operation: Enum.Operation.Create,
-    payload: [
-      enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey),
-      structure(Tag.TemplateAttribute, [
-        attribute('Cryptographic Algorithm', av.enum(Enum.CryptographicAlgorithm.AES)),
-        attribute('Cryptographic Length', av.int(bits)),
-        attribute('Cryptographic Usage Mask', av.int(12)),
-        ...extra,
-      ]),
-    ],
+    payload: createAesPayload(bits, extra),
   };
 }
 

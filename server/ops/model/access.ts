@@ -23,6 +23,18 @@ export function targetUid(p: StructReader, ctx: ParseContext): string {
   return uid;
 }
 
+/** The request of an operation whose payload is only the object it acts on. */
+export interface TargetRequest {
+  uid: string;
+}
+
+/** Parses a payload holding only a Unique Identifier (or none: the ID Placeholder). */
+export function parseTarget(p: StructReader, ctx: ParseContext): TargetRequest {
+  const uid = targetUid(p, ctx);
+  p.done();
+  return { uid };
+}
+
 /**
  * The answer for an object the caller cannot see: missing and not-the-caller's read the same;
  * `auditReason` tells the audit record which it was.

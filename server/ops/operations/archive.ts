@@ -4,22 +4,16 @@
 import { KmipError } from '../../errors.js';
 import { textString } from '../../kmip/item.js';
 import { Enum, Tag } from '../../kmip/tables.js';
-import { ownedObject, targetUid } from '../model/access.js';
+import { ownedObject, parseTarget, type TargetRequest } from '../model/access.js';
 import { isArchived, isDestroyed } from '../model/lifecycle.js';
 import { av, setAttr } from '../model/object-model.js';
 import { saveChange } from '../model/save-change.js';
 import { operation } from '../pipeline/operation.js';
 
-export interface ArchiveRequest {
-  uid: string;
-}
+export type ArchiveRequest = TargetRequest;
 
 export const archive = operation<ArchiveRequest>({
-  parse(p, ctx) {
-    const uid = targetUid(p, ctx);
-    p.done();
-    return { uid };
-  },
+  parse: parseTarget,
   run({ uid }, ctx) {
     const o = ownedObject(ctx, uid);
     if (isDestroyed(o)) throw new KmipError(Enum.ResultReason.PermissionDenied, `object ${uid} is destroyed`);

@@ -2,21 +2,15 @@
 // Destroyed (or Destroyed Compromised), as NIST SP 800-57 Part 1 §7.3 keeps a destroyed key's record.
 import { textString } from '../../kmip/item.js';
 import { Tag } from '../../kmip/tables.js';
-import { ownedObject, targetUid } from '../model/access.js';
+import { ownedObject, parseTarget, type TargetRequest } from '../model/access.js';
 import { destroy as destroyObject } from '../model/lifecycle.js';
 import { saveChange } from '../model/save-change.js';
 import { operation } from '../pipeline/operation.js';
 
-export interface DestroyRequest {
-  uid: string;
-}
+export type DestroyRequest = TargetRequest;
 
 export const destroy = operation<DestroyRequest>({
-  parse(p, ctx) {
-    const uid = targetUid(p, ctx);
-    p.done();
-    return { uid };
-  },
+  parse: parseTarget,
   run({ uid }, ctx) {
     const o = ownedObject(ctx, uid);
     destroyObject(o, ctx.now);

@@ -3,7 +3,7 @@
 import { KmipError } from '../../errors.js';
 import { dateTime, interval, textString } from '../../kmip/item.js';
 import { Enum, Tag } from '../../kmip/tables.js';
-import { ownedObject, setPlaceholder, targetUid } from '../model/access.js';
+import { ownedObject, setPlaceholder, parseTarget, type TargetRequest } from '../model/access.js';
 import { State, STATE_NAMES } from '../model/lifecycle.js';
 import { numberAttr } from '../model/object-model.js';
 import { operation } from '../pipeline/operation.js';
@@ -11,16 +11,10 @@ import { operation } from '../pipeline/operation.js';
 /** Lease granted when an object sets no Lease Time of its own. */
 export const DEFAULT_LEASE_SECONDS = 3600;
 
-export interface ObtainLeaseRequest {
-  uid: string;
-}
+export type ObtainLeaseRequest = TargetRequest;
 
 export const obtainLease = operation<ObtainLeaseRequest>({
-  parse(p, ctx) {
-    const uid = targetUid(p, ctx);
-    p.done();
-    return { uid };
-  },
+  parse: parseTarget,
   run({ uid }, ctx) {
     const o = ownedObject(ctx, uid);
     if (o.state !== State.Active) {

@@ -12,9 +12,9 @@ import { openDatabase } from '../../../server/store/database.js';
 import { KeyStore, type StoredObject } from '../../../server/store/key-store.js';
 import { deriveKeys } from '../../../server/store/master-key.js';
 
-import { attribute, av } from '../../support/requests.js';
+import { attribute, av, createAesPayload } from '../../support/requests.js';
 
-export { attribute, av };
+export { attribute, av, createAesPayload };
 
 /** A stand-in for the RSA pool: generates synchronously (tests only). */
 const rsaKeys = { take: (bits: number): KeyObject => generateKeyPairSync('rsa', { modulusLength: bits }).privateKey };
@@ -90,17 +90,5 @@ export function stored(o: StoredObject, name: string): Item | undefined {
 
 export const payloadOf = (fields: Item[]): StructureItem => structure(Tag.ResponsePayload, fields);
 
-/** The payload of a Create of an AES key (KMIP 1.4 §4.1), with extra template attributes. */
-export function createAesPayload(bits = 256, extra: StructureItem[] = []): Item[] {
-  return [
-    enumeration(Tag.ObjectType, Enum.ObjectType.SymmetricKey),
-    structure(Tag.TemplateAttribute, [
-      attribute('Cryptographic Algorithm', av.enum(Enum.CryptographicAlgorithm.AES)),
-      attribute('Cryptographic Length', av.int(bits)),
-      attribute('Cryptographic Usage Mask', av.int(12)),
-      ...extra,
-    ]),
-  ];
-}
 
 export const uidPayload = (uid: string, more: Item[] = []): Item[] => [textString(Tag.UniqueIdentifier, uid), ...more];
