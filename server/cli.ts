@@ -35,7 +35,7 @@ async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; 
   // Listening for the signal before starting: a stop requested while the server starts waits for
   // the start to finish and then stops cleanly (the final rollback anchor is written).
   const stopped = waitForSignal();
-  // SIGHUP (ExecReload of keyhaven.service) reloads the certificates; one during the start is moot
+  // SIGHUP (systemctl kill from the admin helper's renewal) reloads the certificates; one during the start is moot
   // (the start reads the files) but must not end the process, Node's default for SIGHUP.
   let reload = (): void => log.info('SIGHUP during start: the certificates are read by the start itself');
   const onHup = () => reload();

@@ -38,6 +38,8 @@ const HOST_CIDR = `10.${NET}.0.1/24`;
 /** A second host address, the only one in the appliance's admin networks. */
 const ADMIN_HOST = `10.${NET}.0.2`;
 const ADMIN_PASSWORD = 'Keyhaven-e2e first boot 7Qz!';
+/** Set from the menu after first boot (11d). */
+const NEW_ADMIN_PASSWORD = 'Keyhaven-e2e changed later 4Wm#';
 const TAP = `khe2e${process.pid}`.slice(0, 15);
 const BOOT_DEADLINE_MS = 10 * 60 * 1000;
 
@@ -261,6 +263,7 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
 
     // 11. SSH as admin from the admin network: the menu, whatever is asked for; Ctrl-C, Ctrl-Z and
     // Ctrl-\ leave it the menu. From outside the admin networks SSH does not connect (silent above).
+    let adminPassword = ADMIN_PASSWORD;
     const ssh = { host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: ADMIN_PASSWORD, waitFor: /Main menu/, timeoutMs: 90_000 };
     const interactive = await sshSession({ ...ssh, keys: ['\x03', '\x1a', '\x1c'] });
     assert.match(interactive, /Keyhaven 0\.1\.0 administration/);
@@ -311,6 +314,63 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
       await siem.waitFor(new RegExp(`Accepted publickey for admin from ${ADMIN_HOST.replace(/\./g, '\\.')}`), 60_000);
     });
 
+    // 11d. The admin password changed in the menu: the current one is checked in the image (perl's
+    // crypt over the yescrypt hash), the new one logs in, the old one no longer does.
+    const menuAt = (label: string) => {
+      const i = MENU_OPTIONS.findIndex((o) => o.label === label);
+      assert.ok(i >= 0, label);
+      return `${'\x1b[B'.repeat(i)}\r`;
+    };
+    await check('the admin password changed in the menu, after the current one was checked', async () => {
+      const changed = await sshDialog(
+        { host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: adminPassword, timeoutMs: 180_000 },
+        [
+          { expect: /Main menu/, send: menuAt('Change the admin password') },
+          { expect: /Current admin password/, send: `${adminPassword}\r` },
+          { expect: /New admin password/, send: `${NEW_ADMIN_PASSWORD}\r` },
+          { expect: /Repeat the new password/, send: `${NEW_ADMIN_PASSWORD}\r` },
+        ],
+        /Done: changed the admin password/,
+      );
+      assert.match(changed, /Done: changed the admin password/);
+      adminPassword = NEW_ADMIN_PASSWORD;
+      assert.equal(await sshAuthenticates({ host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: NEW_ADMIN_PASSWORD, timeoutMs: 90_000 }), true, 'the new password logs in');
+      assert.equal(await sshAuthenticates({ host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: ADMIN_PASSWORD, timeoutMs: 90_000 }), false, 'the old one does not');
+    });
+
+    // 11e. The server certificate renewed in the menu: a connection opened before keeps working, a
+    // new one gets the new certificate (systemd signals the confined key server; no restart).
+    await check('the server certificate renewed in the menu is served at once; an open connection keeps working', async () => {
+      const held = await KmipTestClient.connect(6000, client, { host: GUEST.ip, servername: GUEST.hostname, timeout: 10_000 });
+      try {
+        const old = held.socket.getPeerX509Certificate()!.fingerprint256;
+        const renewed = await sshDialog(
+          { host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: adminPassword, timeoutMs: 300_000 },
+          [
+            { expect: /Main menu/, send: menuAt('Renew the server certificate') },
+            { expect: /Renew the server certificate now\?/, send: 'y\r' },
+          ],
+          /Done: renewed the server certificate[^\n]*\n/,
+        );
+        const plain = renewed.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+        assert.match(plain, /Key server\s+reloaded/);
+        const shown = /SHA-256\s+([0-9A-F]{2}(?::[0-9A-F]{2}){31})/.exec(plain)?.[1];
+        assert.ok(shown && shown !== old, `a new fingerprint is shown (old ${old}): ${plain.slice(-1500)}`);
+        let served = '';
+        for (const deadline = Date.now() + 30_000; served !== shown && Date.now() < deadline; await new Promise((r) => setTimeout(r, 1000))) {
+          const fresh = await KmipTestClient.connect(6000, client, { host: GUEST.ip, servername: GUEST.hostname, timeout: 10_000 });
+          served = fresh.socket.getPeerX509Certificate()!.fingerprint256;
+          fresh.socket.destroy();
+        }
+        assert.equal(served, shown, 'a new connection gets the certificate the menu showed');
+        const answer = parseResponse(await held.send(request([{ operation: Enum.Operation.DiscoverVersions, payload: [] }], { minor: 2 })));
+        assert.equal(answer.items[0]!.status, Enum.ResultStatus.Success, 'the connection opened before the renewal still works');
+        assert.equal(held.socket.getPeerX509Certificate()!.fingerprint256, old, 'on the certificate it began with');
+      } finally {
+        held.socket.destroy();
+      }
+    });
+
     // 12. The SIEM received, over TCP 514 through the firewall: the key server's audit record of the
     // Discover Versions (RFC 5424 structured data with its sequence number), sshd's login of the
     // admin (from the journal) and auditd's record of it (from the audit trail).
@@ -324,7 +384,7 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     // 13. Lockout (PCI DSS 8.3.4): ten wrong passwords over SSH, then the right one is refused too.
     const wrong = { host: GUEST.ip, from: ADMIN_HOST, username: 'admin', password: 'not the admin password!', timeoutMs: 90_000 };
     for (let i = 0; i < 10; i++) assert.equal(await sshAuthenticates(wrong), false, `wrong password ${i + 1} refused`);
-    assert.equal(await sshAuthenticates({ ...wrong, password: ADMIN_PASSWORD }), false, 'the right password is refused while locked');
+    assert.equal(await sshAuthenticates({ ...wrong, password: adminPassword }), false, 'the right password is refused while locked');
     await siem.waitFor(/pam_faillock|Consecutive login failures|account temporarily locked/i, 60_000);
     await check('while the password is locked out, the key still logs in', async () => {
       const r = await keyLogin();

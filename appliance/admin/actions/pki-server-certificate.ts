@@ -1,7 +1,8 @@
 // The server certificate in use (what clients see on port 6000), and its renewal: a new key and
 // certificate for the same names and addresses, written as the data directory's owner; then the
-// key server is asked to reload (keyhaven.service ExecReload: SIGHUP), which it does without
-// closing a connection. It also notices the new server.crt by itself within seconds.
+// key server is sent SIGHUP, on which it reloads without closing a connection (it also notices the
+// new server.crt by itself within seconds). systemd sends the signal (systemctl kill), not an
+// ExecReload= command: that would run under the key server's AppArmor profile, which executes nothing.
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
@@ -29,15 +30,14 @@ export const pkiRenewServer = defineAction({
   schema: z.object({}).strict(),
   async run(_p, ctx) {
     const renewed = await asDataOwner(ctx.paths, 'pki.renew-server', {});
-    // try-: never starts a stopped server; reload is SIGHUP (keyhaven.service ExecReload).
-    const r = await ctx.system.run('/usr/bin/systemctl', ['try-reload-or-restart', 'keyhaven.service'], { allowFailure: true, timeoutMs: 60_000 });
+    // A stopped server is not started: it reads the new certificate when it starts.
     const state = (await ctx.system.run('/usr/bin/systemctl', ['is-active', 'keyhaven.service'], { allowFailure: true })).stdout.trim();
-    const keyServer =
-      r.code !== 0
-        ? `not reloaded (${r.stderr.trim().split('\n')[0] || `exit ${r.code}`}): it picks up the new certificate within seconds by itself`
-        : state === 'active'
-          ? 'reloaded'
-          : 'not running: it uses the new certificate when it starts';
+    const r = state === 'active' ? await ctx.system.run('/usr/bin/systemctl', ['kill', '--kill-whom=main', '--signal=SIGHUP', 'keyhaven.service'], { allowFailure: true, timeoutMs: 60_000 }) : undefined;
+    const keyServer = !r
+      ? 'not running: it uses the new certificate when it starts'
+      : r.code !== 0
+        ? `not signalled (${r.stderr.trim().split('\n')[0] || `exit ${r.code}`}): it picks up the new certificate within seconds by itself`
+        : 'reloaded';
     const result: RenewedServerCertificate = { ...renewed, keyServer };
     const names = [...renewed.dns, ...renewed.ip].join(', ');
     const summary =
