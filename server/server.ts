@@ -32,7 +32,7 @@ export interface RunningServer {
   /** Forwarding of audit records, when audit.syslog is configured. */
   syslog?: SyslogForwarder;
   /**
-   * Re-reads the server certificate, key and CRL (SIGHUP; `systemctl reload keyhaven`): new
+   * Re-reads the server certificate, key and CRL (on SIGHUP, which the admin helper's renewal has systemd send): new
    * handshakes get them, open connections stay. False when they were refused (the old ones stay).
    */
   reloadTls(): boolean;
