@@ -55,15 +55,20 @@ export function checkValue(spec: AttributeSpec, name: string, value: Item, echoe
   if (size > MAX_ATTRIBUTE_VALUE_BYTES) {
     throw invalidField(`the value of "${name}" takes ${size} bytes; attribute values are limited to ${MAX_ATTRIBUTE_VALUE_BYTES}`);
   }
-  if (spec.type === 'any') {
-    // A custom value the response echoes must be expressible in the client's version (KMIP 1.4
-    // §2.1.1: a message holds only that version's tags and values), or its response cannot be sent.
-    const undefinedItem = echoedInMinor === undefined ? undefined : firstUndefinedIn(value, { major: 1, minor: echoedInMinor });
-    if (undefinedItem) throw invalidField(`the value of "${name}" holds ${undefinedItem}: send it in a version that defines it`);
-    return;
-  }
-  if (value.type !== spec.type) {
-    throw invalidField(`"${name}" must be a ${ITEM_TYPE_NAMES.get(spec.type)}, not a ${ITEM_TYPE_NAMES.get(value.type)}`);
+  checkTyped(spec, name, value);
+  if (echoedInMinor === undefined) return;
+  // A value the response echoes must be expressible in the client's version (KMIP 1.4 §2.1.1: a
+  // message holds only that version's tags and values), or its response cannot be sent.
+  const undefinedItem = undefinedInMinor(spec, value, echoedInMinor);
+  if (undefinedItem) throw invalidField(`the value of "${name}" holds ${undefinedItem}: send it in a version that defines it`);
+}
+
+/** A standard attribute's value against its type, enumeration and fields (a custom one has none). */
+function checkTyped(spec: AttributeSpec, name: string, value: Item): void {
+  const type = spec.type;
+  if (type === 'any') return;
+  if (value.type !== type) {
+    throw invalidField(`"${name}" must be a ${ITEM_TYPE_NAMES.get(type)}, not a ${ITEM_TYPE_NAMES.get(value.type)}`);
   }
   if (value.type === 0x05 && spec.enumId && !ENUM_VALUE_NAMES[spec.enumId].has(value.value)) {
     throw invalidField(`${value.value} is not a valid ${spec.enumId} value for "${name}"`);
@@ -87,6 +92,15 @@ export function checkValue(spec: AttributeSpec, name: string, value: Item, echoe
       }
     }
   }
+}
+
+/** A tag or enumeration value of the attribute value that KMIP 1.minor lacks, if any. */
+function undefinedInMinor(spec: AttributeSpec, value: Item, minor: number): string | undefined {
+  // An enumeration Attribute Value's tag does not name its enumeration: the spec does.
+  if (value.type === 0x05 && spec.enumId && enumValueMinor(spec.enumId, value.value) > minor) {
+    return `${spec.enumId} value 0x${value.value.toString(16)} is not defined in KMIP 1.${minor}`;
+  }
+  return firstUndefinedIn(value, { major: 1, minor });
 }
 
 /** The Attribute structure for a response; the index is omitted when 0 (KMIP 1.4 §2.1.1). */

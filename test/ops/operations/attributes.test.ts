@@ -1,7 +1,7 @@
 // Add, Modify and Delete Attribute (KMIP 1.4 §4.14–§4.16) against a store in memory.
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boolean, integer, structure, textString } from '../../../server/kmip/item.js';
+import { boolean, enumeration, integer, structure, textString } from '../../../server/kmip/item.js';
 import { Enum, Tag } from '../../../server/kmip/tables.js';
 import { activate } from '../../../server/ops/operations/activate.js';
 import { addAttribute } from '../../../server/ops/operations/add-attribute.js';
@@ -84,4 +84,16 @@ test('a custom value holding tags a version lacks: refused when that version wou
   const listed = (minor: number) => h.run(getAttributes, uidPayload(uid, []), h.ctx({ minor })).filter((i) => i.tag === Tag.Attribute).map((i) => field<string>((i as { value: Item[] }).value, Tag.AttributeName));
   assert.ok(listed(4).includes('x-fuzz'), 'a 1.4 client sees it');
   assert.ok(!listed(0).includes('x-fuzz'), 'a 1.0 client does not, and its response still encodes');
+});
+
+test('a standard attribute with an enumeration value a version lacks: refused when that version would echo it, nothing stored', () => {
+  // SHA3-256 (0x0F) is a KMIP 1.4 Hashing Algorithm; a 1.0 Add Attribute response echoing it could
+  // not be encoded (KMIP 1.4 §9.1.3.2.16), and the General Failure left the attribute stored.
+  const params = structure(Tag.AttributeValue, [enumeration(Tag.HashingAlgorithm, Enum.HashingAlgorithm.SHA3256)]);
+  const count = () => h.load(uid).attributes.filter((a) => a.name === 'Cryptographic Parameters').length;
+  const before = count();
+  h.fails(addAttribute, uidPayload(uid, [attribute('Cryptographic Parameters', params)]), RR.InvalidField, /HashingAlgorithm value 0xf is not defined in KMIP 1\.0/, h.ctx({ minor: 0 }));
+  h.run(addAttribute, uidPayload(uid, [attribute('Cryptographic Parameters', params)]), h.ctx({ minor: 4 }));
+  assert.equal(count(), before + 1, 'a 1.4 client may add it');
+  h.fails(modifyAttribute, uidPayload(uid, [attribute('Cryptographic Parameters', params, before)]), RR.InvalidField, /not defined in KMIP 1\.3/, h.ctx({ minor: 3 }));
 });
