@@ -3,7 +3,7 @@ import { KmipError } from '../../errors.js';
 import { decode } from '../../kmip/decode.js';
 import { byteString, enumeration, ItemType, structure, textString, type StructureItem } from '../../kmip/item.js';
 import { Enum, Tag } from '../../kmip/tables.js';
-import { attributeItem } from '../../kmip/attribute-codec.js';
+import { attributeForVersion, attributeItem } from '../../kmip/attribute-codec.js';
 import { operation } from '../pipeline/operation.js';
 import { ownedObjectWithMaterial, setPlaceholder, targetUid } from '../model/access.js';
 import { isArchived, isDestroyed } from '../model/lifecycle.js';
@@ -49,7 +49,13 @@ export const get = operation<GetRequest>({
 
     let value = decode(material) as StructureItem;
     if (o.objectType === OT.Template) {
-      value = structure(Tag.Template, decodeTemplate(material).map((a) => attributeItem(a)));
+      // As Get Attributes does: only what the client's version defines (KMIP 1.4 §2.1.1), so a
+      // Template stored by a newer client does not make the response unencodable.
+      const minor = ctx.version.minor;
+      value = structure(Tag.Template, decodeTemplate(material).flatMap((a) => {
+        const shown = attributeForVersion(a, minor);
+        return shown ? [attributeItem(shown)] : [];
+      }));
     } else if (format !== undefined) {
       value = inFormat(o.objectType, value, format);
     }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { boolean, enumeration, integer, interval, longInteger, structure, textString, type Item, type StructureItem } from '../../../server/kmip/item.js';
 import { Enum, Mask, Tag } from '../../../server/kmip/tables.js';
+import { firstUndefinedIn } from '../../../server/kmip/versions.js';
 import { FailureWithPayload } from '../../../server/ops/pipeline/failure-with-payload.js';
 import { activate } from '../../../server/ops/operations/activate.js';
 import { addAttribute } from '../../../server/ops/operations/add-attribute.js';
@@ -19,6 +20,7 @@ import { getUsageAllocation } from '../../../server/ops/operations/get-usage-all
 import { locate } from '../../../server/ops/operations/locate.js';
 import { obtainLease, DEFAULT_LEASE_SECONDS } from '../../../server/ops/operations/obtain-lease.js';
 import { query } from '../../../server/ops/operations/query.js';
+import { register } from '../../../server/ops/operations/register.js';
 import { SUPPORTED } from '../../../server/ops/pipeline/supported-operations.js';
 import { attribute, av, createAesPayload, field, harness, uidPayload, type Harness } from './harness.js';
 
@@ -49,6 +51,27 @@ test("Get applies a reached Deactivation Date and writes it back; another identi
   h.run(get, uidPayload(uid));
   assert.equal(h.load(uid).state, Enum.State.Deactivated);
   h.fails(get, uidPayload(uid), RR.ItemNotFound, /no object/, h.ctx({ identity: 'CN=bob' }));
+});
+
+test("Get of a Template: only the attributes the client's version defines (KMIP 1.4 §2.1.1)", () => {
+  const sha3 = structure(Tag.AttributeValue, [enumeration(Tag.HashingAlgorithm, Enum.HashingAlgorithm.SHA3256)]);
+  const uid = field<string>(h.run(register, [
+    enumeration(Tag.ObjectType, Enum.ObjectType.Template),
+    structure(Tag.TemplateAttribute, []),
+    structure(Tag.Template, [
+      attribute('Name', av.name('sha3-template')),
+      attribute('Cryptographic Length', av.int(256)),
+      attribute('Cryptographic Parameters', sha3),
+      attribute('Description', av.text('1.4 only')),
+    ]),
+  ]), Tag.UniqueIdentifier)!;
+  const names = (minor: number) => {
+    const out = h.run(get, uidPayload(uid), h.ctx({ minor }));
+    assert.equal(firstUndefinedIn(structure(Tag.ResponsePayload, out), { major: 1, minor }), undefined, `encodable in 1.${minor}`);
+    return (out[2] as StructureItem).value.map((a) => field<string>((a as StructureItem).value, Tag.AttributeName));
+  };
+  assert.deepEqual(names(4), ['Cryptographic Length', 'Cryptographic Parameters', 'Description']);
+  assert.deepEqual(names(0), ['Cryptographic Length']);
 });
 
 test('Get Attributes: named ones in the order named, missing ones left out; a name twice is refused', () => {
