@@ -150,7 +150,9 @@ export class KmipService {
         maxResponseSize: this.o.maxResponseSize,
       };
       result = answerRequest(req, refusal, env);
-      store.release('kh_msg');
+      // A General Failure in place of a response that could not be encoded keeps nothing it wrote.
+      if (result.undoWrites) store.rollbackTo('kh_msg');
+      else store.release('kh_msg');
     } catch (err) {
       store.rollbackTo('kh_msg');
       if (err instanceof KeyGenerationNeeded) {

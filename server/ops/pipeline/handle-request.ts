@@ -38,6 +38,11 @@ export interface RequestEnvironment extends AnswerEnvironment {
 export interface RequestResult {
   response: Buffer;
   outcomes: OperationOutcome[];
+  /**
+   * The response reports a failure the batch's writes did not have (its own could not be sent):
+   * the caller must roll back everything the request wrote rather than keep it.
+   */
+  undoWrites?: true;
 }
 
 /** A request read from its bytes, or the error response that answers them. */
@@ -108,9 +113,13 @@ export function answerRequest(req: RequestMessage, refusal: string | undefined, 
     response = build(version, now, result.items, req.header.clientCorrelationValue);
   } catch (err) {
     // A response this server cannot encode in the client's version is its own bug: report it as a
-    // General Failure rather than dropping the connection.
+    // General Failure rather than dropping the connection, and undo the batch's writes, which the
+    // client is told did not happen.
     env.onInternalError(err);
-    return failure(version, now, Enum.ResultReason.GeneralFailure, 'the server could not encode its response; see the server log', undefined);
+    return {
+      ...failure(version, now, Enum.ResultReason.GeneralFailure, 'the server could not encode its response; see the server log', undefined),
+      undoWrites: true,
+    };
   }
   if (response.length > limit) {
     // KMIP 1.4 §6.3: a response over the client's Maximum Response Size is replaced by errors.
@@ -131,7 +140,10 @@ export function answerRequest(req: RequestMessage, refusal: string | undefined, 
   return { response, outcomes: result.outcomes };
 }
 
-/** One Request Message in, one Response Message out, synchronously (tools and tests). */
+/**
+ * One Request Message in, one Response Message out, synchronously (tools and tests). The caller
+ * owns the transaction: it must roll back the request's writes when the result says undoWrites.
+ */
 export function handleRequest(raw: Buffer, env: RequestEnvironment): RequestResult {
   const read = readRequest(raw, env);
   if (read.kind === 'answered') return read.result;
