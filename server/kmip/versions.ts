@@ -66,21 +66,34 @@ export function resultReasonFor(reason: number, v: ProtocolVersion): number {
   return enumValueMinor('ResultReason', reason) <= v.minor ? reason : Enum.ResultReason.GeneralFailure;
 }
 
+/** The newest minor version any tag or enumeration value above comes from. */
+const NEWEST_MINOR = Math.max(
+  FIRST_TAG_OF_MINOR.length - 1,
+  ...Object.values(ENUM_VALUE_MINOR).flatMap((m) => [...m.values()]),
+);
+
 /**
  * Finds the first item of a (response) tree that the version does not define: a tag added later,
  * or an enumeration value added later. Returns undefined when the whole tree is valid.
  */
 export function firstUndefinedIn(item: Item, v: ProtocolVersion): string | undefined {
-  if (tagMinor(item.tag) > v.minor) return `tag 0x${item.tag.toString(16)} is not defined in KMIP 1.${v.minor}`;
+  // Every response and custom attribute value passes here: in the newest version (most clients)
+  // everything is defined, so the tree need not be walked.
+  if (v.minor >= NEWEST_MINOR) return undefined;
+  return firstUndefined(item, v.minor);
+}
+
+function firstUndefined(item: Item, minor: number): string | undefined {
+  if (tagMinor(item.tag) > minor) return `tag 0x${item.tag.toString(16)} is not defined in KMIP 1.${minor}`;
   if (item.type === 0x05) {
     const e = ENUM_OF_TAG.get(item.tag);
-    if (e && enumValueMinor(e, item.value) > v.minor) {
-      return `${e} value 0x${item.value.toString(16)} is not defined in KMIP 1.${v.minor}`;
+    if (e && enumValueMinor(e, item.value) > minor) {
+      return `${e} value 0x${item.value.toString(16)} is not defined in KMIP 1.${minor}`;
     }
   }
   if (item.type === 0x01) {
     for (const c of item.value) {
-      const r = firstUndefinedIn(c, v);
+      const r = firstUndefined(c, minor);
       if (r) return r;
     }
   }
