@@ -86,14 +86,9 @@ export class StructReader {
   optionalText(tag: number): string | undefined { return this.optional(tag, ItemType.TextString); }
   enumeration(tag: number): number { return this.required(tag, ItemType.Enumeration); }
   optionalEnumeration(tag: number): number | undefined { return this.optional(tag, ItemType.Enumeration); }
-  integer(tag: number): number { return this.required(tag, ItemType.Integer); }
   optionalInteger(tag: number): number | undefined { return this.optional(tag, ItemType.Integer); }
-  longInteger(tag: number): bigint { return this.required(tag, ItemType.LongInteger); }
   optionalLongInteger(tag: number): bigint | undefined { return this.optional(tag, ItemType.LongInteger); }
   bytes(tag: number): Buffer { return this.required(tag, ItemType.ByteString); }
-  optionalBytes(tag: number): Buffer | undefined { return this.optional(tag, ItemType.ByteString); }
-  optionalBoolean(tag: number): boolean | undefined { return this.optional(tag, ItemType.Boolean); }
-  dateTime(tag: number): number { return this.required(tag, ItemType.DateTime); }
   optionalDateTime(tag: number): number | undefined { return this.optional(tag, ItemType.DateTime); }
   optionalInterval(tag: number): number | undefined { return this.optional(tag, ItemType.Interval); }
   /** The structure item itself (kept whole, e.g. an object value), when present. */
