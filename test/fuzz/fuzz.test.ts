@@ -1,18 +1,21 @@
 // Fuzzing the key server over real TLS connections. The server runs as its own process
 // (`keyhaven serve --config FILE`) so that a crash is visible as an exit. fast-check draws build
-// valid requests for every implemented operation (server/ops/registry.ts) and mutates them — bit
-// flips, truncations, length fields, tags and types, duplicated / removed / re-typed fields, deep
-// nesting, splices, random bytes — bounded by count and time. Checks: the process stays up; every
-// framed request gets exactly one answer and every answer is a well-formed Response Message; no
-// request hangs; no request makes the server fail internally (General Failure from an unexpected
+// valid requests for every implemented operation (server/ops/pipeline/registry.ts) and mutates them
+// — bit flips, truncations, length fields, tags and types, duplicated / removed / re-typed fields,
+// deep nesting, splices, random bytes — bounded by count and time. Checks: the process stays up;
+// every framed request gets exactly one answer and every answer is a well-formed Response Message;
+// no request hangs; no request makes the server fail internally (General Failure from an unexpected
 // exception); afterwards a fresh Create/Get/Destroy works, the server stops cleanly and
 // `keyhaven audit verify` passes.
 //
 // Each connection is a fast-check property run (seed FUZZ_SEED + its number): an input that breaks a
 // rule fails it, and fast-check shrinks the input against the live server and reports it with the
-// seed. FUZZ_SEED=n replays a run's inputs (the interleaving of the connections, and so the pool of
-// identifiers, may differ); FUZZ_COUNT and FUZZ_SECONDS bound it (default 20,000 messages or 30 s,
-// whichever comes first); FUZZ_REPORT=FILE writes every finding (input hex included) as JSON.
+// seed. The candidates shrinking tries are not part of the run: they count and record nothing, and
+// the count and findings bounds do not cut them short (only the time bound, plus SHRINK_SECONDS);
+// the input shrinking ends on is recorded once. FUZZ_SEED=n replays a run's inputs (the interleaving
+// of the connections, and so the pool of identifiers, may differ); FUZZ_COUNT and FUZZ_SECONDS bound
+// it (default 20,000 messages or 30 s, whichever comes first); FUZZ_REPORT=FILE writes every finding
+// (input hex included) as JSON.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
@@ -47,6 +50,8 @@ const READ_TIMEOUT = 200;
 const MAX_MESSAGE = 64 * 1024;
 /** A framed request unanswered for this long is a hang. */
 const HANG_MS = 5000;
+/** How long past the time bound a connection may go on shrinking the input that failed on it. */
+const SHRINK_SECONDS = 20;
 
 // ---------------------------------------------------------------------------------------------
 // Valid requests for every implemented operation
@@ -495,49 +500,65 @@ describe('fuzzing the KMIP listener over TLS', () => {
       'every unmutated corpus request succeeds (else the fuzz never gets deep into that operation)',
     );
 
-    const stats = { sent: 0, framed: 0, unframed: 0, answered: 0, success: 0, error: 0, closedByServer: 0, closedInsteadOfAnswer: 0, abandoned: 0 };
-    const byKind = new Map<string, number>();
-    const findings: Finding[] = [];
-    const generalFailures: Finding[] = [];
-    const unanswered: Finding[] = [];
+    // What the run counts and records. Shrink candidates go to a tally of their own, thrown away.
+    const tally = () => ({
+      stats: { sent: 0, framed: 0, unframed: 0, answered: 0, success: 0, error: 0, closedByServer: 0, closedInsteadOfAnswer: 0, abandoned: 0 },
+      byKind: new Map<string, number>(),
+      findings: [] as Finding[],
+      generalFailures: [] as Finding[],
+      unanswered: [] as Finding[],
+      /** Objects created by the inputs, for later inputs to act on (the pool's, for the run's own inputs). */
+      created: [] as string[],
+    });
+    type Tally = ReturnType<typeof tally>;
+    const counted: Tally = { ...tally(), created: pool.uids };
+    const { stats, byKind, findings, generalFailures, unanswered } = counted;
     const started = Date.now();
     const done = () => stats.sent >= COUNT || Date.now() - started > SECONDS * 1000 || server.exit !== undefined || findings.length >= 200;
+    const shrinkDone = () => Date.now() - started > (SECONDS + SHRINK_SECONDS) * 1000 || server.exit !== undefined;
+    /** A finding into its list: General Failures (the first 20) or the other findings. */
+    const file = (into: Tally, f: Finding) => {
+      if (!f.problem.startsWith('General Failure: ')) into.findings.push(f);
+      else if (into.generalFailures.length < 20) into.generalFailures.push(f);
+    };
 
     /** Counts the responses to one input; returns its first finding or General Failure, if any. */
-    const record = (n: number, kind: string, bytes: Buffer, responses: Buffer[]): Finding | undefined => {
+    const record = (into: Tally, n: number, kind: string, bytes: Buffer, responses: Buffer[]): Finding | undefined => {
+      const { stats } = into;
       let first: Finding | undefined;
       for (const resp of responses) {
         stats.answered++;
+        let f: Finding | undefined;
         try {
           const c = checkResponse(resp);
           if (c.ok) stats.success++;
           else stats.error++;
-          for (const u of c.created) if (pool.uids.length < 300) pool.uids.push(u);
-          if (c.generalFailure !== undefined) {
-            const f = { n, kind, problem: `General Failure: ${c.generalFailure}`, hex: bytes.toString('hex') };
-            if (generalFailures.length < 20) generalFailures.push(f);
-            first ??= f;
-          }
+          for (const u of c.created) if (into.created.length < 300) into.created.push(u);
+          if (c.generalFailure !== undefined) f = { n, kind, problem: `General Failure: ${c.generalFailure}`, hex: bytes.toString('hex') };
         } catch (err) {
-          const f = { n, kind, problem: `invalid response (${(err as Error).message}): ${resp.toString('hex').slice(0, 400)}`, hex: bytes.toString('hex') };
-          findings.push(f);
+          f = { n, kind, problem: `invalid response (${(err as Error).message}): ${resp.toString('hex').slice(0, 400)}`, hex: bytes.toString('hex') };
+        }
+        if (f) {
+          file(into, f);
           first ??= f;
         }
       }
       return first;
     };
 
-    // One input: send it, check the answer. A finding or a General Failure also fails the property,
-    // so that fast-check shrinks that input and reports it (closed connections are only counted).
-    const exchange = async (conn: RawConnection, r: Rng): Promise<{ conn: RawConnection; finding?: Finding }> => {
+    // One input: send it, check the answer, count and record into `into`. A finding or a General
+    // Failure also fails the property, so that fast-check shrinks that input and reports it (closed
+    // connections are only counted).
+    const exchange = async (conn: RawConnection, input: { kind: string; bytes: Buffer }, into: Tally): Promise<{ conn: RawConnection; finding?: Finding }> => {
+      const { stats, byKind, unanswered } = into;
       const n = stats.sent++;
-      const { kind, bytes } = mutate(r, pool);
+      const { kind, bytes } = input;
       byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
       const frames = frameCount(bytes);
       const before = conn.responses.length;
       let finding: Finding | undefined;
       const find = (f: Finding) => {
-        findings.push(f);
+        file(into, f);
         finding ??= f;
       };
       await conn.write(bytes);
@@ -545,7 +566,7 @@ describe('fuzzing the KMIP listener over TLS', () => {
         stats.framed++;
         await conn.waitFor(before + frames, HANG_MS);
         const got = conn.responses.slice(before);
-        finding = record(n, kind, bytes, got);
+        finding = record(into, n, kind, bytes, got);
         if (got.length < frames) {
           if (conn.closed) {
             // Within the contract (an error or a closed connection), but worth knowing.
@@ -563,7 +584,7 @@ describe('fuzzing the KMIP listener over TLS', () => {
         // connection is finished.
         stats.unframed++;
         const closed = await conn.waitClosed(READ_TIMEOUT + 1500);
-        finding = record(n, kind, bytes, conn.responses.slice(before));
+        finding = record(into, n, kind, bytes, conn.responses.slice(before));
         if (closed) stats.closedByServer++;
         else {
           stats.abandoned++;
@@ -577,16 +598,46 @@ describe('fuzzing the KMIP listener over TLS', () => {
 
     const worker = async (w: number) => {
       let conn = await RawConnection.connect(server.port, dev);
+      // The first input that failed on this connection: fast-check shrinks it from then on, and the
+      // last candidate that failed too is the counterexample it reports.
+      let failed: Finding | undefined;
+      let last: Finding | undefined;
+      let broken = false;
       const result = await fc.check(
         fc.asyncProperty(fc.gen(), async (g) => {
-          if (done()) return; // the count, the time or the findings bound is reached: pass the rest
-          const out = await exchange(conn, drawFrom(g));
+          const shrinking = failed !== undefined;
+          // The count, the time or the findings bound is reached: pass the rest. Shrinking stops at
+          // its own time bound only (a passing candidate leaves the counterexample as it is).
+          if (shrinking ? shrinkDone() : done()) return;
+          if (broken) {
+            conn.destroy();
+            conn = await RawConnection.connect(server.port, dev);
+            broken = false;
+          }
+          const into = shrinking ? tally() : counted;
+          const input = mutate(drawFrom(g), pool);
+          let out: { conn: RawConnection; finding?: Finding };
+          try {
+            out = await exchange(conn, input, into);
+          } catch (err) {
+            // Fails the property as before, as this input's finding; the next one gets a fresh connection.
+            broken = true;
+            out = { conn, finding: { n: into.stats.sent - 1, kind: input.kind, problem: `the exchange failed: ${(err as Error)?.stack ?? String(err)}`, hex: input.bytes.toString('hex') } };
+          }
           conn = out.conn;
-          if (out.finding) throw new Error(`${out.finding.kind}: ${out.finding.problem}\n  input ${out.finding.hex.slice(0, 1200)}`);
+          if (out.finding) {
+            if (shrinking) last = out.finding;
+            else failed = out.finding;
+            throw new Error(`${out.finding.kind}: ${out.finding.problem}\n  input ${out.finding.hex.slice(0, 1200)}`);
+          }
         }),
-        { seed: SEED + w, numRuns: Math.ceil(COUNT / CONNECTIONS), interruptAfterTimeLimit: (SECONDS + 30) * 1000, markInterruptAsFailure: false },
+        { seed: SEED + w, numRuns: Math.ceil(COUNT / CONNECTIONS), interruptAfterTimeLimit: (SECONDS + SHRINK_SECONDS + 10) * 1000, markInterruptAsFailure: false },
       );
-      if (result.failed) shrunk.push(`connection ${w} (replay: FUZZ_SEED=${SEED}): ${fc.defaultReportMessage(result) ?? ''}`);
+      if (result.failed) {
+        shrunk.push(`connection ${w} (replay: FUZZ_SEED=${SEED}): ${fc.defaultReportMessage(result) ?? ''}`);
+        // The shrunk input, once (the input that failed first is recorded already).
+        if (failed && last) file(counted, { ...last, n: failed.n, kind: `${last.kind}, shrunk from #${failed.n} (${failed.kind})` });
+      }
       conn.close();
     };
     const shrunk: string[] = [];
