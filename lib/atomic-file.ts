@@ -6,20 +6,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * A temporary file in the same directory, created new (O_EXCL: never a file or link left there) with
- * mode 0600 from the start (a private key is never readable by others, not even briefly), written,
- * fsynced, given exactly `mode` (whatever the umask), renamed over the target; then the directory is
- * fsynced so the rename itself survives a crash.
+ * The temporary file is created new: O_EXCL refuses any file or link already there (a planted
+ * symlink included), O_NOFOLLOW says so outright. Mode 0600 from the start: a private key is never
+ * readable by others, not even briefly.
+ */
+const TEMP_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+const tempName = (file: string) =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+
+/**
+ * A temporary file in the same directory (TEMP_FLAGS), written, given exactly `mode` (whatever the
+ * umask), fsynced (the mode with the data), renamed over the target; then the directory is fsynced
+ * so the rename itself survives a crash.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, mode: number): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  const tmp = tempName(file);
+  const fd = fs.openSync(tmp, TEMP_FLAGS, 0o600);
   try {
     try {
       fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
       fs.fchmodSync(fd, mode);
+      fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -28,13 +36,19 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode: n
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  let dirFd: number | undefined;
   try {
-    dirFd = fs.openSync(dir, 'r');
-    fs.fsyncSync(dirFd);
+    fsyncDir(path.dirname(file));
   } catch {
     // Some file systems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+/** Makes a directory's entries (a file created or renamed in it) durable; throws when it cannot. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY);
+  try {
+    fs.fsyncSync(fd);
   } finally {
-    if (dirFd !== undefined) fs.closeSync(dirFd);
+    fs.closeSync(fd);
   }
 }

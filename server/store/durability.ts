@@ -7,7 +7,7 @@
 // descriptor wrote it, so our own descriptor on the -wal file is enough.
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 import { constants } from 'node:fs';
-import { fsyncDir } from './master-key.js';
+import { fsyncDir } from '../../lib/atomic-file.js';
 import { dirname } from 'node:path';
 
 type Waiter = { need: number; release: (err?: Error) => void };

@@ -2,6 +2,7 @@
 // purpose keys are derived from it with HKDF-SHA256 (RFC 5869) so that the key that wraps key
 // material and the key that chains the audit log are independent.
 import { closeSync, constants, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { fsyncDir } from '../../lib/atomic-file.js';
 import { dirname } from 'node:path';
 import { hkdfSync, randomBytes, timingSafeEqual, createHmac } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
@@ -89,13 +90,4 @@ function createMasterKey(path: string): Buffer {
   }
   fsyncDir(dirname(path));
   return key;
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
