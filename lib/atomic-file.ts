@@ -3,6 +3,7 @@
 // appliance's settings files.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -40,6 +41,35 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode: n
     fsyncDir(path.dirname(file));
   } catch {
     // Some file systems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+/** The same on libuv's thread pool: the event loop never waits for the disk. */
+export async function writeFileAtomicAsync(file: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const tmp = tempName(file);
+  const f = await fsp.open(tmp, TEMP_FLAGS, 0o600);
+  try {
+    try {
+      await f.writeFile(data);
+      await f.chmod(mode);
+      await f.sync();
+    } finally {
+      await f.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  try {
+    const d = await fsp.open(path.dirname(file), fs.constants.O_RDONLY);
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // As writeFileAtomic: the rename is atomic even where a directory cannot be fsynced.
   }
 }
 

@@ -11,9 +11,8 @@
 // old anchor or the new one, never a torn file).
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { open as openAsync, rename as renameAsync } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../../lib/atomic-file.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../../lib/atomic-file.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { sameKey } from './master-key.js';
 
@@ -113,22 +112,8 @@ export class AnchorFile {
 
   /** The same on libuv's thread pool: the event loop never waits for the disk. */
   async write(state: AnchorState): Promise<void> {
-    const tmp = `${this.path}.tmp`;
     try {
-      const f = await openAsync(tmp, 'w', 0o600);
-      try {
-        await f.writeFile(this.serialize(state));
-        await f.sync();
-      } finally {
-        await f.close();
-      }
-      await renameAsync(tmp, this.path);
-      const d = await openAsync(dirname(this.path), 'r');
-      try {
-        await d.sync();
-      } finally {
-        await d.close();
-      }
+      await writeFileAtomicAsync(this.path, this.serialize(state), 0o600);
     } catch (err) {
       throw this.writeError(err);
     }
