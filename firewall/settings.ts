@@ -75,6 +75,8 @@ const networkListSchema = (opening: keyof typeof OPENINGS, max = 256) =>
                   ? 'contains'
                   : undefined;
           if (relation) {
+            // Overlapping entries would be counted twice by the whole-address-space check below.
+            refused = true;
             ctx.addIssue({
               code: z.ZodIssueCode.custom,
               path: [i],

@@ -91,6 +91,16 @@ test('repeated and overlapping entries are refused, naming both', () => {
   assert.match(problems({ adminNetworks: ['10.1.0.0/16', '10.0.0.0/8'] }), /adminNetworks\[1\]: "10\.0\.0\.0\/8" contains entry \[0\]/);
   assert.match(problems({ adminNetworks: ['10.0.0.1', '10.0.0.1/32'] }), /adminNetworks\[1\]: "10\.0\.0\.1\/32" repeats entry \[0\]/);
   assert.match(problems({ siemHosts: ['2001:db8::1', '2001:DB8::0:1'] }), /siemHosts\[1\]: "2001:db8::1" repeats entry \[0\]/);
+  // Overlapping entries are not counted twice towards "every address": 0.0.0.0/2 lies inside 0.0.0.0/1,
+  // and the three cover half of IPv4, so only the overlap is refused.
+  assert.equal(
+    problems({ adminNetworks: ['0.0.0.0/1', '0.0.0.0/2', '64.0.0.0/2'] }),
+    [
+      'adminNetworks[1]: "0.0.0.0/2" lies inside entry [0] "0.0.0.0/1"; remove one of them',
+      'adminNetworks[2]: "64.0.0.0/2" lies inside entry [0] "0.0.0.0/1"; remove one of them',
+    ].join('\n'),
+  );
+  assert.match(problems({ adminNetworks: ['0.0.0.0/1', '128.0.0.0/1'] }), /together cover every IPv4 address/);
   // The same address in different roles is fine.
   assert.doesNotThrow(() => parseNetworkPolicySettings({ siemHosts: ['192.0.2.1'], ntpServers: ['192.0.2.1'] }));
 });
