@@ -83,6 +83,11 @@ export class KmipService {
   private readonly rsaPool: RsaKeyPool;
   /** What reading a request needs (one object for every request). */
   private readonly readEnv: { now: () => number; maxBatchItems: number };
+  /**
+   * What answering a request needs, also one object: only identity and rsaKeys change, set before
+   * each answerRequest (synchronous, and it keeps no reference to the environment).
+   */
+  private readonly answerEnv: AnswerEnvironment;
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
@@ -93,6 +98,16 @@ export class KmipService {
     this.scheduler = new RequestScheduler(o.sliceMs ?? 10, undefined, () => this.commit());
     this.rsaPool = o.rsaPool ?? new RsaKeyPool();
     this.readEnv = { now: this.nowSeconds, maxBatchItems: o.maxBatchItems ?? 64 };
+    this.answerEnv = {
+      identity: '',
+      rsaKeys: new RequestRsaKeys(this.rsaPool),
+      store: o.store,
+      server: o.server,
+      limits: o.limits,
+      onInternalError: o.onInternalError,
+      now: this.nowSeconds,
+      maxResponseSize: o.maxResponseSize,
+    };
   }
 
   /** Handles one framed request; `reply` receives the response, or an Error when none can be sent. */
@@ -139,16 +154,9 @@ export class KmipService {
     let result: RequestResult;
     store.savepoint('kh_msg');
     try {
-      const env: AnswerEnvironment = {
-        identity: session.identity,
-        store,
-        server: this.o.server,
-        limits: this.o.limits,
-        rsaKeys: keys,
-        onInternalError: this.o.onInternalError,
-        now: this.nowSeconds,
-        maxResponseSize: this.o.maxResponseSize,
-      };
+      const env = this.answerEnv;
+      env.identity = session.identity;
+      env.rsaKeys = keys;
       result = answerRequest(req, refusal, env);
       // A General Failure in place of a response that could not be encoded keeps nothing it wrote.
       if (result.undoWrites) store.rollbackTo('kh_msg');
