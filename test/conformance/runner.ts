@@ -107,10 +107,11 @@ export async function runCase(file: string, connect: (file: string) => Promise<K
   }
   const bindings: Bindings = { symbols: new Map(), sentBytes: new Set(), sentText: new Set() };
   const client = await connect(file);
+  // With an observer the case runs on after a failure; whatever ends it, the first failure stands.
+  let firstFailure: CaseResult | undefined;
   try {
     let now = Math.floor(Date.now() / 1000);
     const start = now;
-    let firstFailure: CaseResult | undefined;
     // KMIP 1.4 §6.7: a server may answer an Asynchronous Indicator request synchronously. The
     // recorded run answered Operation Pending and then the result to a Poll; this server's direct
     // answer stands in for that Poll's, and a Cancel of an operation that already finished is moot.
@@ -119,7 +120,7 @@ export async function runCase(file: string, connect: (file: string) => Promise<K
       if (completed && pollOrCancel(ex.request)) {
         const diffs = ex.response && firstItemField(ex.request, Tag.Operation) === Enum.Operation.Poll ? compareResponse(ex.response, completed, bindings) : [];
         completed = undefined;
-        if (diffs.length > 0) return { file, status: 'fail', detail: `exchange ${i + 1} (Poll, answered synchronously): ${diffs.slice(0, 4).join('; ')}` };
+        if (diffs.length > 0) return firstFailure ?? { file, status: 'fail', detail: `exchange ${i + 1} (Poll, answered synchronously): ${diffs.slice(0, 4).join('; ')}` };
         continue;
       }
       completed = undefined;
@@ -135,6 +136,8 @@ export async function runCase(file: string, connect: (file: string) => Promise<K
         throw err;
       }
       const raw = await client.send(encode(req));
+      // Nobody looks at a response the case does not record unless it is dumped.
+      if (!observe && !ex.response) continue;
       const actual = decode(raw);
       observe?.(file, i + 1, start, actual);
       if (!ex.response) continue;
@@ -152,7 +155,7 @@ export async function runCase(file: string, connect: (file: string) => Promise<K
     }
     return firstFailure ?? { file, status: 'pass' };
   } catch (err) {
-    return { file, status: 'fail', detail: `error: ${(err as Error).message}` };
+    return firstFailure ?? { file, status: 'fail', detail: `error: ${(err as Error).message}` };
   } finally {
     client.close();
   }
