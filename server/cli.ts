@@ -5,12 +5,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dispatch, processIo, usageError, type CliCommand, type CliIo } from '../lib/cli.js';
 import { loadConfig, parseConfig, type Config } from './config.js';
-import { createLogger } from './log.js';
-import { hashPassword } from './net/credentials.js';
 import { ensureDevPki, PKI_USAGE, runPkiCli } from './pki/index.js';
-import { openStore, startServer } from './server.js';
-import { acceptRollback, describeHeads, inspectStore } from './store/rollback-guard.js';
 import { ttlvCommand } from './ttlv-command.js';
+
+// The server itself (KMIP operations, the store, the logger) is loaded by the commands that run it,
+// not with the table: the appliance's `keyhaven` builds its menu, helper and worker on this table
+// (server/index.ts), and none of those needs the server loaded.
+const running = () => import('./server.js');
+const rollbackGuard = () => import('./store/rollback-guard.js');
 
 function usage(message: string): never {
   throw usageError(message);
@@ -31,6 +33,7 @@ function waitForSignal(): Promise<string> {
 }
 
 async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; port: number }) => string): Promise<number> {
+  const [{ createLogger }, { startServer }] = await Promise.all([import('./log.js'), running()]);
   const log = createLogger(config.log.level);
   // Listening for the signal before starting: a stop requested while the server starts waits for
   // the start to finish and then stops cleanly (the final rollback anchor is written).
@@ -92,6 +95,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, n: { type: 'string', short: 'n' } },
   });
   const config = configFrom(values);
+  const [{ openStore }, { describeHeads, inspectStore }] = await Promise.all([running(), rollbackGuard()]);
   const opened = openStore(config, { create: false });
   const { db, audit: log } = opened;
   try {
@@ -134,6 +138,7 @@ async function store(args: string[], io: CliIo): Promise<number> {
   });
   if (values.yes && sub === 'check') usage('--yes is for store accept-rollback');
   const config = configFrom(values);
+  const [{ openStore }, { acceptRollback, describeHeads, inspectStore }] = await Promise.all([running(), rollbackGuard()]);
   const opened = openStore(config, { create: false });
   try {
     const found = inspectStore(opened);
@@ -177,6 +182,7 @@ async function credential(args: string[], io: CliIo): Promise<number> {
   if (password.length < 12) {
     throw usageError('the password must be at least 12 characters long');
   }
+  const { hashPassword } = await import('./net/credentials.js');
   io.stdout.write(`${hashPassword(password)}\n`);
   return 0;
 }

@@ -1,13 +1,15 @@
-// The key server's one public entry: what the image side (appliance/, firewall/, ova/, packer/) and
-// its tests may use. Everything else under server/ is internal and may change without notice;
-// `npm test` (.dependency-cruiser.cjs) refuses an image-side import of anything but this file.
+// The key server's public entry: what the image side (appliance/, firewall/, ova/, packer/) and its
+// tests may use, kept light: the admin menu, the admin helper and its data worker load it at every
+// start, so it never loads the running server (KMIP operations, the key store, the logger). Those
+// are the second entry, server/run.ts, for what runs or opens the store. Everything else under
+// server/ is internal and may change without notice; `npm test` (.dependency-cruiser.cjs) refuses
+// an image-side import of anything but these two files.
 
 // Configuration and its files
 export { parseConfig, loadConfig, resolvePaths, type Config, type ResolvedPaths } from './config.js';
 // Errors: the server's codes (the core's are in lib/errors.ts)
 export { ErrorCodes, ServerCodes, KeyhavenError, KmipError, type ErrorCode } from './errors.js';
-// Running the server, and opening its store (database, master key, audit log) as the server does
-export { startServer, openStore, PRODUCT, type RunningServer } from './server.js';
+// The database and master key files (the appliance's administration log is kept like the audit log)
 export { openDatabase, type Db } from './store/database.js';
 export { loadMasterKey, MASTER_KEY_BYTES } from './store/master-key.js';
 // Audit log and syslog forwarding
@@ -18,7 +20,7 @@ export * from './pki/index.js';
 export { readIndex } from './pki/store.js';
 export { newAttribute, OID } from './pki/subject.js';
 export { checkClientName, checkDnsName, checkDnValue } from './pki/validate.js';
-// The command line (the appliance's `keyhaven` extends the table)
+// The command line (the appliance's `keyhaven` extends the table); its commands load the server when run
 export { serverCommands, runCli } from './cli.js';
 // KMIP tag and enumeration values, for clients
 export { Enum, Tag } from './kmip/tables.js';

@@ -3,7 +3,7 @@
 // no composition rules beyond that — but a 15-character password of one character class, or one
 // built from a repeated or sequential run, is refused as guessable; so is a password found in a
 // list of common (breached) passwords or a published example passphrase.
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
 
 export const MIN_LENGTH = 15;
 export const MAX_LENGTH = 128;
@@ -24,10 +24,14 @@ let common: ReadonlySet<string> | undefined;
 let commonLong: readonly string[] | undefined;
 /**
  * The 49,233 passwords seen most often in public breach corpora, ranked: the "passwords-common"
- * dictionary of @zxcvbn-ts/language-common (MIT). Loaded on first use.
+ * dictionary of @zxcvbn-ts/language-common (MIT). Loaded on first use (1.3 MB of JSON, not paid by
+ * every start of the menu and the helper), with require so that the check stays synchronous: the
+ * package's main is CommonJS and it declares no "exports".
  */
 function commonPasswords(): ReadonlySet<string> {
-  return (common ??= new Set(dictionary['passwords-common'].map((w) => w.toLowerCase())));
+  if (common) return common;
+  const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+  return (common = new Set(dictionary['passwords-common'].map((w) => w.toLowerCase())));
 }
 
 /** Those of 10 characters or more: long enough that containing one makes a password guessable. */

@@ -20,7 +20,6 @@ import {
   loadMasterKey,
   newAttribute,
   OID,
-  openStore,
   parseConfig,
   readIndex,
   renderSubject,
@@ -75,8 +74,13 @@ const KEYGEN_MS = 150_000;
 /** The key store's paths as the key server resolves them for this data directory (server/config.ts). */
 const storePaths = (dataDir: string) => resolvePaths(parseConfig({ dataDir }, 'the data directory'));
 
-/** The key store (read-only use) and its audit log, opened as the key server opens them. */
-function withStore<T>(dataDir: string, fn: (db: Db, audit: AuditLog) => T): T {
+/**
+ * The key store (read-only use) and its audit log, opened as the key server opens them. The store
+ * comes with the whole server (server/run.ts): loaded by the operations that open it, not at every
+ * worker's start.
+ */
+async function withStore<T>(dataDir: string, fn: (db: Db, audit: AuditLog) => T): Promise<T> {
+  const { openStore } = await import('../../server/run.js');
   const { db, audit } = openStore(parseConfig({ dataDir }, 'the data directory'), { create: false });
   try {
     db.pragma('busy_timeout = 5000');
@@ -144,10 +148,10 @@ export const WORKER_OPS = {
       })
       .strict(),
     timeoutMs: READ_MS,
-    run(dataDir, p) {
+    async run(dataDir, p) {
       let keys: { objects: number; withMaterial: number } | { error: string };
       try {
-        keys = withStore(dataDir, (db) => db.prepare('SELECT COUNT(*) AS objects, COUNT(material) AS withMaterial FROM objects').get() as { objects: number; withMaterial: number });
+        keys = await withStore(dataDir, (db) => db.prepare('SELECT COUNT(*) AS objects, COUNT(material) AS withMaterial FROM objects').get() as { objects: number; withMaterial: number });
       } catch (err) {
         keys = { error: message(err) };
       }

@@ -18,7 +18,8 @@ import { masterKeyPath } from '../../appliance/admin/data-owner.js';
 import { sandboxSettingsApplier } from '../../appliance/admin/settings-applier.js';
 import { scrub } from '../../appliance/admin/support/redact.js';
 import { realRunner, type SystemRunner } from '../../appliance/admin/system-runner.js';
-import { listIssued, openStore, parseConfig, pkiPaths } from '../../server/index.js';
+import { listIssued, parseConfig, pkiPaths } from '../../server/index.js';
+import { openStore } from '../../server/run.js';
 import { AdminSandbox } from './helpers/admin-sandbox.js';
 import { Menu } from './helpers/menu-driver.js';
 

@@ -2,26 +2,11 @@
 // to its own networks). Opening SSH also starts sshd; closing it stops the listener (sessions that
 // are open, including the caller's, carry on).
 import { z } from 'zod';
-import { Ports } from '../../../firewall/ports.js';
 import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import type { ApplianceSettings } from '../../settings.js';
 import { defineAction } from '../action.js';
+import { ACCESS_SERVICES, PORT_SERVICE } from '../menu-shared.js';
 import { addressList, checkSettings, editSettings, listText } from '../settings-edit.js';
-
-export const ACCESS_SERVICES = {
-  ssh: 'SSH admin menu (22/tcp)',
-  keyManagement: 'key management (6001/tcp)',
-  webManagement: 'web management (3886/tcp)',
-} as const;
-
-/**
- * What listens behind the optional ports. Until the officers' API and the web console exist, opening
- * their ports would say "open" with nothing behind them: refused (closing still works).
- */
-export const PORT_SERVICE: Record<'keyManagement' | 'webManagement', { readonly port: number; readonly running: boolean; readonly what: string }> = {
-  keyManagement: { port: Ports.keyManagement, running: false, what: "the crypto officers' API and web console" },
-  webManagement: { port: Ports.webManagement, running: false, what: 'the web management console' },
-};
 
 export const accessSet = defineAction({
   name: 'access.set',

@@ -9,14 +9,8 @@ import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
 import type { WorkerResult } from '../data-worker.js';
+import { CLIENT_PURPOSES } from '../menu-shared.js';
 import { reissueNote } from './pki-preview-client.js';
-
-export const CLIENT_PURPOSES = {
-  vcenter: 'vCenter / vSAN key provider',
-  mongodb: 'MongoDB Enterprise',
-  mysql: 'MySQL Enterprise',
-  application: 'an application',
-} as const;
 
 export type IssuedBundle = WorkerResult<'pki.issue-client'>;
 

@@ -7,12 +7,9 @@ import { z } from 'zod';
 import { defineAction, type ActionContext } from '../action.js';
 import { describeNtp, type NtpState } from '../chrony.js';
 import { asDataOwner } from '../data-owner.js';
+import { CLIENT_EXPIRY_WARNING_DAYS } from '../menu-shared.js';
 
 export const STATUS_UNITS = ['keyhaven.service', 'keyhaven-firewall.service', 'keyhaven-configure.service', 'ssh.service', 'chrony.service', 'systemd-networkd.service'];
-/** Client certificates expiring within this many days are counted. */
-const EXPIRY_WARNING_DAYS = 30;
-/** The server certificate (at most 825 days) is to be renewed from this many days before it expires, as the key server warns the SIEM. */
-export const RENEWAL_WARNING_DAYS = 60;
 const DAY_MS = 86_400_000;
 
 export interface StatusReport {
@@ -37,7 +34,7 @@ async function services(ctx: ActionContext): Promise<StatusReport['services']> {
 /** The key count and certificate expiry, read in the data directory as its owner (data-owner.ts). */
 async function dataDirectory(ctx: ActionContext, now: number): Promise<Pick<StatusReport, 'keys' | 'certificates' | 'clientsExpiringSoon'>> {
   try {
-    const d = await asDataOwner(ctx.paths, 'status.data', { expiryWarningDays: EXPIRY_WARNING_DAYS });
+    const d = await asDataOwner(ctx.paths, 'status.data', { expiryWarningDays: CLIENT_EXPIRY_WARNING_DAYS });
     const certificates = d.certificates.map((c) => ({ name: c.name, notAfter: c.notAfter, daysLeft: Math.floor((new Date(c.notAfter).getTime() - now) / DAY_MS) }));
     return { keys: d.keys, certificates, clientsExpiringSoon: d.clientsExpiringSoon };
   } catch (err) {

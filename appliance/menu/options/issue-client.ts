@@ -3,7 +3,9 @@
 // PEM files and the PKCS#12 bundle (base64) are printed between markers to copy from the terminal.
 // A name or subject that a valid certificate already has is said so, and needs an explicit yes.
 // Each answer is checked as it is entered, with the PKI's own rules.
-import { CLIENT_PURPOSES, type IssuedBundle } from '../../admin/actions/pki-issue-client.js';
+import { checkClientName, checkDnsName } from '../../../server/index.js';
+import type { IssuedBundle } from '../../admin/actions/pki-issue-client.js';
+import { CLIENT_PURPOSES } from '../../admin/menu-shared.js';
 import type { ClientPreview } from '../../admin/actions/pki-preview-client.js';
 import { block, done, parseList } from '../forms.js';
 import type { MenuOption } from '../option.js';
@@ -30,8 +32,6 @@ export const issueClientOption: MenuOption = {
   label: 'Issue a client certificate',
   description: 'A certificate and key for vCenter, MongoDB, MySQL or an application, shown as text to copy',
   async run(ui) {
-    // The PKI's rules, loaded here rather than at the menu's start (the whole server comes with them).
-    const { checkClientName, checkDnsName } = await import('../../../server/index.js');
     const purpose = await ui.select(
       'For which client?',
       (Object.keys(CLIENT_PURPOSES) as (keyof typeof CLIENT_PURPOSES)[]).map((k) => ({ name: CLIENT_PURPOSES[k], value: k })),

@@ -1,6 +1,6 @@
 // Opening and closing SSH and the optional ports: key management (6001) and web management (3886),
 // each only to the networks given.
-import { ACCESS_SERVICES, PORT_SERVICE } from '../../admin/actions/access-set.js';
+import { ACCESS_SERVICES, PORT_SERVICE } from '../../admin/menu-shared.js';
 import { currentSettings, done, parseList, settingsCheck, showList } from '../forms.js';
 import type { MenuOption } from '../option.js';
 

@@ -1,5 +1,6 @@
 // Status: date and time, uptime, services, key count, certificate expiry, time synchronisation, disk.
-import { RENEWAL_WARNING_DAYS, type StatusReport } from '../../admin/actions/status.js';
+import type { StatusReport } from '../../admin/actions/status.js';
+import { RENEWAL_WARNING_DAYS } from '../../admin/menu-shared.js';
 import type { MenuOption } from '../option.js';
 import { renewServerCertificateOption } from './renew-server-certificate.js';
 

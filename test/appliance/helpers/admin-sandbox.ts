@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { callHelper } from '../../../appliance/admin/client.js';
 import { appliancePaths, type AppliancePaths } from '../../../appliance/admin/paths.js';
 import type { AdminResponse } from '../../../appliance/admin/protocol.js';
-import { initPki, issueServer, openStore, parseConfig } from '../../../server/index.js';
+import { initPki, issueServer, parseConfig } from '../../../server/index.js';
+import { openStore } from '../../../server/run.js';
 
 /** The admin password the sandbox's ROOT/etc/shadow starts with. */
 export const ADMIN_PASSWORD = 'Sandbox-Admin-Passphrase-31';

@@ -1,0 +1,6 @@
+// The key server's second public entry, beside server/index.ts: running the server, and opening its
+// store (database, master key, audit log) as the server does. It loads the whole server (KMIP
+// operations, the store, the logger), so the image side imports it only where it runs or opens the
+// store: the data worker's store operations (appliance/admin/data-worker.ts, loaded when one runs)
+// and tests. .dependency-cruiser.cjs allows the image side these two entries and nothing else.
+export { startServer, openStore, PRODUCT, type RunningServer } from './server.js';
