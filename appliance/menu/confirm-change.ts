@@ -5,12 +5,24 @@ import { ErrorCodes } from '../errors.js';
 import { showList } from './forms.js';
 import { ActionRefused, type Ui } from './ui.js';
 
-/** Shows what changes and asks `question` (default Yes); false when declined (nothing is applied). */
+/**
+ * Shows what changes and asks `question` (default Yes); false when declined (nothing is applied) or
+ * when nothing would change: Enter through a form started from the current values applies nothing.
+ */
 export async function confirmChange(ui: Ui, what: string, before: readonly string[], after: readonly string[], question: string): Promise<boolean> {
+  if (before.length === after.length && before.every((v, i) => v === after[i])) {
+    unchanged(ui, `${what.replace(/:$/, '')} ${showList(before)}`);
+    return false;
+  }
   ui.print(`\n${what}\n  now:  ${showList(before)}\n  new:  ${showList(after)}`);
   if (await ui.confirm(question, true)) return true;
   ui.print('\nNothing was changed.\n');
   return false;
+}
+
+/** Says that the values given are those in use, so nothing was applied. */
+export function unchanged(ui: Ui, what: string): void {
+  ui.print(`\nNothing to change (in use now: ${what}).\n`);
 }
 
 /** The helper's confirmation codes, the flag that accepts each, and the question asked. */

@@ -272,6 +272,13 @@ describe('changes are shown and confirmed before they are applied', () => {
       await m.expect(/Done: NTP servers 192\.0\.2\.123, 192\.0\.2\.124\./);
       await m.atMainMenu();
       assert.deepEqual(saved()?.ntpServers, ['192.0.2.123', '192.0.2.124']);
+      // Enter through the form (it starts from the servers in use) applies nothing and asks nothing.
+      const answered = m.history().length;
+      await m.choose('NTP servers');
+      m.enter();
+      await m.expect(/Nothing to change \(in use now: NTP servers 192\.0\.2\.123, 192\.0\.2\.124\)\./);
+      await m.atMainMenu();
+      assert.doesNotMatch(m.history().slice(answered), /Apply these NTP servers now|Done:/);
 
       await m.choose('Syslog / SIEM destinations');
       m.enter('192.0.2.10');

@@ -1,7 +1,11 @@
 // Network settings: host name, DHCP or a static address, DNS resolvers.
 import type { ApplianceSettings } from '../../settings.js';
 import { currentSettings, done, parseList, settingsCheck, showList } from '../forms.js';
+import { unchanged } from '../confirm-change.js';
 import type { MenuOption } from '../option.js';
+
+/** The settings this form edits, in words (also how "nothing changed" is told). */
+const shown = (x: ApplianceSettings) => `host ${x.hostname}, ${x.address.mode === 'dhcp' ? 'DHCP' : `${x.address.address}/${x.address.prefix} via ${x.address.gateway}`}, DNS ${showList(x.network.dnsServers)}`;
 
 export const networkOption: MenuOption = {
   label: 'Network settings',
@@ -9,7 +13,7 @@ export const networkOption: MenuOption = {
   async run(ui) {
     const s = await currentSettings(ui);
     const a = s.address;
-    ui.print(`\nNow: host ${s.hostname}, ${a.mode === 'dhcp' ? 'DHCP' : `${a.address}/${a.prefix} via ${a.gateway}`}, DNS ${showList(s.network.dnsServers)}.\nChanging the address can end this SSH session: reconnect to the new address.\n`);
+    ui.print(`\nNow: ${shown(s)}.\nChanging the address can end this SSH session: reconnect to the new address.\n`);
     let next: ApplianceSettings = structuredClone(s);
     next.hostname = await ui.input('Host name', { default: s.hostname, validate: settingsCheck(next, (x, v) => ({ ...x, hostname: v.trim() })) });
     next.hostname = next.hostname.trim();
@@ -48,6 +52,7 @@ export const networkOption: MenuOption = {
       validate: settingsCheck(next, (x, v) => ({ ...x, network: { ...x.network, dnsServers: parseList(v) } })),
     });
     next.network.dnsServers = parseList(dns);
+    if (shown(next) === shown(s)) return unchanged(ui, shown(s));
     if (!(await ui.confirm('Apply these network settings now?', true))) return;
     const { summary } = await ui.call('network.set', { hostname: next.hostname, address: next.address, dnsServers: next.network.dnsServers });
     done(ui, summary);
