@@ -1,10 +1,11 @@
 // KMIP 1.4 §4.10 Check: whether an object may be used as the client intends. A failed check is an
 // Operation Failed response whose payload names the object and the parameter that failed.
-import { integer, interval, ItemType, longInteger, textString, type Item } from '../../kmip/item.js';
+import { integer, interval, longInteger, textString, type Item } from '../../kmip/item.js';
 import { Enum, Tag } from '../../kmip/tables.js';
 import { ownedObject, setPlaceholder, targetUid } from '../model/access.js';
 import { State, STATE_NAMES } from '../model/lifecycle.js';
 import { attrValue, numberAttr } from '../model/object-model.js';
+import { usageRemaining } from '../model/usage-limits.js';
 import { FailureWithPayload } from '../pipeline/failure-with-payload.js';
 import { operation } from '../pipeline/operation.js';
 
@@ -38,10 +39,9 @@ export const check = operation<CheckRequest>({
       }
     }
     if (usageCount !== undefined) {
-      const limits = attrValue(o, 'Usage Limits');
-      const remaining = limits?.type === ItemType.Structure ? limits.value.find((f) => f.tag === Tag.UsageLimitsCount) : undefined;
-      if (remaining?.type === ItemType.LongInteger && remaining.value < usageCount) {
-        throw failed(`object ${uid} has only ${remaining.value} uses left`, longInteger(Tag.UsageLimitsCount, usageCount));
+      const remaining = usageRemaining(attrValue(o, 'Usage Limits'));
+      if (remaining !== undefined && remaining < usageCount) {
+        throw failed(`object ${uid} has only ${remaining} uses left`, longInteger(Tag.UsageLimitsCount, usageCount));
       }
     }
     if (lease !== undefined) {
