@@ -17,6 +17,11 @@ export const av = {
   struct: (fields: Item[]) => structure(AV, fields),
 };
 
+/** A Link attribute's value (KMIP 1.4 §3.35): the Link Type and the linked object's identifier. */
+export function linkValue(type: number, uid: string): Item {
+  return av.struct([enumeration(Tag.LinkType, type), textString(Tag.LinkedObjectIdentifier, uid)]);
+}
+
 /** Instances of an attribute, in index order. */
 export function attrs(o: { attributes: Attribute[] }, name: string): Attribute[] {
   return o.attributes.filter((a) => a.name === name).sort((x, y) => x.index - y.index);

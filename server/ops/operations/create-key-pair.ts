@@ -4,7 +4,7 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { KmipError } from '../../errors.js';
 import type { Attribute } from '../../kmip/attribute-codec.js';
-import { byteString, enumeration, structure, textString, type Item } from '../../kmip/item.js';
+import { byteString, structure, textString } from '../../kmip/item.js';
 import { invalidField } from '../../kmip/reader.js';
 import { Enum, ENUM_VALUE_NAMES, Mask, Tag } from '../../kmip/tables.js';
 import type { OpContext } from '../pipeline/context.js';
@@ -12,7 +12,7 @@ import { operation } from '../pipeline/operation.js';
 import { setPlaceholder } from '../model/access.js';
 import { digestAttribute, keyBlock } from '../material/key-material.js';
 import { storeNewObject } from '../model/new-object.js';
-import { addAttr, av, numberAttr } from '../model/object-model.js';
+import { addAttr, av, linkValue, numberAttr } from '../model/object-model.js';
 import { parseTemplateAttribute, resolveTemplateAttribute, type TemplateAttributeRequest } from '../model/template-attributes.js';
 
 const A = Enum.CryptographicAlgorithm;
@@ -74,10 +74,6 @@ function merge(common: Attribute[], own: Attribute[]): Attribute[] {
   return out;
 }
 
-function link(type: number, uid: string): Item {
-  return av.struct([enumeration(Tag.LinkType, type), textString(Tag.LinkedObjectIdentifier, uid)]);
-}
-
 export interface CreateKeyPairRequest {
   common: TemplateAttributeRequest;
   privateKey: TemplateAttributeRequest;
@@ -124,13 +120,13 @@ export const createKeyPair = operation<CreateKeyPairRequest>({
       clientAttributes: pubAttrs,
       derived: [
         { name: 'Digest', value: digestAttribute(pair.publicDer, pair.publicFormat) },
-        { name: 'Link', value: link(Enum.LinkType.PrivateKeyLink, privateKey.uid) },
+        { name: 'Link', value: linkValue(Enum.LinkType.PrivateKeyLink, privateKey.uid) },
         ...defaults(pubAttrs, U.Verify | U.Encrypt | U.WrapKey),
       ],
       value: structure(Tag.PublicKey, [keyBlock(pair.publicFormat, byteString(Tag.KeyMaterial, pair.publicDer), algorithm, length)]),
     });
     pair.privateDer.fill(0);
-    addAttr(privateKey, 'Link', link(Enum.LinkType.PublicKeyLink, publicKey.uid));
+    addAttr(privateKey, 'Link', linkValue(Enum.LinkType.PublicKeyLink, publicKey.uid));
     ctx.store.save(privateKey);
     // KMIP 1.4 §4.2: the ID Placeholder is the private key's identifier.
     setPlaceholder(ctx, privateKey.uid);

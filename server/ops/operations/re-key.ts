@@ -3,7 +3,7 @@
 // are linked (Replacement / Replaced Object Link). Its lifecycle dates are the existing key's; with
 // an Offset they keep the existing key's spacing but start Offset seconds from now.
 import { KmipError } from '../../errors.js';
-import { enumeration, textString, type Item } from '../../kmip/item.js';
+import { textString } from '../../kmip/item.js';
 import { invalidField } from '../../kmip/reader.js';
 import { Enum, Tag } from '../../kmip/tables.js';
 import type { Attribute } from '../../kmip/attribute-codec.js';
@@ -12,7 +12,7 @@ import { ownedObject, targetUid } from '../model/access.js';
 import { isDestroyed } from '../model/lifecycle.js';
 import { digestAttribute, generateSymmetricKey, symmetricKeyObject } from '../material/key-material.js';
 import { storeNewObject } from '../model/new-object.js';
-import { addAttr, attrs, av, numberAttr, removeAttr, touch } from '../model/object-model.js';
+import { addAttr, attrs, av, linkValue, numberAttr, removeAttr, touch } from '../model/object-model.js';
 import { parseTemplateAttribute, resolveTemplateAttribute, type TemplateAttributeRequest } from '../model/template-attributes.js';
 import { checkProtectionChange } from '../model/key-protection.js';
 
@@ -34,10 +34,6 @@ const INHERITED = [
   'Extractable',
 ];
 const SHIFTED_DATES = ['Process Start Date', 'Protect Stop Date', 'Deactivation Date'];
-
-function link(type: number, uid: string): Item {
-  return av.struct([enumeration(Tag.LinkType, type), textString(Tag.LinkedObjectIdentifier, uid)]);
-}
 
 /**
  * A date moved to keep its distance from the new Activation Date. Dates are whole seconds that must
@@ -109,14 +105,14 @@ export const reKey = operation<ReKeyRequest>({
         { name: 'Cryptographic Algorithm', value: av.enum(algorithm) },
         { name: 'Cryptographic Length', value: av.int(length) },
         { name: 'Digest', value: digestAttribute(key, Enum.KeyFormatType.Raw) },
-        { name: 'Link', value: link(Enum.LinkType.ReplacedObjectLink, uid) },
+        { name: 'Link', value: linkValue(Enum.LinkType.ReplacedObjectLink, uid) },
       ],
       value: symmetricKeyObject(key, algorithm, length),
     });
     key.fill(0);
     // The name now identifies the replacement (KMIP 1.4 §4.4).
     if (!overridden.has('Name')) removeAttr(old, 'Name');
-    addAttr(old, 'Link', link(Enum.LinkType.ReplacementObjectLink, fresh.uid));
+    addAttr(old, 'Link', linkValue(Enum.LinkType.ReplacementObjectLink, fresh.uid));
     // Not saveChange: the ID Placeholder stays the replacement's (KMIP 1.4 §4.4).
     touch(old, ctx.now);
     ctx.store.save(old);
