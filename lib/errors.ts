@@ -1,7 +1,6 @@
 // The base of every error Keyhaven raises: a stable `code` (as undici and fastify do) that callers,
 // tests and operators match on. Each part owns its codes (server/errors.ts, firewall/errors.ts, …)
-// and declares them with defineCodes, saying for each whether it is the user's fault and, for the
-// key server's, the KMIP Result Reason it is reported with (KMIP 1.4 §9.1.3.2.29).
+// and declares them with defineCodes, saying for each whether it is the user's fault.
 
 export type ErrorCode = `KH_${string}`;
 
@@ -11,8 +10,6 @@ export interface CodeSpec {
   readonly userFault: boolean;
   /** What the code means and what to do; the documentation of the code (test/errors.test.ts checks it). */
   readonly doc: string;
-  /** The KMIP Result Reason a client is told when this error ends a KMIP request. */
-  readonly kmipReason?: number;
 }
 
 const registry = new Map<ErrorCode, CodeSpec>();

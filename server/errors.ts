@@ -1,16 +1,15 @@
 // The key server's error codes (the codec's are in server/kmip/errors.ts, the shared core's in
 // lib/errors.ts; the image side owns its own). Messages say what went wrong and what to do. An
-// error that is not a KmipError ends a KMIP request with its code's Result Reason, General Failure
-// for all of these (the client is told no internals).
+// error that is not a KmipError ends a KMIP request with General Failure (the client is told no
+// internals; server/ops/pipeline/execute-batch.ts).
 import { CoreCodes, defineCodes } from '../lib/errors.js';
 import { KmipCodes } from './kmip/errors.js';
-import { Enum } from './kmip/tables.js';
 
 export { KeyhavenError, type ErrorCode } from '../lib/errors.js';
 export { KmipError, TtlvError } from './kmip/errors.js';
 
-const failure = (doc: string) => ({ userFault: false, kmipReason: Enum.ResultReason.GeneralFailure, doc });
-const refused = (doc: string) => ({ userFault: true, kmipReason: Enum.ResultReason.GeneralFailure, doc });
+const failure = (doc: string) => ({ userFault: false, doc });
+const refused = (doc: string) => ({ userFault: true, doc });
 
 export const ServerCodes = defineCodes({
   // Key store and master key

@@ -3,7 +3,7 @@
 import { defineCodes, KeyhavenError, type ErrorCode } from '../../lib/errors.js';
 import { Enum } from './tables.js';
 
-const ttlv = (doc: string) => ({ userFault: true, kmipReason: Enum.ResultReason.InvalidMessage, doc: `The bytes are not valid KMIP TTLV: ${doc} The client is answered Invalid Message, or the connection is closed.` });
+const ttlv = (doc: string) => ({ userFault: true, doc: `The bytes are not valid KMIP TTLV: ${doc} The client is answered Invalid Message, or the connection is closed.` });
 
 export const KmipCodes = defineCodes({
   TTLV_TRUNCATED: { code: 'KH_TTLV_TRUNCATED', ...ttlv('the message ends inside an item.') },
