@@ -26,7 +26,7 @@ import type { X509Certificate } from 'node:crypto';
 import { watchFile, unwatchFile } from 'node:fs';
 import net from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { clientIdentity, loadTlsMaterial, pkiPaths, readCrlInfo, subjectFromX509 } from '../pki/index.js';
 import type { KmipService } from '../kmip-service.js';
@@ -142,6 +142,8 @@ interface LoadedPki {
   options: tls.SecureContextOptions;
   revoked: Set<string>;
   certificate: X509Certificate;
+  /** The files' contents, hashed: a reload of the same files (SIGHUP and the file watch both fire on a renewal) changes nothing. */
+  digest: string;
 }
 
 export class KmipListener {
@@ -159,6 +161,7 @@ export class KmipListener {
   private readonly pendingOf = new WeakMap<net.Socket, Pending>();
   private revoked = new Set<string>();
   private current: X509Certificate;
+  private loadedDigest: string;
   private readonly crlPath: string;
   private readonly certPath: string;
   private refusedThisMinute = 0;
@@ -173,6 +176,7 @@ export class KmipListener {
     const loaded = this.loadPki();
     this.revoked = loaded.revoked;
     this.current = loaded.certificate;
+    this.loadedDigest = loaded.digest;
     this.tlsServer = tls.createServer(
       {
         ...loaded.options,
@@ -209,7 +213,9 @@ export class KmipListener {
       // Fresh ticket keys per start; rotated on every reload so no revoked session resumes.
       ticketKeys: randomBytes(48),
     };
-    return { options, revoked, certificate };
+    const hash = createHash('sha256');
+    for (const part of [m.ca, m.cert, m.key, m.crl]) hash.update(`${part.length}:`).update(part);
+    return { options, revoked, certificate, digest: hash.digest('hex') };
   }
 
   /** The server certificate new handshakes get. */
@@ -226,6 +232,10 @@ export class KmipListener {
     let loaded: LoadedPki;
     try {
       loaded = this.loadPki();
+      if (loaded.digest === this.loadedDigest) {
+        this.o.log('info', 'PKI files unchanged: nothing to reload');
+        return true;
+      }
       this.tlsServer.setSecureContext(loaded.options);
     } catch (err) {
       const why = (err as Error).message;
@@ -234,6 +244,7 @@ export class KmipListener {
       return false;
     }
     this.revoked = loaded.revoked;
+    this.loadedDigest = loaded.digest;
     const previous = this.current;
     this.current = loaded.certificate;
     if (previous.fingerprint256 !== loaded.certificate.fingerprint256) {
