@@ -130,6 +130,8 @@ describe(`"${LABEL}"`, () => {
       assert.ok(shown, screen.slice(-3000));
       assert.deepEqual([shown[1], shown[2], shown[3]], [after.serial, after.fingerprint, after.notAfter.toISOString().slice(0, 10)], 'what the screen shows is what is on disk');
       assert.equal(shown[4], '730');
+      // Said only once the key server's audit log records the switch (here the server's file watch made it).
+      assert.match(screen, /Key server {3}reloaded: it presents the new certificate to new connections\n/);
       const pem = /===== BEGIN keyhaven-server\.crt =====\n([\s\S]*?)\n===== END keyhaven-server\.crt =====/.exec(screen)?.[1];
       assert.equal(new X509Certificate(pem ?? '').fingerprint256, after.fingerprint, 'the PEM shown is the new certificate');
       await m.atMainMenu();
@@ -160,6 +162,24 @@ describe(`"${LABEL}"`, () => {
     assert.equal(renewal.objectId, serverCertificateInfo(dir).serial);
     const keyServerLog = server.audit.tail(100).find((r) => r.operation === 'Reload Certificates' && r.result === 'success');
     assert.ok(keyServerLog?.reason.includes(serverCertificateInfo(dir).fingerprint), 'and the key server recorded the switch');
+  });
+
+  test('a key server that records no switch: the menu does not claim it reloaded', async (t) => {
+    // systemd answers "active", but no key server runs on this data directory: no reload is recorded.
+    writeFileSync(replies, JSON.stringify({ [IS_ACTIVE]: 'active\n' }));
+    t.after(() => writeFileSync(replies, '{}'));
+    const m = await Menu.open(box.socket);
+    try {
+      await m.choose(LABEL);
+      await m.expect(/\? Renew the server certificate now\?/);
+      m.enter('y');
+      const screen = await m.expect(/Done: renewed the server certificate[^\n]*\n/, 120_000);
+      assert.match(screen, /Key server {3}signalled, but it had not recorded the switch within 15 s/);
+      assert.doesNotMatch(screen.slice(screen.lastIndexOf('New server certificate:')), /reloaded/);
+      await m.atMainMenu();
+    } finally {
+      m.close();
+    }
   });
 
   test('answering no changes nothing', async () => {

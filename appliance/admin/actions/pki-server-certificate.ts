@@ -3,14 +3,16 @@
 // key server is sent SIGHUP, on which it reloads without closing a connection (it also notices the
 // new server.crt by itself within seconds). systemd sends the signal (systemctl kill), not an
 // ExecReload= command: that would run under the key server's AppArmor profile, which executes nothing.
+// "Reloaded" is said only once the key server's audit log records that it presents the new certificate.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { defineAction } from '../action.js';
+import { defineAction, type ActionContext } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
 import type { WorkerResult } from '../data-worker.js';
 
 export type ServerCertificate = WorkerResult<'pki.server-certificate'>;
 export type RenewedServerCertificate = WorkerResult<'pki.renew-server'> & {
-  /** What became of the reload request: 'reloaded', 'not running' or why it failed. */
+  /** What became of the reload: 'reloaded: …' once the key server recorded it, 'not running', or why not. */
   keyServer: string;
 };
 
@@ -24,11 +26,34 @@ export const pkiServerCertificate = defineAction({
   },
 });
 
+/** How long the renewal waits for the key server to record the switch (it polls server.crt every 2 s). */
+const CONFIRM_MS = 15_000;
+const CONFIRM_POLL_MS = 1_500;
+
+/**
+ * What the key server made of the new certificate, from its own audit log: the Reload Certificates
+ * record since `since` naming the new fingerprint (success), or refusing the files (failure).
+ */
+async function reloadOutcome(ctx: ActionContext, fingerprint: string, since: number): Promise<string> {
+  const deadline = Date.now() + CONFIRM_MS;
+  for (let i = 0; i < Math.ceil(CONFIRM_MS / CONFIRM_POLL_MS) + 1; i++) {
+    const records = await asDataOwner(ctx.paths, 'store.audit-tail', { count: 50 }).catch(() => []);
+    const r = records.findLast((x) => x.operation === 'Reload Certificates' && Date.parse(x.time) >= since && (x.result !== 'success' || x.reason.includes(fingerprint)));
+    if (r?.result === 'success') return 'reloaded: it presents the new certificate to new connections';
+    if (r) return `kept the previous certificate: ${r.reason}`;
+    if (Date.now() + CONFIRM_POLL_MS > deadline) break;
+    await sleep(CONFIRM_POLL_MS);
+  }
+  return `signalled, but it had not recorded the switch within ${CONFIRM_MS / 1000} s: it also checks for the new certificate by itself; its audit records (View recent audit records) show the switch`;
+}
+
 export const pkiRenewServer = defineAction({
   name: 'pki.renew-server',
   title: 'Renew Server Certificate',
   schema: z.object({}).strict(),
   async run(_p, ctx) {
+    // Audit times have milliseconds; a second's margin for clocks read by different processes.
+    const since = Date.now() - 1_000;
     const renewed = await asDataOwner(ctx.paths, 'pki.renew-server', {});
     // A stopped server is not started: it reads the new certificate when it starts.
     const state = (await ctx.system.run('/usr/bin/systemctl', ['is-active', 'keyhaven.service'], { allowFailure: true })).stdout.trim();
@@ -37,7 +62,7 @@ export const pkiRenewServer = defineAction({
       ? 'not running: it uses the new certificate when it starts'
       : r.code !== 0
         ? `not signalled (${r.stderr.trim().split('\n')[0] || `exit ${r.code}`}): it picks up the new certificate within seconds by itself`
-        : 'reloaded';
+        : await reloadOutcome(ctx, renewed.fingerprint, since);
     const result: RenewedServerCertificate = { ...renewed, keyServer };
     const names = [...renewed.dns, ...renewed.ip].join(', ');
     const summary =
