@@ -58,7 +58,7 @@ async function fingerprints(): Promise<{ ca?: string; server?: string }> {
     return await asDataOwner(appliancePaths('/'), 'pki.fingerprints', {});
   } catch (err) {
     process.stderr.write(`the certificate fingerprints cannot be read: ${(err as Error).message}\n`);
-    const unreadable = '(cannot be read: journalctl -u keyhaven-banner)';
+    const unreadable = '(cannot be read now: the admin menu\'s support bundle holds the reason)';
     return { ca: unreadable, server: unreadable };
   }
 }

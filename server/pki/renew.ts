@@ -73,7 +73,7 @@ export interface RenewResult extends IssueResult {
 export async function renewServer(dataDir: string, opts: RenewOptions = {}): Promise<RenewResult> {
   const previous = serverCertificateInfo(dataDir);
   if (previous.dns.length + previous.ip.length === 0) {
-    throw new KeyhavenError(ErrorCodes.PKI_CORRUPT, 'the server certificate lists no DNS name or IP address to renew it for: issue a new one with `keyhaven pki server --force`');
+    throw new KeyhavenError(ErrorCodes.PKI_CORRUPT, 'the server certificate lists no DNS name or IP address to renew it for: issue a new one for the server\'s names and addresses instead (`keyhaven pki server --force` on a server you run yourself; the appliance\'s is issued at first boot with them)');
   }
   const now = opts.now ?? new Date();
   const wanted = opts.days ?? SERVER_DEFAULT_DAYS;
