@@ -1,7 +1,7 @@
 // IP addresses and networks as the firewall needs them: strict parsing, canonical text, containment.
 // The numeric value (lib/ip-value.ts) lets host bits and overlaps be checked (nftables
 // refuses overlapping elements in an interval set).
-import { addressBits, formatIpValue, hostMask, networkContains, parseIpValue, specialPurpose, unmappedIpv4, type IpFamily, type IpValue } from '../lib/ip-value.js';
+import { addressBits, formatIpValue, hostMask, networkContains, parseIpValue, SPECIAL_PURPOSE_RANGES, specialPurpose, unmappedIpv4, type IpFamily, type IpValue } from '../lib/ip-value.js';
 
 export type { IpFamily, IpValue };
 /** True when network `outer` contains every address of `inner` (same family). */
@@ -175,18 +175,19 @@ export function worldOpenProblem(net: { readonly prefix: number }, opening: keyo
   return net.prefix === 0 ? `would allow ${o.service} from every address; name ${o.name} instead` : undefined;
 }
 
-// RFC 6890 ranges no administrator or officer connects from (nothing routed arrives from them).
-const SPECIAL_NETWORKS: readonly { family: IpFamily; value: bigint; prefix: number; what: string }[] = [
-  { family: 4, value: 0n, prefix: 8, what: 'is in 0.0.0.0/8 ("this network")' },
-  { family: 4, value: 127n << 24n, prefix: 8, what: 'is in the loopback range 127.0.0.0/8' },
-  { family: 4, value: 0xa9fen << 16n, prefix: 16, what: 'is in the link-local range 169.254.0.0/16' },
-  { family: 4, value: 0xen << 28n, prefix: 4, what: 'is in the multicast range 224.0.0.0/4' },
-  { family: 4, value: 0xffffffffn, prefix: 32, what: 'is the broadcast address' },
-  { family: 6, value: 0n, prefix: 128, what: 'is the unspecified address' },
-  { family: 6, value: 1n, prefix: 128, what: 'is the loopback address' },
-  { family: 6, value: 0x3fan << 118n, prefix: 10, what: 'is in the link-local range fe80::/10' },
-  { family: 6, value: 0xffn << 120n, prefix: 8, what: 'is in the multicast range ff00::/8' },
-];
+// RFC 6890 ranges no administrator or officer connects from (nothing routed arrives from them):
+// lib's table, as messages name them. A network in two is named by the broader (0.0.0.0/8).
+const SPECIAL_NETWORKS = [...SPECIAL_PURPOSE_RANGES]
+  .sort((a, b) => a.prefix - b.prefix)
+  .map((r) => ({
+    ...r,
+    what:
+      r.purpose === 'this network'
+        ? 'is in 0.0.0.0/8 ("this network")'
+        : r.prefix === addressBits(r.family)
+          ? `is the ${r.purpose} address`
+          : `is in the ${r.purpose} range ${formatIpValue(r)}/${r.prefix}`,
+  }));
 
 /** Why `net` cannot be a source network of `opening` (it lies in a special-purpose range), or undefined. */
 export function sourceNetworkProblem(net: NetworkValue, opening: keyof typeof OPENINGS): string | undefined {

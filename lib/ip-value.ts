@@ -125,21 +125,26 @@ export function ipValueFromBytes(bytes: Uint8Array | string): IpValue {
 /** RFC 6890 special-purpose ranges that are never one host's own unicast address. */
 export type SpecialPurpose = 'unspecified' | 'loopback' | 'this network' | 'link-local' | 'multicast' | 'broadcast';
 
+/**
+ * The ranges, one table for the PKI's names and the firewall's addresses and networks. An address in
+ * two (0.0.0.0 is also in 0.0.0.0/8) is named by the first.
+ */
+export const SPECIAL_PURPOSE_RANGES: readonly (IpNetworkValue & { readonly purpose: SpecialPurpose })[] = [
+  { purpose: 'unspecified', family: 4, value: 0n, prefix: 32 },
+  { purpose: 'this network', family: 4, value: 0n, prefix: 8 },
+  { purpose: 'loopback', family: 4, value: 127n << 24n, prefix: 8 },
+  { purpose: 'link-local', family: 4, value: 0xa9fen << 16n, prefix: 16 },
+  { purpose: 'multicast', family: 4, value: 0xen << 28n, prefix: 4 },
+  { purpose: 'broadcast', family: 4, value: 0xffffffffn, prefix: 32 },
+  { purpose: 'unspecified', family: 6, value: 0n, prefix: 128 },
+  { purpose: 'loopback', family: 6, value: 1n, prefix: 128 },
+  { purpose: 'link-local', family: 6, value: 0x3fan << 118n, prefix: 10 },
+  { purpose: 'multicast', family: 6, value: 0xffn << 120n, prefix: 8 },
+];
+
 /** Which special-purpose range holds `ip`, if any (an IPv4-mapped IPv6 address is not unwrapped). */
 export function specialPurpose(ip: IpValue): SpecialPurpose | undefined {
-  if (ip.value === 0n) return 'unspecified';
-  if (ip.family === 4) {
-    if (ip.value >> 24n === 127n) return 'loopback';
-    if (ip.value >> 24n === 0n) return 'this network';
-    if (ip.value >> 16n === 0xa9fen) return 'link-local';
-    if (ip.value >> 28n === 0xen) return 'multicast';
-    if (ip.value === 0xffffffffn) return 'broadcast';
-    return undefined;
-  }
-  if (ip.value === 1n) return 'loopback';
-  if (ip.value >> 118n === 0x3fan) return 'link-local';
-  if (ip.value >> 120n === 0xffn) return 'multicast';
-  return undefined;
+  return SPECIAL_PURPOSE_RANGES.find((r) => networkContains(r, ip))?.purpose;
 }
 
 /** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2), if it is one. */
