@@ -14,6 +14,7 @@ import { ErrorCodes, KeyhavenError } from '../../errors.js';
 import { SERVER_CONFIG } from '../../boot/server-config.js';
 import { defineAction, type ActionContext } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
+import { CLIENT_EXPIRY_WARNING_DAYS } from '../menu-shared.js';
 import { scrub, withoutSecretFields } from '../support/redact.js';
 import { tarGz, type TarFile } from '../support/tar-gz.js';
 
@@ -121,32 +122,36 @@ function serverConfig(ctx: ActionContext, c: Collector): string {
 
 /** The certificates the appliance CA issued and the key count, described (never the files themselves). */
 async function certificates(ctx: ActionContext, c: Collector, publicHex: Set<string>): Promise<string> {
+  // Three data workers, started together: each is a process start as the data directory's owner.
+  const [ca, issued, data] = await Promise.allSettled([
+    asDataOwner(ctx.paths, 'pki.ca-certificate', {}),
+    asDataOwner(ctx.paths, 'pki.list', {}),
+    asDataOwner(ctx.paths, 'status.data', { expiryWarningDays: CLIENT_EXPIRY_WARNING_DAYS }),
+  ]);
   const lines: string[] = [];
-  try {
-    const ca = await asDataOwner(ctx.paths, 'pki.ca-certificate', {});
-    publicHex.add(ca.fingerprint);
-    lines.push(`CA ${ca.subject}`, `   SHA-256 ${ca.fingerprint}`, `   valid ${ca.notBefore} to ${ca.notAfter}`, '');
-  } catch (e) {
-    c.note(`CA certificate: ${message(e)}`);
-    lines.push(`CA: not available: ${message(e)}`, '');
+  if (ca.status === 'fulfilled') {
+    publicHex.add(ca.value.fingerprint);
+    lines.push(`CA ${ca.value.subject}`, `   SHA-256 ${ca.value.fingerprint}`, `   valid ${ca.value.notBefore} to ${ca.value.notAfter}`, '');
+  } else {
+    c.note(`CA certificate: ${message(ca.reason)}`);
+    lines.push(`CA: not available: ${message(ca.reason)}`, '');
   }
-  try {
-    const issued = await asDataOwner(ctx.paths, 'pki.list', {});
-    lines.push(`${issued.length} certificates issued by the CA:`, 'kind    status   not after                 serial                            name / subject');
-    for (const i of issued) {
+  if (issued.status === 'fulfilled') {
+    lines.push(`${issued.value.length} certificates issued by the CA:`, 'kind    status   not after                 serial                            name / subject');
+    for (const i of issued.value) {
       publicHex.add(i.serial);
       lines.push(`${i.kind.padEnd(7)} ${i.status.padEnd(8)} ${i.notAfter.padEnd(25)} ${i.serial.padEnd(33)} ${i.name} / ${i.subject}`);
     }
-  } catch (e) {
-    c.note(`certificate list: ${message(e)}`);
-    lines.push(`certificate list: not available: ${message(e)}`);
+  } else {
+    c.note(`certificate list: ${message(issued.reason)}`);
+    lines.push(`certificate list: not available: ${message(issued.reason)}`);
   }
-  try {
-    const d = await asDataOwner(ctx.paths, 'status.data', { expiryWarningDays: 60 });
+  if (data.status === 'fulfilled') {
+    const d = data.value;
     lines.push('', 'error' in d.keys ? `keys: not available: ${d.keys.error}` : `keys: ${d.keys.objects} managed objects, ${d.keys.withMaterial} holding key material`);
-    lines.push(`client certificates expiring within 60 days: ${d.clientsExpiringSoon}`);
-  } catch (e) {
-    c.note(`key store: ${message(e)}`);
+    lines.push(`client certificates expiring within ${CLIENT_EXPIRY_WARNING_DAYS} days: ${d.clientsExpiringSoon}`);
+  } else {
+    c.note(`key store: ${message(data.reason)}`);
   }
   return `${lines.join('\n')}\n`;
 }
