@@ -342,16 +342,13 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     // new one gets the new certificate (systemd signals the confined key server; no restart).
     // Renewal runs in the data worker, started as the key server's account: this also proves the helper
     // can start it on the appliance (it could not under NoNewPrivileges=yes).
-    // todo: the renewal itself completes on the appliance (new certificate shown, key server reloaded),
-    // but reading a peer certificate after it gave undefined in the last run: not yet explained.
-    await t.test('the server certificate renewed in the menu is served at once; an open connection keeps working', { todo: 'a peer certificate read undefined after the renewal on the appliance; under investigation' }, async () => {
+    await check('the server certificate renewed in the menu is served at once; an open connection keeps working', async () => {
       // What the key server told the SIEM about reloads and refusals, for a failure message.
       const serverSays = () => siem.messages.filter((m) => /Reload Certificates|Handshake|Connection/.test(m)).slice(-10).join('\n');
+      // Read at the handshake (KmipTestClient): a TLS 1.3 socket reads none once session tickets came.
       const fingerprintOf = (c: KmipTestClient, which: string): string => {
-        const cert = c.socket.getPeerX509Certificate();
-        const state = `destroyed ${c.socket.destroyed}, authorized ${c.socket.authorized} (${String(c.socket.authorizationError ?? '-')}), ${c.socket.getProtocol()}, reused ${c.socket.isSessionReused()}`;
-        assert.ok(cert, `${which}: no server certificate to read (${state})\nkey server:\n${serverSays()}`);
-        return cert.fingerprint256;
+        assert.ok(c.serverCertificate, `${which}: no server certificate at the handshake\nkey server:\n${serverSays()}`);
+        return c.serverCertificate.fingerprint256;
       };
       const held = await KmipTestClient.connect(6000, client, { host: GUEST.ip, servername: GUEST.hostname, timeout: 10_000 });
       try {
@@ -373,6 +370,9 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
           const fresh = await KmipTestClient.connect(6000, client, { host: GUEST.ip, servername: GUEST.hostname, timeout: 10_000 });
           try {
             served = fingerprintOf(fresh, 'a connection opened after the renewal');
+            // And it is served: a request answered (a client gone right after the handshake is a refusal to the key server).
+            const answered = parseResponse(await fresh.send(request([{ operation: Enum.Operation.DiscoverVersions, payload: [] }], { minor: 2 })));
+            assert.equal(answered.items[0]!.status, Enum.ResultStatus.Success, 'a new connection is served');
           } finally {
             fresh.socket.destroy();
           }
@@ -380,7 +380,6 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
         assert.equal(served, shown, 'a new connection gets the certificate the menu showed');
         const answer = parseResponse(await held.send(request([{ operation: Enum.Operation.DiscoverVersions, payload: [] }], { minor: 2 })));
         assert.equal(answer.items[0]!.status, Enum.ResultStatus.Success, 'the connection opened before the renewal still works');
-        assert.equal(fingerprintOf(held, 'the connection opened before the renewal, afterwards'), old, 'on the certificate it began with');
       } finally {
         held.socket.destroy();
       }

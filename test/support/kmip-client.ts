@@ -1,5 +1,6 @@
 // A minimal KMIP-over-TLS client for tests and benchmarks: sends encoded Request Messages and
 // resolves with each framed Response Message, in order.
+import type { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { TtlvFramer } from '../../server/kmip/framer.js';
@@ -15,8 +16,14 @@ export class KmipTestClient {
   private readonly waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void }[] = [];
   private readonly framer = new TtlvFramer({ maxMessageSize: 64 * 1024 * 1024, expectTag: Tag.ResponseMessage });
   closed: Promise<void>;
+  /**
+   * The server's certificate, read when the handshake completed: with TLS 1.3, Node's
+   * getPeerX509Certificate() reads undefined once the server's session tickets have arrived.
+   */
+  readonly serverCertificate: X509Certificate | undefined;
 
   private constructor(readonly socket: tls.TLSSocket) {
+    this.serverCertificate = socket.getPeerX509Certificate();
     socket.on('data', (chunk: Buffer) => {
       this.framer.push(chunk, (m) => this.waiting.shift()?.resolve(m));
     });

@@ -2,6 +2,7 @@
 // framed Response Message that comes back, and tells how and when the connection ended. Unlike
 // KmipTestClient it never assumes one response per request, so garbage, pipelining and server-side
 // closes can be observed as they are.
+import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { TtlvFramer } from '../../server/kmip/framer.js';
@@ -25,8 +26,14 @@ export class RawConnection {
   private readonly framer = new TtlvFramer({ maxMessageSize: 64 * 1024 * 1024, expectTag: Tag.ResponseMessage });
   private waiters: (() => void)[] = [];
   private readonly started = Date.now();
+  /**
+   * The server's certificate, read when the handshake completed: with TLS 1.3, Node's
+   * getPeerX509Certificate() reads undefined once the server's session tickets have arrived.
+   */
+  readonly serverCertificate: X509Certificate | undefined;
 
   private constructor(readonly socket: tls.TLSSocket) {
+    this.serverCertificate = socket.getPeerX509Certificate();
     socket.on('data', (chunk: Buffer) => {
       if (this.framingError) return;
       try {
