@@ -7,11 +7,18 @@ import { USAGE as FIREWALL_USAGE, runFirewallCli } from '../firewall/cli.js';
 import { serverCommands } from '../server/index.js';
 import { APPLIANCE_USAGE, runApplianceCli } from './appliance-cli.js';
 
-/** On the appliance, verifying the audit log covers the administration log as well. */
+/**
+ * On the appliance, verifying the audit log covers the administration log as well. Its usage is
+ * written out whole (not patched from the server's text, which could change under a patch).
+ */
 function withAdminLog(audit: CliCommand): CliCommand {
   return {
     ...audit,
-    usage: audit.usage?.replace("check the audit log's hash chain; exit 1 if it was tampered with", "check the audit log's and the administration log's hash chains;\n                             exit 1 if either was tampered with"),
+    usage: `audit verify (--config FILE | --data-dir DIR)
+                             check the audit log's and the administration log's hash chains;
+                             exit 1 if either was tampered with
+audit tail (--config FILE | --data-dir DIR) [-n N]
+                             print the last N audit records (default 20)`,
     run: async (args, io) => {
       const status = await audit.run(args, io);
       if (args[0] !== 'verify' || status === 2) return status;

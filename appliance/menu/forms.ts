@@ -16,6 +16,9 @@ export function parseList(text: string): string[] {
 
 export const showList = (xs: readonly string[]): string => (xs.length ? xs.join(', ') : 'none');
 
+/** The date of an ISO 8601 time (UTC), as the menu shows validity. */
+export const day = (iso: string): string => iso.slice(0, 10);
+
 /**
  * A validator: applies the typed value to the settings and reports what the schema says, or true.
  * With `only`, just the problems of those settings (a static address is asked field by field: the

@@ -2,9 +2,9 @@
 // certificate, so a certificate with the subject of a valid client's certificate acts as that client
 // and reaches every key it owns. Shown with the certificate in use; a re-issue needs an explicit yes.
 import type { CertificateInUse } from '../admin/actions/pki-preview-client.js';
+import { day } from './forms.js';
 import type { Ui } from './ui.js';
 
-const day = (iso: string): string => iso.slice(0, 10);
 
 /**
  * Tells the administrator about `existing` and asks; true when a second certificate for that

@@ -2,11 +2,10 @@
 // key provider when it lapses): same names and addresses, a new key. The key server switches to it
 // without dropping a connection.
 import type { RenewedServerCertificate, ServerCertificate } from '../../admin/actions/pki-server-certificate.js';
-import { block, done } from '../forms.js';
+import { block, day, done } from '../forms.js';
 import type { MenuOption } from '../option.js';
 
 const DAY_MS = 86_400_000;
-const day = (iso: string): string => iso.slice(0, 10);
 const daysLeft = (iso: string): number => Math.floor((Date.parse(iso) - Date.now()) / DAY_MS);
 
 export const renewServerCertificateOption: MenuOption = {

@@ -1,10 +1,9 @@
 // Revoke a client certificate: the key server refuses it within seconds (CRL).
 import type { IssuedSummary } from '../../admin/actions/pki-list.js';
 import type { RevokeOutcome } from '../../admin/actions/pki-revoke.js';
-import { done } from '../forms.js';
+import { day, done } from '../forms.js';
 import type { MenuOption } from '../option.js';
 
-const day = (iso: string): string => iso.slice(0, 10);
 
 const REASONS = [
   { name: 'Key compromised', value: 'keyCompromise' },
