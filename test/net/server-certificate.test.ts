@@ -32,7 +32,7 @@ const SERVER_NAMES = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] };
 async function servedFingerprint(port: number, dev: ClientFiles): Promise<string> {
   const c = await RawConnection.connect(port, dev);
   try {
-    return c.socket.getPeerX509Certificate()!.fingerprint256;
+    return c.serverCertificate!.fingerprint256;
   } finally {
     c.close();
   }
@@ -82,7 +82,7 @@ describe('renewing the server certificate of a running key server', () => {
     const oldFingerprint = fileFingerprint(p.serverCert);
     const oldKey = readFileSync(p.serverKey, 'utf8');
     const open = await RawConnection.connect(ts.port, ts.dev);
-    assert.equal(open.socket.getPeerX509Certificate()!.fingerprint256, oldFingerprint);
+    assert.equal(open.serverCertificate!.fingerprint256, oldFingerprint);
     assert.ok(await queryWorks(open));
     const seq = lastSeq(ts);
     const renewed = await issueServer(ts.dir, { ...SERVER_NAMES, bits: 2048, force: true });
@@ -177,7 +177,7 @@ describe('SIGHUP to the key server process', () => {
     assert.ok(/Stop with Ctrl-C/.test(out) && child.exitCode === null, `the dev server did not start: ${out}`);
     const port = Number(/KMIP on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
     const open = await RawConnection.connect(port, dev);
-    const oldFingerprint = open.socket.getPeerX509Certificate()!.fingerprint256;
+    const oldFingerprint = open.serverCertificate!.fingerprint256;
     // The listener's account of a reload that read the files (one that finds them unchanged may say so).
     const reads = () => logLines(out).filter((l) => /^PKI files (reloaded|unchanged)/.test(l.msg));
     // With nothing changed on disk, only the signal can cause a reload (the file watch has nothing to see).
