@@ -54,11 +54,25 @@ export async function runMenuLoop(o: MenuOptions): Promise<'logout' | 'closed' |
   }
 }
 
+/**
+ * The terminal hung up (the SSH connection or the console session ended): end as a hung-up login
+ * session does, by SIGHUP's default action. A normal exit would have Node restore the terminal's
+ * mode on a terminal that is gone, and Node 20 aborts when that fails (SIGABRT, which auditd reports
+ * as an abnormal end on every dropped session; nodejs/node#51519, fixed in later Node releases).
+ */
+function hangUp(): Promise<never> {
+  process.removeAllListeners('SIGHUP');
+  process.kill(process.pid, 'SIGHUP');
+  return new Promise(() => undefined); // not reached: the signal ends the process
+}
+
 export async function runMenu(version: string): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     process.stdout.write('The Keyhaven admin menu needs a terminal: connect with ssh -t (no commands can be run).\n');
     return 1;
   }
+  // Writing to a terminal that hung up fails (EIO): the session is over, whatever was being shown.
+  process.stdout.on('error', () => void hangUp());
   // Keys that would stop, quit or interrupt the process reach it as signals only outside prompts.
   for (const sig of ['SIGINT', 'SIGTSTP', 'SIGQUIT', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => undefined);
   const idleSeconds = Number(process.env.KEYHAVEN_MENU_IDLE_SECONDS) || IDLE_MINUTES * 60;
@@ -72,6 +86,7 @@ export async function runMenu(version: string): Promise<number> {
   } finally {
     ui.close();
   }
+  if (end === 'closed') return hangUp();
   if (end === 'idle') process.stdout.write(`\nLogged out after ${Math.round(idleSeconds / 60)} minutes without input.\n`);
   else if (end === 'logout') process.stdout.write('\nLogged out.\n');
   return 0;

@@ -166,7 +166,13 @@ export function terminalUi(o: UiOptions): Ui {
     close() {
       stdin.removeAllListeners('data');
       stdin.pause();
-      if (stdin.isTTY && !stdin.destroyed) stdin.setRawMode(false);
+      // A terminal that hung up cannot be switched back (setRawMode emits EIO): nothing to restore then.
+      if (stdin.isTTY && !stdin.destroyed && !ended) {
+        const ignore = () => undefined;
+        stdin.on('error', ignore);
+        stdin.setRawMode(false);
+        stdin.off('error', ignore);
+      }
     },
     async call<R>(action: string, params: Record<string, unknown> = {}) {
       const r = await callHelper(o.socket, { action, params, client: { address: o.clientAddress } });

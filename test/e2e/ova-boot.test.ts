@@ -410,6 +410,12 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
     // though every probe above that the firewall dropped was logged.
     await check('no kernel, firewall or service lines on the console after the wizard came up', () => assert.deepEqual(noise(), []));
     await check('the dropped probes were logged, to the journal (forwarded to the SIEM)', () => siem.waitFor(/keyhaven-drop-in: .*DPT=3886/, 60_000).then(() => undefined));
+    // The SSH sessions above ended by closing the connection: the menu ends by SIGHUP, never by an abort
+    // (auditd reports a process ended by a core-dumping signal as ANOM_ABEND, forwarded to the SIEM).
+    await check('no process ended abnormally (no auditd ANOM_ABEND)', () => {
+      const abends = siem.messages.filter((m) => /ANOM_ABEND/.test(m));
+      assert.deepEqual(abends, []);
+    });
     assert.deepEqual(failures, [], 'every check passed');
   } catch (err) {
     if (vm) {
