@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { addNetns, deleteNetns, inNetns, must, needsRootAnd, runHelper } from '../firewall/helpers/sys.js';
 import { runParameters } from '../support/property.js';
 import {
-  Cluster, describePlan, describeStep, faultPlan, faultSeed, FAULT_OPS, leftovers, newPrefix, pidsIn, planOptions, planProblems, plannedWaitMs,
+  Cluster, rangeClashes, describePlan, describeStep, faultPlan, faultSeed, FAULT_OPS, leftovers, newPrefix, pidsIn, planOptions, planProblems, plannedWaitMs,
   runFaultPlan, sweep, until, type ClusterNode, type FaultPlan, type FaultPlanOptions, type NodeProcess,
 } from './harness/index.js';
 
@@ -317,8 +317,8 @@ test('sweep: removes a crashed run\'s namespace, its processes and logs; leaves 
 
     const removed = await sweep();
     t.diagnostic(`swept: ${removed.join(', ')}`);
-    assert.ok(removed.includes(`namespace ${deadNs}`));
-    assert.ok(removed.includes(`log directory ${prefix}${deadPid}-logs-x`));
+    assert.ok(removed.includes(`namespace ${deadNs}`), `the dead owner's namespace is swept: ${JSON.stringify(removed)}`);
+    assert.ok(removed.includes(`log directory ${prefix}${deadPid}-logs-x`), 'the dead owner\'s logs are swept');
     assert.ok(!removed.some((r) => r.includes(liveNs)), 'a live owner\'s namespace stays');
     assert.deepEqual(await strayExit, { code: null, signal: 'SIGKILL' });
     assert.deepEqual((await leftovers(prefix)).namespaces, [liveNs]);
@@ -359,7 +359,7 @@ test('runFaultPlan: every op once, then a random plan, against echo servers: wit
     }, deadline);
     t.diagnostic(`plan done in ${elapsedMs} ms (deadline ${deadline} ms); kills ${JSON.stringify(kills)}`);
     assert.deepEqual(done, plan.steps.map((_, i) => i));
-    assert.ok(elapsedMs <= deadline);
+    assert.ok(elapsedMs <= deadline, `${elapsedMs} ms, deadline ${deadline} ms`);
     assert.deepEqual(kills, plan.steps.flatMap((s) => (s.op === 'kill9' ? [`${s.node}:SIGKILL`] : [])));
     assert.deepEqual(net.cuts(), []);
     assert.ok(echo.every((p) => p.running && p.procState() !== 'T'), 'every node serves again');
@@ -370,6 +370,15 @@ test('runFaultPlan: every op once, then a random plan, against echo servers: wit
   await assert.rejects(runFaultPlan(net, slow, hooks, 100), /past its deadline of 100 ms at step 1 \(wait 200 ms\)/);
   const unbounded: FaultPlan = { seed: 0, options, steps: [{ op: 'wait', ms: 301 }, { op: 'heal-all' }] };
   await assert.rejects(runFaultPlan(net, unbounded, hooks), /refusing a fault plan outside its bounds: step 0: wait 301 ms/);
+});
+
+test('the range check names an address of 10.213.0.0/16 on this machine, and only those', () => {
+  const ifaces = [
+    { ifname: 'eth0', addr_info: [{ local: '192.0.2.2', prefixlen: 24 }, { local: '10.2.13.1', prefixlen: 24 }, { local: '10.21.3.1', prefixlen: 16 }] },
+    { ifname: 'br9', addr_info: [{ local: '10.213.7.1', prefixlen: 24 }] },
+  ];
+  assert.deepEqual(rangeClashes(ifaces), ['10.213.7.1/24 on br9']);
+  assert.deepEqual(rangeClashes(ifaces.slice(0, 1)), []);
 });
 
 // Fault plans: no root needed.
@@ -414,11 +423,11 @@ test('fault plans: every plan is within its bounds and names only existing nodes
     steps += plan.steps.length;
     assert.deepEqual(planProblems(plan), []);
     // Said again without the checker, so that a checker bug cannot hide a generator bug.
-    assert.ok(plan.steps.length <= o.maxSteps);
-    assert.ok(plannedWaitMs(plan) <= o.totalWaitMs);
+    assert.ok(plan.steps.length <= o.maxSteps, `${plan.steps.length} steps, at most ${o.maxSteps}`);
+    assert.ok(plannedWaitMs(plan) <= o.totalWaitMs, `waits ${plannedWaitMs(plan)} ms, at most ${o.totalWaitMs}`);
     for (const s of plan.steps) {
       for (const i of Object.entries(s).filter(([k]) => k !== 'op' && k !== 'ms').map(([, v]) => v as number)) assert.ok(Number.isInteger(i) && i >= 0 && i < o.nodes, `${describeStep(s)} names node ${i} of ${o.nodes}`);
-      if (s.op === 'wait') assert.ok(s.ms >= 1 && s.ms <= o.maxWaitMs);
+      if (s.op === 'wait') assert.ok(s.ms >= 1 && s.ms <= o.maxWaitMs, `wait ${s.ms} ms, 1..${o.maxWaitMs}`);
       assert.ok(o.ops.includes(s.op) || ['cont', 'restart', 'heal-all'].includes(s.op), `${s.op} not allowed`);
     }
   }), runParameters(t, 300));

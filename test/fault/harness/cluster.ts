@@ -37,12 +37,21 @@ export interface ClusterNode {
   run(argv: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
 }
 
+interface IpAddr {
+  ifname: string;
+  addr_info: { local: string; prefixlen: number }[];
+}
+
+/** The addresses of `ip -j -4 addr` output that lie in our range ("10.213.1.1/24 on eth1"). */
+export function rangeClashes(ifaces: readonly IpAddr[]): string[] {
+  return ifaces.flatMap((i) => i.addr_info.filter((a) => a.local.startsWith(`${RANGE}.`)).map((a) => `${a.local}/${a.prefixlen} on ${i.ifname}`));
+}
+
 /** Throws when the root namespace has an address in our range: results would be ambiguous. */
 export async function checkRangeFree(): Promise<void> {
-  const ifaces = JSON.parse(await must('ip', ['-j', '-4', 'addr', 'show'])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
-  const clash = ifaces.flatMap((i) => i.addr_info.map((a) => ({ ifname: i.ifname, ...a }))).filter((a) => a.local.startsWith(`${RANGE}.`));
+  const clash = rangeClashes(JSON.parse(await must('ip', ['-j', '-4', 'addr', 'show'])) as IpAddr[]);
   if (clash.length) {
-    throw new Error(`the fault harness's range ${RANGE}.0.0/16 is in use on this machine (${clash.map((a) => `${a.local}/${a.prefixlen} on ${a.ifname}`).join(', ')}): remove it or change RANGE in test/fault/harness/cluster.ts`);
+    throw new Error(`the fault harness's range ${RANGE}.0.0/16 is in use on this machine (${clash.join(', ')}): remove it or change RANGE in test/fault/harness/cluster.ts`);
   }
 }
 

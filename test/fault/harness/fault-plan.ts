@@ -64,7 +64,7 @@ export function planOptions(o: FaultPlanOptions): Required<FaultPlanOptions> {
   const bad = (what: string) => new Error(`fault plan options: ${what} (${JSON.stringify(r)})`);
   if (!Number.isInteger(r.nodes) || r.nodes < 2 || r.nodes > 8) throw bad('nodes must be 2..8');
   if (!Number.isInteger(r.maxSteps) || r.maxSteps < 2 || r.maxSteps > 200) throw bad('maxSteps must be 2..200');
-  if (!(r.maxWaitMs >= 1 && r.totalWaitMs >= 0 && r.totalWaitMs <= 600_000)) throw bad('waits must be 1 ms or more, at most 10 minutes in all');
+  if (!Number.isInteger(r.maxWaitMs) || !Number.isInteger(r.totalWaitMs) || r.maxWaitMs < 1 || r.totalWaitMs < 0 || r.totalWaitMs > 600_000) throw bad('waits are whole ms, each 1 ms or more, at most 10 minutes in all');
   if (!Number.isInteger(r.maxDown) || r.maxDown < 0 || r.maxDown > r.nodes) throw bad('maxDown must be 0..nodes');
   return r;
 }
