@@ -54,16 +54,37 @@ export async function runMenuLoop(o: MenuOptions): Promise<'logout' | 'closed' |
   }
 }
 
+/** Set once the terminal went away: from then on the process must not end by exiting. */
+let terminalGone = false;
+
 /**
  * The terminal hung up (the SSH connection or the console session ended): end as a hung-up login
- * session does, by SIGHUP's default action. A normal exit would have Node restore the terminal's
- * mode on a terminal that is gone, and Node 20 aborts when that fails (SIGABRT, which auditd reports
- * as an abnormal end on every dropped session; nodejs/node#51519, fixed in later Node releases).
+ * session does, by SIGHUP's default action, at once. A normal exit would have Node restore the
+ * terminal's mode on a terminal that is gone, and Node 20 aborts when that fails (SIGABRT, which
+ * auditd reports as an abnormal end, on every dropped session; nodejs/node#51519, fixed after Node 20).
+ * Nothing is lost: the helper finishes and records a request whose answer nobody reads.
  */
 function hangUp(): Promise<never> {
+  terminalGone = true;
   process.removeAllListeners('SIGHUP');
   process.kill(process.pid, 'SIGHUP');
   return new Promise(() => undefined); // not reached: the signal ends the process
+}
+
+/** Every sign of a hang-up ends the session by hangUp, whichever comes first and whatever the menu is doing. */
+function endOnHangUp(): void {
+  const gone = () => void hangUp();
+  // The kernel's SIGHUP (ours comes before the prompt library's, which would otherwise only cancel a prompt).
+  process.on('SIGHUP', gone);
+  // End of input on a terminal is a hang-up (Ctrl-D is a key in raw mode); reading or writing it fails with EIO.
+  process.stdin.once('end', gone);
+  process.stdin.once('close', gone);
+  process.stdin.on('error', gone);
+  process.stdout.on('error', gone);
+  // A last resort for any other way out (an exception, a rejection) once the terminal is gone: not an exit.
+  process.on('exit', () => {
+    if (terminalGone) process.kill(process.pid, 'SIGKILL');
+  });
 }
 
 export async function runMenu(version: string): Promise<number> {
@@ -71,8 +92,7 @@ export async function runMenu(version: string): Promise<number> {
     process.stdout.write('The Keyhaven admin menu needs a terminal: connect with ssh -t (no commands can be run).\n');
     return 1;
   }
-  // Writing to a terminal that hung up fails (EIO): the session is over, whatever was being shown.
-  process.stdout.on('error', () => void hangUp());
+  endOnHangUp();
   // Keys that would stop, quit or interrupt the process reach it as signals only outside prompts.
   for (const sig of ['SIGINT', 'SIGTSTP', 'SIGQUIT', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => undefined);
   const idleSeconds = Number(process.env.KEYHAVEN_MENU_IDLE_SECONDS) || IDLE_MINUTES * 60;
