@@ -113,23 +113,17 @@ export function attributeItem(a: Attribute): StructureItem {
 
 /**
  * The attribute as a client of KMIP 1.minor may receive it, or undefined when that version lacks
- * the attribute or one of its enumeration values. KMIP 1.0 Digest has no Key Format Type field
- * (added by KMIP 1.1 §3.17), so that field is dropped rather than the whole attribute.
+ * the attribute, or a tag or enumeration value anywhere in its value (its response could not be
+ * encoded: KMIP 1.4 §2.1.1). The same check as a value a client sends (checkValue). KMIP 1.0 Digest
+ * has no Key Format Type field (added by KMIP 1.1 §3.17), so that field is dropped rather than the
+ * whole attribute.
  */
 export function attributeForVersion(a: Attribute, minor: number): Attribute | undefined {
   const spec = attributeSpec(a.name);
   if (!spec || spec.minor > minor) return undefined;
   const v = a.value;
-  // A custom value stored by a newer client is not shown to an older one that could not decode it.
-  if (spec.type === 'any') return firstUndefinedIn(v, { major: 1, minor }) ? undefined : a;
-  if (v.type === 0x05 && spec.enumId) return enumValueMinor(spec.enumId, v.value) <= minor ? a : undefined;
-  if (v.type !== 0x01 || !spec.fields) return a;
-  const fields: Item[] = [];
-  for (const c of v.value) {
-    if (c.tag === Tag.KeyFormatType && spec.name === 'Digest' && minor < 1) continue;
-    const f = spec.fields.find((x) => x.tag === c.tag);
-    if (c.type === 0x05 && f?.enumId && enumValueMinor(f.enumId, c.value) > minor) return undefined;
-    fields.push(c);
-  }
-  return fields.length === v.value.length ? a : { ...a, value: { ...v, value: fields } };
+  const shown = minor < 1 && spec.name === 'Digest' && v.type === 0x01 && v.value.some((c) => c.tag === Tag.KeyFormatType)
+    ? { ...a, value: { ...v, value: v.value.filter((c) => c.tag !== Tag.KeyFormatType) } }
+    : a;
+  return undefinedInMinor(spec, shown.value, minor) ? undefined : shown;
 }

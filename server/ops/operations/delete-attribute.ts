@@ -1,6 +1,6 @@
 // KMIP 1.4 §4.16 Delete Attribute: removes one attribute instance (index 0 when none is given).
 import { KmipError } from '../../errors.js';
-import { attributeItem, requireSpec } from '../../kmip/attribute-codec.js';
+import { attributeForVersion, attributeItem, requireSpec } from '../../kmip/attribute-codec.js';
 import { textString } from '../../kmip/item.js';
 import { Enum, Tag } from '../../kmip/tables.js';
 import { ownedObject, targetUid } from '../model/access.js';
@@ -30,8 +30,13 @@ export const deleteAttribute = operation<DeleteAttributeRequest>({
       throw new KmipError(Enum.ResultReason.ItemNotFound, `object ${uid} has no "${name}" with Attribute Index ${index}`);
     }
     checkClientMayDelete(requireSpec(name), name);
+    // The response echoes the deleted value (KMIP 1.4 §4.16): it must be expressible in the client's version.
+    const shown = attributeForVersion(instance, ctx.version.minor);
+    if (!shown) {
+      throw new KmipError(Enum.ResultReason.InvalidField, `the value of "${name}" with Attribute Index ${index} is not defined in KMIP 1.${ctx.version.minor}: delete it in a version that defines it`);
+    }
     o.attributes = o.attributes.filter((x) => x !== instance);
     saveChange(ctx, o);
-    return [textString(Tag.UniqueIdentifier, uid), attributeItem(instance)];
+    return [textString(Tag.UniqueIdentifier, uid), attributeItem(shown)];
   },
 });

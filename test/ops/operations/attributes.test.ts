@@ -96,4 +96,20 @@ test('a standard attribute with an enumeration value a version lacks: refused wh
   h.run(addAttribute, uidPayload(uid, [attribute('Cryptographic Parameters', params)]), h.ctx({ minor: 4 }));
   assert.equal(count(), before + 1, 'a 1.4 client may add it');
   h.fails(modifyAttribute, uidPayload(uid, [attribute('Cryptographic Parameters', params, before)]), RR.InvalidField, /not defined in KMIP 1\.3/, h.ctx({ minor: 3 }));
+  // Delete Attribute echoes the value too: a 1.0 client is refused, and the instance stays (review-found).
+  const del = [textString(Tag.AttributeName, 'Cryptographic Parameters'), integer(Tag.AttributeIndex, before)];
+  h.fails(deleteAttribute, uidPayload(uid, del), RR.InvalidField, /not defined in KMIP 1\.0: delete it in a version that defines it/, h.ctx({ minor: 0 }));
+  assert.equal(count(), before + 1, 'nothing deleted');
+  h.run(deleteAttribute, uidPayload(uid, del), h.ctx({ minor: 4 }));
+  assert.equal(count(), before);
+});
+
+test('a standard structure holding a field tag a version lacks is hidden from that version, not a General Failure', () => {
+  // Random IV (0x4200C5) is a KMIP 1.2 field of Cryptographic Parameters (review-found: only enumeration
+  // fields were checked, so a 1.0 or 1.1 Get Attributes response could not be encoded).
+  const params = structure(Tag.AttributeValue, [boolean(Tag.RandomIV, true)]);
+  h.run(addAttribute, uidPayload(uid, [attribute('Cryptographic Parameters', params)]), h.ctx({ minor: 4 }));
+  const listed = (minor: number) => h.run(getAttributes, uidPayload(uid, []), h.ctx({ minor })).filter((i) => i.tag === Tag.Attribute).map((i) => field<string>((i as { value: Item[] }).value, Tag.AttributeName));
+  assert.ok(listed(2).includes('Cryptographic Parameters'), 'a 1.2 client sees it');
+  for (const minor of [0, 1]) assert.ok(!listed(minor).includes('Cryptographic Parameters'), `a 1.${minor} client does not, and its response encodes`);
 });
