@@ -54,9 +54,6 @@ export async function runMenuLoop(o: MenuOptions): Promise<'logout' | 'closed' |
   }
 }
 
-/** Set once the terminal went away: from then on the process must not end by exiting. */
-let terminalGone = false;
-
 /**
  * The terminal hung up (the SSH connection or the console session ended): end as a hung-up login
  * session does, by SIGHUP's default action, at once. A normal exit would have Node restore the
@@ -65,7 +62,6 @@ let terminalGone = false;
  * Nothing is lost: the helper finishes and records a request whose answer nobody reads.
  */
 function hangUp(): Promise<never> {
-  terminalGone = true;
   process.removeAllListeners('SIGHUP');
   process.kill(process.pid, 'SIGHUP');
   return new Promise(() => undefined); // not reached: the signal ends the process
@@ -81,10 +77,6 @@ function endOnHangUp(): void {
   process.stdin.once('close', gone);
   process.stdin.on('error', gone);
   process.stdout.on('error', gone);
-  // A last resort for any other way out (an exception, a rejection) once the terminal is gone: not an exit.
-  process.on('exit', () => {
-    if (terminalGone) process.kill(process.pid, 'SIGKILL');
-  });
 }
 
 export async function runMenu(version: string): Promise<number> {
