@@ -23,14 +23,14 @@ spec = json.loads(sys.argv[1])
 master, slave = os.openpty()
 def controlling():
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-p = subprocess.Popen(spec['argv'], stdin=slave, stdout=slave, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=controlling, env=spec['env'])
+p = subprocess.Popen(spec['argv'], stdin=slave, stdout=slave, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=controlling if spec['controlling'] else None, env=spec['env'])
 os.close(slave)
 screen = b''
-def wait_for(pattern, seconds):
+def wait_for(pattern, seconds, since=0):
     global screen
     deadline = time.time() + seconds
     while time.time() < deadline:
-        if re.search(pattern.encode(), screen): return True
+        if re.search(pattern.encode(), screen[since:]): return True
         r, _, _ = select.select([master], [], [], 0.2)
         if r:
             try: screen += os.read(master, 65536)
@@ -40,9 +40,10 @@ seen = wait_for(spec['expect'], 60)
 if seen and spec.get('keys'):
     # The menu drops keys typed while it draws: let the list settle first.
     wait_for('Log out', 10); time.sleep(1)
+    typed = len(screen)
     for k in spec['keys']:
         os.write(master, k.encode()); time.sleep(0.5)
-    seen = wait_for(spec['then'], 60)
+    seen = wait_for(spec['then'], 60, typed)
 os.close(master)
 try:
     code = p.wait(timeout=20)
@@ -69,10 +70,14 @@ after(async () => {
   await box?.stop();
 });
 
-/** `keys`: what is typed, one write each, half a second apart (as a person presses keys). */
-function hangUp(expect: string, keys?: string[], then?: string): Ended {
+/**
+ * `keys`: what is typed, one write each, half a second apart (as a person presses keys); `then` is
+ * looked for in what came after them. `controlling`: the terminal is the menu's controlling terminal
+ * (the kernel sends SIGHUP when it goes); without, the hang-up reaches the menu only as end of input.
+ */
+function hangUp(expect: string, keys?: string[], then?: string, controlling = true): Ended {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', KEYHAVEN_ADMIN_SOCKET: box.socket };
-  const spec = { argv: [process.execPath, KEYHAVEN, 'menu'], env, expect, keys, then };
+  const spec = { argv: [process.execPath, KEYHAVEN, 'menu'], env, expect, keys, then, controlling };
   const r = spawnSync(PYTHON, ['-c', HARNESS, JSON.stringify(spec)], { encoding: 'utf8', timeout: 180_000 });
   assert.equal(r.status, 0, `the pseudo-terminal harness failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Ended;
@@ -92,8 +97,16 @@ test('the terminal goes away in a form: the same', () => {
   // Down to Network settings and Enter: its first question waits for input when the terminal goes.
   const down = MENU_OPTIONS.findIndex((o) => o.label === 'Network settings');
   assert.ok(down > 0);
-  const e = hangUp('Main menu', [...Array<string>(down).fill('\x1b[B'), '\r'], 'Host name');
+  const e = hangUp('Main menu', [...Array<string>(down).fill('\x1b[B'), '\r'], 'Host name.{0,20}\\(keyhaven\\)');
   assert.ok(e.seen, `the form's first question was shown: ${e.screen}`);
+  assert.equal(e.hung, false, 'the menu ended');
+  assert.equal(e.signal, SIGHUP, `ended by SIGHUP, not signal ${e.signal} or exit ${e.exit}: ${e.stderr}`);
+  assert.doesNotMatch(e.stderr, /Assertion failed|Error|EIO/, e.stderr);
+});
+
+test('a terminal that goes away without a SIGHUP (not the controlling terminal): the same, from the end of input', () => {
+  const e = hangUp('Main menu', undefined, undefined, false);
+  assert.ok(e.seen, `the main menu was shown: ${e.screen}`);
   assert.equal(e.hung, false, 'the menu ended');
   assert.equal(e.signal, SIGHUP, `ended by SIGHUP, not signal ${e.signal} or exit ${e.exit}: ${e.stderr}`);
   assert.doesNotMatch(e.stderr, /Assertion failed|Error|EIO/, e.stderr);
