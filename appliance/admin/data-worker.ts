@@ -11,6 +11,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import * as pki from '../../server/index.js';
 import {
@@ -79,12 +80,12 @@ const storePaths = (dataDir: string) => resolvePaths(parseConfig({ dataDir }, 't
  * comes with the whole server (server/run.ts): loaded by the operations that open it, not at every
  * worker's start.
  */
-async function withStore<T>(dataDir: string, fn: (db: Db, audit: AuditLog) => T): Promise<T> {
+async function withStore<T>(dataDir: string, fn: (db: Db, audit: AuditLog) => T | Promise<T>): Promise<T> {
   const { openStore } = await import('../../server/run.js');
   const { db, audit } = openStore(parseConfig({ dataDir }, 'the data directory'), { create: false });
   try {
     db.pragma('busy_timeout = 5000');
-    return fn(db, audit);
+    return await fn(db, audit);
   } finally {
     db.close();
   }
@@ -173,6 +174,24 @@ export const WORKER_OPS = {
       }
       return { keys, certificates, clientsExpiringSoon };
     },
+  }),
+  /**
+   * Waits (the store opened once) for the key server's latest audit record of `operation` since
+   * `since` that failed or names `contains`: how the renewal learns the key server switched.
+   */
+  'store.await-audit': op({
+    params: z.object({ operation: text(256), since: iso, contains: text(256), timeoutMs: z.number().int().min(0).max(20_000) }).strict(),
+    result: z.union([auditRecord, z.null()]),
+    timeoutMs: READ_MS,
+    run: (dataDir, p) =>
+      withStore(dataDir, async (db) => {
+        // ISO 8601 UTC times with milliseconds sort as text.
+        const recent = db.prepare('SELECT seq, time, identity, address, operation, object_id AS objectId, result, reason FROM audit WHERE operation = ? AND time >= ? ORDER BY seq DESC LIMIT 20');
+        for (const deadline = Date.now() + p.timeoutMs; ; await sleep(250)) {
+          const hit = (recent.all(p.operation, p.since) as z.infer<typeof auditRecord>[]).find((r) => r.result !== 'success' || r.reason.includes(p.contains));
+          if (hit || Date.now() >= deadline) return hit ?? null;
+        }
+      }),
   }),
   'store.audit-tail': op({
     params: z.object({ count: z.number().int().min(1).max(500) }).strict(),

@@ -4,7 +4,6 @@
 // new server.crt by itself within seconds). systemd sends the signal (systemctl kill), not an
 // ExecReload= command: that would run under the key server's AppArmor profile, which executes nothing.
 // "Reloaded" is said only once the key server's audit log records that it presents the new certificate.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineAction, type ActionContext } from '../action.js';
 import { asDataOwner } from '../data-owner.js';
@@ -28,22 +27,20 @@ export const pkiServerCertificate = defineAction({
 
 /** How long the renewal waits for the key server to record the switch (it polls server.crt every 2 s). */
 const CONFIRM_MS = 15_000;
-const CONFIRM_POLL_MS = 1_500;
 
 /**
  * What the key server made of the new certificate, from its own audit log: the Reload Certificates
  * record since `since` naming the new fingerprint (success), or refusing the files (failure).
  */
 async function reloadOutcome(ctx: ActionContext, fingerprint: string, since: number): Promise<string> {
-  const deadline = Date.now() + CONFIRM_MS;
-  for (let i = 0; i < Math.ceil(CONFIRM_MS / CONFIRM_POLL_MS) + 1; i++) {
-    const records = await asDataOwner(ctx.paths, 'store.audit-tail', { count: 50 }).catch(() => []);
-    const r = records.findLast((x) => x.operation === 'Reload Certificates' && Date.parse(x.time) >= since && (x.result !== 'success' || x.reason.includes(fingerprint)));
-    if (r?.result === 'success') return 'reloaded: it presents the new certificate to new connections';
-    if (r) return `kept the previous certificate: ${r.reason}`;
-    if (Date.now() + CONFIRM_POLL_MS > deadline) break;
-    await sleep(CONFIRM_POLL_MS);
+  let r;
+  try {
+    r = await asDataOwner(ctx.paths, 'store.await-audit', { operation: 'Reload Certificates', since: new Date(since).toISOString(), contains: fingerprint, timeoutMs: CONFIRM_MS });
+  } catch (err) {
+    return `signalled; whether it switched could not be read (${(err as Error).message}): its audit records (View recent audit records) show the switch`;
   }
+  if (r?.result === 'success') return 'reloaded: it presents the new certificate to new connections';
+  if (r) return `kept the previous certificate: ${r.reason}`;
   return `signalled, but it had not recorded the switch within ${CONFIRM_MS / 1000} s: it also checks for the new certificate by itself; its audit records (View recent audit records) show the switch`;
 }
 
