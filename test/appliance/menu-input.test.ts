@@ -360,7 +360,12 @@ describe('the first-boot wizard applies the same password policy', () => {
 });
 
 describe('ports without a service', () => {
-  test('6001 and 3886 are listed as having no service and are not opened; closing works', async () => {
+  test('6001 and 3886 are listed as having no service and are not opened; Enter through a closed port applies nothing', async () => {
+    const portChanges = async () => {
+      const tail = await box.call('audit.tail', { count: 200 });
+      assert.ok(tail.ok, JSON.stringify(tail));
+      return (tail.result as { admin: { operation: string }[] }).admin.filter((r) => r.operation === 'Open or Close Port').length;
+    };
     const m = await openMenu();
     try {
       await m.choose('Open or close SSH and optional ports');
@@ -377,9 +382,19 @@ describe('ports without a service', () => {
       await m.expect(/\? Which port\?/);
       m.press('Down', 'Down', 'Enter');
       assert.equal(await openOrCloseHighlight(m), 'Close', 'web management is closed');
+      const before = await portChanges();
       m.enter();
-      await m.expect(/Done: web management \(3886\/tcp\) closed/);
+      await m.expect(/Nothing to change \(in use now: web management \(3886\/tcp\) closed\)/);
       await m.atMainMenu();
+      // SSH, closed in a new sandbox: the same.
+      await m.choose('Open or close SSH and optional ports');
+      await m.expect(/\? Which port\?/);
+      m.enter();
+      assert.equal(await openOrCloseHighlight(m), 'Close');
+      m.enter();
+      await m.expect(/Nothing to change \(in use now: SSH admin menu \(22\/tcp\) closed\)/);
+      await m.atMainMenu();
+      assert.equal(await portChanges(), before, 'the helper was not asked to apply anything');
     } finally {
       m.close();
     }

@@ -2,6 +2,7 @@
 // each only to the networks given.
 import { ACCESS_SERVICES, PORT_SERVICE } from '../../admin/menu-shared.js';
 import { currentSettings, done, parseList, settingsCheck, showList } from '../forms.js';
+import { unchanged } from '../confirm-change.js';
 import type { MenuOption } from '../option.js';
 
 export const portsOption: MenuOption = {
@@ -17,14 +18,17 @@ export const portsOption: MenuOption = {
       { name: optional('keyManagement'), value: 'keyManagement' as const },
       { name: optional('webManagement'), value: 'webManagement' as const },
     ]);
+    const current = service === 'ssh' ? s.network.ssh.enabled : s.network[service].enabled;
     const enabled = await ui.select(
       'Open or close it?',
       [
         { name: 'Open', value: true },
         { name: 'Close', value: false },
       ],
-      { default: service === 'ssh' ? s.network.ssh.enabled : s.network[service].enabled }, // Enter keeps the current state
+      { default: current }, // Enter keeps the current state
     );
+    // Enter through the questions keeps what is configured: nothing is applied (a closed port stays closed).
+    if (enabled === current && (service === 'ssh' || !enabled)) return unchanged(ui, `${ACCESS_SERVICES[service]} ${enabled ? 'open' : 'closed'}`);
     if (service === 'ssh') {
       if (!enabled && !(await ui.confirm('Closing SSH ends remote administration: only the console can open it again. Close it?', false))) return;
       const { summary } = await ui.call('access.set', { service, enabled });
@@ -39,6 +43,7 @@ export const portsOption: MenuOption = {
         validate: settingsCheck(s, (x, v) => ({ ...x, network: { ...x.network, [service]: { enabled: true, networks: parseList(v) } } })),
       });
       networks = parseList(text);
+      if (current && networks.join(',') === s.network[service].networks.join(',')) return unchanged(ui, optional(service));
     }
     const { summary } = await ui.call('access.set', { service, enabled, networks });
     done(ui, summary);
