@@ -10,8 +10,15 @@ export interface CliOutput {
 export interface CliIo {
   readonly stdout: CliOutput;
   readonly stderr: CliOutput;
-  /** Only `keyhaven credential hash` reads it (default: the process's). */
+  /** Read by `keyhaven credential hash` and `keyhaven ttlv print` (default: the process's). */
   readonly stdin?: NodeJS.ReadableStream;
+}
+
+/** Everything on the command's standard input. */
+export async function readInput(io: CliIo): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of io.stdin ?? process.stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks);
 }
 
 export const processIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });

@@ -3,7 +3,7 @@
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { dispatch, processIo, usageError, type CliCommand, type CliIo } from '../lib/cli.js';
+import { dispatch, processIo, readInput, usageError, type CliCommand, type CliIo } from '../lib/cli.js';
 import { loadConfig, parseConfig, type Config } from './config.js';
 import { ensureDevPki, PKI_USAGE, runPkiCli } from './pki/index.js';
 import { ttlvCommand } from './ttlv-command.js';
@@ -170,15 +170,9 @@ async function store(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 async function credential(args: string[], io: CliIo): Promise<number> {
   if (args[0] !== 'hash') usage('use: keyhaven credential hash  (password on standard input)');
-  const password = (await readAll(io.stdin ?? process.stdin)).replace(/\r?\n$/, '');
+  const password = (await readInput(io)).toString('utf8').replace(/\r?\n$/, '');
   if (password.length < 12) {
     throw usageError('the password must be at least 12 characters long');
   }

@@ -3,8 +3,7 @@
 // and line breaks ignored, as `xxd -p` writes it); without FILE, standard input.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { usageError, type CliCommand, type CliIo } from '../lib/cli.js';
-import { printTtlv } from './kmip/ttlv-print.js';
+import { readInput, usageError, type CliCommand, type CliIo } from '../lib/cli.js';
 
 /** Hex text if the input is nothing but hex digit pairs and white space, else the bytes themselves. */
 export function ttlvInput(raw: Buffer): Buffer {
@@ -17,12 +16,6 @@ export function ttlvInput(raw: Buffer): Buffer {
   return raw;
 }
 
-async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks);
-}
-
 async function run(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'max-bytes': { type: 'string' } } });
   const [sub, file, ...extra] = positionals;
@@ -32,10 +25,12 @@ async function run(args: string[], io: CliIo): Promise<number> {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) throw usageError(`--max-bytes ${values['max-bytes']} is not a positive number`);
   let raw: Buffer;
   try {
-    raw = file !== undefined && file !== '-' ? await readFile(file) : await readStream(io.stdin ?? process.stdin);
+    raw = file !== undefined && file !== '-' ? await readFile(file) : await readInput(io);
   } catch (e) {
     throw usageError(`cannot read ${file ?? 'standard input'}: ${(e as Error).message}`);
   }
+  // The KMIP tables and codec load when the command runs, not with the command table (server/index.ts is light).
+  const { printTtlv } = await import('./kmip/ttlv-print.js');
   io.stdout.write(`${printTtlv(ttlvInput(raw), { maxBytes })}\n`);
   return 0;
 }
