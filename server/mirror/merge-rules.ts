@@ -60,8 +60,10 @@ function lww(current: SlotValue | undefined, incoming: SlotValue): SlotValue {
 
 /**
  * The object after `change`; `conflict` when the change contradicts what is known in a way no order
- * of delivery explains (a second, different create of one identifier): the earlier create is kept on
- * every server, and the conflict is for the caller to report.
+ * of delivery explains (a second, different create of one identifier): the earlier create's type,
+ * owner and material are kept on every server, the other's attributes and state merge as edits at its
+ * stamp would (so the result is still the same in every order), and the conflict is for the caller to
+ * report: it means identifiers were minted twice, which the merge cannot repair.
  */
 export function applyChange(r: ObjectReplica, change: Change): { replica: ObjectReplica; conflict?: MergeConflict } {
   if (change.uid !== r.uid) throw new Error(`change ${change.id} is for ${change.uid}, not ${r.uid}`);
@@ -81,9 +83,9 @@ function merge(r: ObjectReplica, change: Change): { replica: ObjectReplica; conf
       const lifecycle = joinFacts(r.lifecycle, factsOf(change.state));
       if (!r.created) return { replica: { ...r, created, lifecycle, slots, latest } };
       if (r.created.id === change.id) return { replica: { ...r, lifecycle, slots, latest } };
-      // Two creates of one identifier: the earlier stays everywhere, whichever arrived first.
+      // Two creates of one identifier: the earlier's object stays everywhere, whichever arrived first.
       const keep = compareHlc(created.hlc, r.created.hlc) < 0 ? created : r.created;
-      const conflict = { uid: r.uid, problem: `created twice: by change ${r.created.id} and by change ${change.id}; the earlier create is kept` };
+      const conflict = { uid: r.uid, problem: `created twice: by change ${r.created.id} and by change ${change.id}; the earlier create's key is kept` };
       return { replica: { ...r, created: keep, lifecycle, slots, latest }, conflict };
     }
     case 'set':
