@@ -3,7 +3,7 @@ import { KmipError } from '../../errors.js';
 import { decode } from '../../kmip/decode.js';
 import { byteString, enumeration, ItemType, structure, textString, type StructureItem } from '../../kmip/item.js';
 import { Enum, Tag } from '../../kmip/tables.js';
-import { attributeForVersion, attributeItem } from '../../kmip/attribute-codec.js';
+import { attributeItem } from '../../kmip/attribute-codec.js';
 import { operation } from '../pipeline/operation.js';
 import { ownedObjectWithMaterial, setPlaceholder, targetUid } from '../model/access.js';
 import { isArchived, isDestroyed } from '../model/lifecycle.js';
@@ -11,6 +11,7 @@ import { convertSymmetricBlock } from '../material/key-material.js';
 import { exportAsymmetric, parseAsymmetric } from '../material/asymmetric-keys.js';
 import { checkRelease } from '../model/key-protection.js';
 import { decodeTemplate } from '../model/template-attributes.js';
+import { visibleAttributes } from '../model/object-model.js';
 import { readWrappingSpec, wrapKeyBlock, type WrappingSpec } from '../material/key-wrapping.js';
 
 const OT = Enum.ObjectType;
@@ -51,11 +52,7 @@ export const get = operation<GetRequest>({
     if (o.objectType === OT.Template) {
       // As Get Attributes does: only what the client's version defines (KMIP 1.4 §2.1.1), so a
       // Template stored by a newer client does not make the response unencodable.
-      const minor = ctx.version.minor;
-      value = structure(Tag.Template, decodeTemplate(material).flatMap((a) => {
-        const shown = attributeForVersion(a, minor);
-        return shown ? [attributeItem(shown)] : [];
-      }));
+      value = structure(Tag.Template, visibleAttributes(decodeTemplate(material), ctx.version.minor).map(attributeItem));
     } else if (format !== undefined) {
       value = inFormat(o.objectType, value, format);
     }
