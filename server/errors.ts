@@ -1,7 +1,8 @@
 // The key server's error codes (the codec's are in server/kmip/errors.ts, the shared core's in
 // lib/errors.ts; the image side owns its own). Messages say what went wrong and what to do. An
-// error that is not a KmipError ends a KMIP request with General Failure (the client is told no
-// internals; server/ops/pipeline/execute-batch.ts).
+// error that is not a KmipError ends a KMIP request with General Failure: a KeyhavenError's message
+// (written for whoever reads it) is the Result Message, anything else is told as "an internal error"
+// with the details in the server log (server/ops/pipeline/execute-batch.ts).
 import { CoreCodes, defineCodes } from '../lib/errors.js';
 import { KmipCodes } from './kmip/errors.js';
 

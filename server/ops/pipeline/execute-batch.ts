@@ -143,7 +143,7 @@ export function executeBatch(req: RequestMessage, env: BatchEnvironment, now: nu
   return { items, outcomes };
 }
 
-/** Any error as a KMIP failure; internal errors become General Failure without their details. */
+/** Any error as a KMIP failure: General Failure, with a KeyhavenError's message; any other error's details stay in the log. */
 function asKmipError(err: unknown, env: BatchEnvironment): KmipError {
   if (err instanceof KmipError) return err;
   env.onInternalError(err);
