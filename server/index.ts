@@ -7,6 +7,8 @@
 
 // Configuration and its files
 export { parseConfig, loadConfig, resolvePaths, type Config, type ResolvedPaths } from './config.js';
+// The key server warns the SIEM this many days before its certificate expires (the menu says RENEW SOON from then)
+export { EXPIRY_WARNING_DAYS as SERVER_CERTIFICATE_WARNING_DAYS } from './net/server-certificate.js';
 // Errors: the server's codes (the core's are in lib/errors.ts)
 export { ErrorCodes, ServerCodes, KeyhavenError, KmipError, type ErrorCode } from './errors.js';
 // The database and master key files (the appliance's administration log is kept like the audit log)

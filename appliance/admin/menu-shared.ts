@@ -26,8 +26,5 @@ export const CLIENT_PURPOSES = {
   application: 'an application',
 } as const;
 
-/** The server certificate (at most 825 days) is to be renewed from this many days before it expires, as the key server warns the SIEM. */
-export const RENEWAL_WARNING_DAYS = 60;
-
 /** Client certificates expiring within this many days are counted (status, support bundle). */
 export const CLIENT_EXPIRY_WARNING_DAYS = 30;

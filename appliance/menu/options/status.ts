@@ -1,6 +1,6 @@
 // Status: date and time, uptime, services, key count, certificate expiry, time synchronisation, disk.
 import type { StatusReport } from '../../admin/actions/status.js';
-import { RENEWAL_WARNING_DAYS } from '../../admin/menu-shared.js';
+import { SERVER_CERTIFICATE_WARNING_DAYS } from '../../../server/index.js';
 import type { MenuOption } from '../option.js';
 import { renewServerCertificateOption } from './renew-server-certificate.js';
 
@@ -38,7 +38,7 @@ export function formatUptime(seconds: number): string {
 
 /** The warning after a certificate's expiry line; the server's names the menu entry that renews it. */
 export function expiryNote(name: string, daysLeft: number): string {
-  if (daysLeft > RENEWAL_WARNING_DAYS) return '';
+  if (daysLeft > SERVER_CERTIFICATE_WARNING_DAYS) return '';
   const entry = `use "${renewServerCertificateOption.label}" in this menu`;
   if (name === 'server') return daysLeft < 0 ? `  EXPIRED: clients refuse the key server; ${entry}` : `  RENEW SOON: ${entry}`;
   return daysLeft < 0 ? '  EXPIRED: no certificate it issued is accepted' : '  EXPIRES SOON: certificates it issued stop working with it';
