@@ -236,6 +236,27 @@ describe('in-process (the first-boot wizard, as root)', () => {
     assert.equal(lines.length, 2);
     assert.match(lines[1]!, /"user":"root".*"address":"console".*"result":"success","reason":"changed the admin password"/);
   });
+
+  test('wrong current passwords: five within 15 minutes refuse tries until the oldest of them is 15 minutes old, and say how long', async (t) => {
+    // A sandbox of its own: its administration log holds only this test's records.
+    const own = await AdminSandbox.start();
+    t.after(() => own.stop());
+    const system = recordingRunner(join(own.root, 'commands.log'));
+    const opts = { paths: own.paths, system, settings: sandboxSettingsApplier(own.paths, system), chpasswd: join(own.root, 'usr/sbin/chpasswd'), log: () => undefined };
+    const start = Date.now();
+    t.mock.timers.enable({ apis: ['Date'], now: start });
+    const attempt = () => runAdminAction('account.set-password', { current: 'not the admin password', password: 'Yet-Another-Passphrase-77' }, opts);
+    for (let i = 0; i < 5; i++) {
+      refused(await attempt(), 'KH_PASSWORD_REFUSED', /the current password is wrong/);
+      t.mock.timers.tick(60_000); // one a minute: at start + 0, 1, 2, 3 and 4 min
+    }
+    t.mock.timers.tick(5 * 60_000); // start + 10 min: the oldest of the five leaves the window at start + 15 min
+    refused(await attempt(), 'KH_PASSWORD_REFUSED', /too many wrong current passwords: try again in 5 minutes/);
+    t.mock.timers.tick(5 * 60_000); // start + 15 min: still inside (the window includes its edge)
+    refused(await attempt(), 'KH_PASSWORD_REFUSED', /try again in 1 minute$/);
+    t.mock.timers.tick(1_000); // the oldest has left: four remain, and a try is taken (and wrong)
+    refused(await attempt(), 'KH_PASSWORD_REFUSED', /the current password is wrong/);
+  });
 });
 
 describe('audit', () => {

@@ -14,16 +14,17 @@ const MAX_WRONG = 5;
 const LOCK_MINUTES = 15;
 const TITLE = 'Change Admin Password';
 
-/** Wrong current passwords recorded in the last LOCK_MINUTES, since the last change. */
-function recentWrong(ctx: ActionContext): number {
-  const since = Date.now() - LOCK_MINUTES * 60_000;
-  let n = 0;
+/** The times of the wrong current passwords recorded in the last LOCK_MINUTES, since the last change, newest first. */
+function recentWrong(ctx: ActionContext, now: number): number[] {
+  const since = now - LOCK_MINUTES * 60_000;
+  const times: number[] = [];
   for (const r of ctx.audit.tail(200).reverse()) {
-    if (r.operation !== TITLE || Date.parse(r.time) < since) continue;
+    const t = Date.parse(r.time);
+    if (r.operation !== TITLE || t < since) continue;
     if (r.result === 'success') break;
-    if (r.reason.startsWith(WRONG_CURRENT)) n++;
+    if (r.reason.startsWith(WRONG_CURRENT)) times.push(t);
   }
-  return n;
+  return times;
 }
 
 export const passwordSet = defineAction({
@@ -31,8 +32,12 @@ export const passwordSet = defineAction({
   title: TITLE,
   schema: z.object({ current: z.string().max(1024), password: z.string().max(1024) }).strict(),
   async run(p, ctx) {
-    if (recentWrong(ctx) >= MAX_WRONG) {
-      throw new KeyhavenError(ErrorCodes.PASSWORD_REFUSED, `too many wrong current passwords: try again in ${LOCK_MINUTES} minutes`);
+    const now = Date.now();
+    const wrong = recentWrong(ctx, now);
+    if (wrong.length >= MAX_WRONG) {
+      // A sliding window: tries are taken again once the MAX_WRONG-th newest wrong one is LOCK_MINUTES old.
+      const minutes = Math.max(1, Math.ceil((wrong[MAX_WRONG - 1]! + LOCK_MINUTES * 60_000 - now) / 60_000));
+      throw new KeyhavenError(ErrorCodes.PASSWORD_REFUSED, `too many wrong current passwords: try again in ${minutes} minute${minutes === 1 ? '' : 's'}`);
     }
     if (!(await verifyAdminPassword(p.current, ctx.paths.shadow))) throw new KeyhavenError(ErrorCodes.PASSWORD_REFUSED, `${WRONG_CURRENT}: the password was not changed`);
     if (p.password === p.current) throw new KeyhavenError(ErrorCodes.PASSWORD_REFUSED, 'the new password is the same as the current one: choose another');
