@@ -1,6 +1,9 @@
 // The direction of imports (README, Layout): the image side uses the server through its two entries
 // only (server/index.ts, light; server/run.ts, the running server and its store), the server never imports the image side, the KMIP codec is pure, lib/ is the shared core,
 // and there are no cycles. `npm test` runs this; test/boundaries.test.ts proves it fails on a wrong import.
+/** The image side's folders: one list, so that a new one is one edit. */
+const IMAGE = '(appliance|firewall|ova|packer)';
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -8,7 +11,7 @@ module.exports = {
       name: 'image-uses-server-index-only',
       comment: 'appliance/, firewall/, ova/, packer/ (and their tests) use the key server through server/index.ts and server/run.ts only',
       severity: 'error',
-      from: { path: '^(test/)?(appliance|firewall|ova|packer)/' },
+      from: { path: `^(test/)?${IMAGE}/` },
       to: { path: '^server/', pathNot: '^server/(index|run)\\.ts$' },
     },
     {
@@ -16,7 +19,7 @@ module.exports = {
       comment: 'the key server never imports the image side',
       severity: 'error',
       from: { path: '^server/' },
-      to: { path: '^(appliance|firewall|ova|packer)/' },
+      to: { path: `^${IMAGE}/` },
     },
     {
       name: 'kmip-is-pure',
@@ -30,7 +33,7 @@ module.exports = {
       comment: 'lib/ is used by every part and uses none of them',
       severity: 'error',
       from: { path: '^lib/' },
-      to: { path: '^(server|appliance|firewall|ova|packer|test)/' },
+      to: { path: `^(server|test|${IMAGE.slice(1, -1)})/` },
     },
     {
       name: 'no-cycles',

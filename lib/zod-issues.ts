@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 
 /** `['keyManagement', 'networks', 1]` → `keyManagement.networks[1]`; `prefix` for settings inside a larger file. */
-export function formatIssuePath(path: readonly (string | number)[], prefix = ''): string {
+function formatIssuePath(path: readonly (string | number)[], prefix = ''): string {
   let out = prefix;
   for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
   return out === '' ? '(top level)' : out;

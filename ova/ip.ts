@@ -2,7 +2,7 @@
 // addresses that can never be a server, a gateway or the appliance's own (lib/ip-value.ts parses).
 import { addressBits, formatIpValue, hostMask, networkContains, parseIpValue, type IpFamily, type IpNetworkValue, type IpValue } from '../lib/ip-value.js';
 
-export { addressBits, networkContains };
+export { networkContains };
 export type { IpFamily, IpNetworkValue, IpValue };
 
 /** Parses an IPv4 dotted quad or an IPv6 address (no zone index, no brackets); undefined if not one. */

@@ -25,7 +25,7 @@ export interface SshPublicKey {
 }
 
 /** SHA256:… as ssh-keygen -l prints it: SHA-256 of the key blob, base64 without padding. */
-export const sshFingerprint = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+const sshFingerprint = (blob: Buffer): string => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
 const refuse = (message: string) => new KeyhavenError(ErrorCodes.ADMIN_REQUEST_INVALID, message);
 
