@@ -83,8 +83,11 @@ export class KmipService {
   private readonly rsaPool: RsaKeyPool;
   /** What reading a request needs (one object for every request). */
   private readonly readEnv: { now: () => number; maxBatchItems: number };
-  /** What answering a request needs that is the same for every request (identity and RSA keys are the request's). */
-  private readonly answerBase: Omit<AnswerEnvironment, 'identity' | 'rsaKeys'>;
+  /**
+   * What answering a request needs, also one object: only identity and rsaKeys change, set before
+   * each answerRequest (synchronous, and it keeps no reference to the environment).
+   */
+  private readonly answerEnv: AnswerEnvironment;
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
@@ -95,7 +98,9 @@ export class KmipService {
     this.scheduler = new RequestScheduler(o.sliceMs ?? 10, undefined, () => this.commit());
     this.rsaPool = o.rsaPool ?? new RsaKeyPool();
     this.readEnv = { now: this.nowSeconds, maxBatchItems: o.maxBatchItems ?? 64 };
-    this.answerBase = {
+    this.answerEnv = {
+      identity: '',
+      rsaKeys: new RequestRsaKeys(this.rsaPool),
       store: o.store,
       server: o.server,
       limits: o.limits,
@@ -149,7 +154,10 @@ export class KmipService {
     let result: RequestResult;
     store.savepoint('kh_msg');
     try {
-      result = answerRequest(req, refusal, { ...this.answerBase, identity: session.identity, rsaKeys: keys });
+      const env = this.answerEnv;
+      env.identity = session.identity;
+      env.rsaKeys = keys;
+      result = answerRequest(req, refusal, env);
       // A General Failure in place of a response that could not be encoded keeps nothing it wrote.
       if (result.undoWrites) store.rollbackTo('kh_msg');
       else store.release('kh_msg');
