@@ -85,7 +85,9 @@ export class KmipService {
   private readonly readEnv: { now: () => number; maxBatchItems: number };
   /**
    * What answering a request needs, also one object: only identity and rsaKeys change, set before
-   * each answerRequest (synchronous, and it keeps no reference to the environment).
+   * each answerRequest (synchronous, and it keeps no reference to the environment). Measured: a new
+   * object per request (`{ ...base, identity, rsaKeys }`) cost 13 % of Get throughput (ab.ts get-n,
+   * 16 connections: 11,293 vs 12,809 ops/s), so it stays one object.
    */
   private readonly answerEnv: AnswerEnvironment;
 
