@@ -32,7 +32,9 @@ function waitForSignal(): Promise<string> {
   });
 }
 
-async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; port: number }) => string): Promise<number> {
+type MirrorBanner = { address: string; node: string; group: string; peers: number };
+
+async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; port: number }, mirror?: MirrorBanner) => string): Promise<number> {
   const [{ createLogger }, { startServer }] = await Promise.all([import('./log.js'), running()]);
   const log = createLogger(config.log.level);
   // Listening for the signal before starting: a stop requested while the server starts waits for
@@ -51,7 +53,11 @@ async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; 
     log.info('SIGHUP: reloading the server certificate, key and CRL');
     server.reloadTls();
   };
-  if (banner) io.stdout.write(banner(server.kmip));
+  if (banner) {
+    const m = server.mirror;
+    const peers = m ? m.group.members().filter((x) => x.node !== m.identity.node && !x.removed).length : 0;
+    io.stdout.write(banner(server.kmip, m ? { address: m.address, node: m.identity.node, group: m.identity.group, peers } : undefined));
+  }
   const signal = await stopped;
   log.info({ signal }, 'stopping');
   process.off('SIGHUP', onHup);
@@ -59,18 +65,49 @@ async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; 
   return 0;
 }
 
+function portOption(name: string, value: string | undefined, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) usage(`--${name} ${value} is not a port number`);
+  return port;
+}
+
 async function dev(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, 'kmip-port': { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      'kmip-port': { type: 'string' },
+      host: { type: 'string' },
+      'mirror-port': { type: 'string' },
+      'join-from': { type: 'string' },
+    },
+  });
   const dir = values['data-dir'];
   if (!dir) usage('dev needs --data-dir DIR');
-  const port = Number(values['kmip-port'] ?? 6000);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) usage(`--kmip-port ${values['kmip-port']} is not a port number`);
+  const port = portOption('kmip-port', values['kmip-port'], 6000)!;
+  const mirrorPort = portOption('mirror-port', values['mirror-port']);
+  const host = values.host ?? '127.0.0.1';
+  if (values['join-from'] && mirrorPort === undefined) usage('--join-from needs --mirror-port (the port this server mirrors on)');
   const dataDir = resolve(dir);
+  const config = parseConfig(
+    { dataDir, listeners: { kmip: { host, port } }, ...(mirrorPort !== undefined ? { mirror: { host, port: mirrorPort } } : {}) },
+    'dev defaults',
+  );
+  if (values['join-from']) {
+    // A shortcut for one machine: the token and the group's trust come from the member's directory itself.
+    const { issueJoinToken, joinGroup } = await import('./mirror-cli.js');
+    const { joinAddress } = await import('./mirror/join-token.js');
+    const member = parseConfig({ dataDir: resolve(values['join-from']) }, '--join-from');
+    // The token is asked for only when this server is not a member yet: started again, it resumes, even with the other one down.
+    const done = await joinGroup(config, async () => (await issueJoinToken(member)).token, joinAddress(host, mirrorPort!));
+    if (done === 'joined') io.stdout.write(`joined the mirror group of ${member.dataDir}\n`);
+  }
   const pki = await ensureDevPki(dataDir);
-  const config = parseConfig({ dataDir, listeners: { kmip: { host: '127.0.0.1', port } } }, 'dev defaults');
-  return serve(config, io, (kmip) =>
+  return serve(config, io, (kmip, mirror) =>
     [
       `Keyhaven dev server: KMIP on ${kmip.host}:${kmip.port} (mutual TLS)`,
+      ...(mirror ? [`  mirroring:           ${mirror.address}, server ${mirror.node} of group ${mirror.group}, ${mirror.peers} other members`] : []),
       `  CA certificate:      ${pki.caCert}`,
       `  client certificate:  ${pki.clientCert}`,
       `  client key:          ${pki.clientKey}`,
@@ -196,8 +233,20 @@ export const serverCommands: readonly CliCommand[] = [
     name: 'dev',
     usage: `dev --data-dir DIR           try it out: creates a CA, a localhost server certificate and the
     [--kmip-port N]          client certificate DIR/pki/clients/dev.{crt,key} on first run,
-                             then serves KMIP on 127.0.0.1 (port 6000 unless given)`,
+    [--host ADDR]            then serves KMIP on 127.0.0.1 (or ADDR; port 6000 unless given)
+    [--mirror-port M]        and mirrors keys on ADDR:M (the first server of a group)
+    [--join-from DIR2]       joining the group of the running server whose data directory is DIR2
+                             (run again later, it resumes as the same member)`,
     run: dev,
+  },
+  {
+    name: 'mirror',
+    usage: `mirror status (--config FILE | --data-dir DIR) [--json]
+                             each peer: connected since when, queue depth, lag, last error and
+                             digest comparison; exit 3 when the server is not running
+mirror token (--config FILE | --data-dir DIR)
+                             a single-use join token (30 minutes) for a new server of the group`,
+    run: async (args, io) => (await import('./mirror-cli.js')).mirrorCommand(args, io, configFrom),
   },
   { name: 'pki', usage: 'pki <command> …              manage the CA and certificates (keyhaven pki --help)', help: PKI_USAGE, run: (args, io) => runPkiCli(args, io) },
   {

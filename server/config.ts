@@ -91,6 +91,19 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Key mirroring with the other servers of a group (server/mirror/); off when absent. The first
+     * start founds a group, unless the store joined one (`keyhaven mirror join`, the wizard).
+     */
+    mirror: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(1).max(65535).default(6002),
+        /** host:port where the other servers reach this one (default host:port). */
+        advertise: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$/, 'host:port (an IPv6 address in brackets)').optional(),
+      })
+      .strict()
+      .optional(),
     tls: z
       .object({
         minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),

@@ -33,6 +33,11 @@ export const ServerCodes = defineCodes({
   PKI_CORRUPT: { code: 'KH_PKI_CORRUPT', ...failure('A PKI file (CA, key, index, CRL, server certificate) is damaged or does not match the others.') },
   PKI_CLIENT_REJECTED: { code: 'KH_PKI_CLIENT_REJECTED', ...refused("A client's TLS certificate is refused (revoked, expired, not issued by this CA, or without clientAuth).") },
   PKI_SUBJECT_IN_USE: { code: 'KH_PKI_SUBJECT_IN_USE', ...refused("A valid certificate already has this subject (the client's identity): give --reissue to replace it.") },
+  // Mirroring (server/mirror/)
+  MIRROR_PROTOCOL: { code: 'KH_MIRROR_PROTOCOL', ...refused('A mirroring peer sent what this server cannot understand (another protocol version, or malformed data); the link is closed.') },
+  MIRROR_JOIN_REFUSED: { code: 'KH_MIRROR_JOIN_REFUSED', ...refused('Joining a mirror group was refused: the join token is wrong, used or expired, or the CA fingerprint does not match; make a new token on a member.') },
+  MIRROR_NOT_ENABLED: { code: 'KH_MIRROR_NOT_ENABLED', ...refused('This server is not in a mirror group: start it with a mirror port (keyhaven dev --mirror-port) first.') },
+  MIRROR_STATE: { code: 'KH_MIRROR_STATE', ...failure("This server's mirroring state (group, member list, change log) is damaged or contradicts itself.") },
   // Network listener
   NET_LISTEN_FAILED: { code: 'KH_NET_LISTEN_FAILED', ...failure('A listener cannot bind its address and port (in use, or not permitted).') },
 });

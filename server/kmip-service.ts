@@ -51,6 +51,8 @@ export interface ServiceOptions {
   clock?: () => number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 let isoMs = -1;
 let isoText = '';
 
@@ -90,6 +92,7 @@ export class KmipService {
    * 16 connections, two interleaved runs: 12,325 vs 13,690 and 11,293 vs 12,809 ops/s): one object.
    */
   private readonly answerEnv: AnswerEnvironment;
+  private durableHook: { mark: () => number; durable: (mark: number) => void } | undefined;
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
@@ -189,6 +192,35 @@ export class KmipService {
     epoch.pending.push({ reply, response: result.response });
   }
 
+  /**
+   * Mirroring's writes (a peer's batch, a member record) run in the epoch with the requests of the
+   * same turn, in a savepoint of their own: `fn` throwing undoes all it wrote. What `fn` returns runs
+   * after the savepoint is released (audit records: the log is appended outside savepoints, as for
+   * requests). `done` hears once the commit is durable, or the error that undid it.
+   */
+  runWrite(fn: () => void | (() => void), done: (err?: Error) => void): void {
+    const epoch = this.openEpoch();
+    const store = this.o.store;
+    store.savepoint('kh_mirror');
+    let after: void | (() => void);
+    try {
+      store.prepareWrite();
+      after = fn();
+      store.release('kh_mirror');
+    } catch (err) {
+      store.rollbackTo('kh_mirror');
+      done(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (after) after();
+    epoch.pending.push({ reply: (r) => done(r instanceof Error ? r : undefined), response: EMPTY });
+  }
+
+  /** Mirroring hears when the changes of a commit are durable: `mark` is read at the commit, `durable` gets it after the fsync. */
+  setDurableChangesHook(hook: { mark: () => number; durable: (mark: number) => void }): void {
+    this.durableHook = hook;
+  }
+
   /** Records an event that is not a request (a refused connection, a server start). */
   auditEvent(session: Session, operation: string, reason: string, result: 'success' | 'failure' = 'failure'): void {
     this.openEpoch();
@@ -254,8 +286,12 @@ export class KmipService {
     if (this.epochRecords && this.epochRecords.length > 0) this.forwardAudit(this.epochRecords);
     const n = this.o.durability.noteCommit();
     // The store records its own writes: an epoch that changed an object waits for its own fsync.
-    if (this.o.store.takeTransactionWrites()) this.lastWrite = n;
+    const wrote = this.o.store.takeTransactionWrites();
+    if (wrote) this.lastWrite = n;
+    const hook = wrote ? this.durableHook : undefined;
+    const mark = hook?.mark();
     this.o.durability.whenDurable(this.lastWrite, (err) => {
+      if (!err && hook) hook.durable(mark!);
       for (const p of epoch.pending) p.reply(err ?? p.response);
     });
   }

@@ -18,6 +18,7 @@ import { deriveKeys, loadMasterKey } from './store/master-key.js';
 import { AnchorFile } from './store/anchor.js';
 import { AnchorKeeper, anchorNewStore, checkRollback } from './store/rollback-guard.js';
 import { AuditWatch, headSummary } from './audit/audit-watch.js';
+import { MirrorService } from './mirror/mirror-service.js';
 
 export const PRODUCT = { vendor: 'Keyhaven', product: 'Keyhaven Key Server', version: VERSION };
 
@@ -31,6 +32,8 @@ export interface RunningServer {
   audit: AuditLog;
   /** Forwarding of audit records, when audit.syslog is configured. */
   syslog?: SyslogForwarder;
+  /** Key mirroring, when configured. */
+  mirror?: MirrorService;
   /**
    * Re-reads the server certificate, key and CRL (on SIGHUP, which the admin helper's renewal has systemd send): new
    * handshakes get them, open connections stay. False when they were refused (the old ones stay).
@@ -148,9 +151,24 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   });
   let kmip: { host: string; port: number };
+  let mirror: MirrorService | undefined;
   try {
+    // Mirroring records every write from the first one served: it starts before the KMIP listener.
+    if (config.mirror) {
+      mirror = await MirrorService.start({
+        host: config.mirror.host,
+        port: config.mirror.port,
+        ...(config.mirror.advertise ? { advertise: config.mirror.advertise } : {}),
+        dataDir: paths.pkiDataDir,
+        db,
+        store,
+        service,
+        log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      });
+    }
     kmip = kmipConf.enabled ? await listener.listen() : { host: kmipConf.host, port: 0 };
   } catch (err) {
+    await mirror?.close();
     await forwarder?.close();
     await keeper.stop();
     throw err;
@@ -188,12 +206,14 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     store,
     audit,
     ...(forwarder ? { syslog: forwarder } : {}),
+    ...(mirror ? { mirror } : {}),
     reloadTls: () => listener.reloadPki(),
     async close() {
       expiry.stop();
       clearInterval(syncTimer);
       clearInterval(crlTimer);
       watch?.stop();
+      await mirror?.close();
       await keeper.stop();
       await listener.close();
       service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Stop', 'shutdown', 'success');

@@ -100,6 +100,32 @@ function merge(r: ObjectReplica, change: Change): { replica: ObjectReplica; conf
   }
 }
 
+/**
+ * Two replicas of one object merged: what applying both servers' changes gives (a join, like
+ * applyChange: commutative, associative, idempotent). Servers ship replicas, not single changes, so
+ * that a change received once carries everything it follows from.
+ */
+export function mergeReplicas(a: ObjectReplica, b: ObjectReplica): { replica: ObjectReplica; conflict?: MergeConflict } {
+  if (a.uid !== b.uid) throw new Error(`replicas of ${a.uid} and ${b.uid} do not merge`);
+  const slots: Record<string, SlotValue> = { ...a.slots };
+  for (const [k, v] of Object.entries(b.slots)) slots[k] = lww(slots[k], v);
+  const lifecycle = joinFacts(a.lifecycle, b.lifecycle);
+  const latest = a.latest && b.latest ? maxHlc(a.latest, b.latest) : (a.latest ?? b.latest);
+  let created = a.created ?? b.created;
+  let conflict: MergeConflict | undefined;
+  if (a.created && b.created && a.created.id !== b.created.id) {
+    created = compareHlc(a.created.hlc, b.created.hlc) <= 0 ? a.created : b.created;
+    const [first, second] = created === a.created ? [a.created, b.created] : [b.created, a.created];
+    conflict = { uid: a.uid, problem: `created twice: by change ${first.id} and by change ${second.id}; the earlier create's key is kept` };
+  } else if (a.created && b.created && a.created.material === undefined && b.created.material !== undefined) {
+    // The same create, one side without material: destroyed there (the lifecycle join says so).
+    created = a.created;
+  }
+  let replica: ObjectReplica = { uid: a.uid, lifecycle, slots, ...(created ? { created } : {}), ...(latest ? { latest } : {}) };
+  if (lifecycle.destroyed && replica.created?.material !== undefined) replica = { ...replica, created: withoutMaterial(replica.created) };
+  return conflict ? { replica, conflict } : { replica };
+}
+
 function withoutMaterial<T extends { material?: string }>(c: T): Omit<T, 'material'> {
   const { material: _gone, ...rest } = c;
   return rest;

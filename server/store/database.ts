@@ -7,7 +7,7 @@ import { ErrorCodes, KeyhavenError } from '../errors.js';
 export type Db = Database.Database;
 export type Statement = Database.Statement;
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /**
  * Locate's index: the encoded value of selected attributes, keyed by owner first so that one
@@ -33,6 +33,38 @@ ${ATTRIBUTE_INDEX_V2}
 INSERT INTO attribute_index (owner, name, value, seq)
   SELECT o.owner, a.name, a.value, a.seq FROM attribute_index_v1 a JOIN objects o ON o.seq = a.seq;
 DROP TABLE attribute_index_v1;
+`;
+
+/**
+ * Mirroring (version 3, server/mirror/): each object row carries its replica (what the merge rules
+ * need: the stamps of its create, lifecycle and attribute slots, as JSON; NULL on a server that never
+ * mirrored), the position of its latest version in this server's change log (change_seq: a peer is
+ * sent every row above the position it has applied) and the peer that version came from (not sent
+ * back to it). The other tables: the group's members, how far this server has applied each peer's
+ * log, and the join tokens this server issued (only their SHA-256).
+ */
+const MIRROR_V3 = `
+ALTER TABLE objects ADD COLUMN replica BLOB;
+ALTER TABLE objects ADD COLUMN change_seq INTEGER;
+ALTER TABLE objects ADD COLUMN from_peer TEXT;
+CREATE INDEX objects_by_change ON objects (change_seq) WHERE change_seq IS NOT NULL;
+CREATE TABLE mirror_members (
+  node     TEXT PRIMARY KEY,
+  address  TEXT NOT NULL,
+  removed  INTEGER NOT NULL DEFAULT 0,
+  stamp    TEXT NOT NULL
+);
+CREATE TABLE mirror_cursors (
+  peer     TEXT PRIMARY KEY,
+  log_id   TEXT NOT NULL,
+  applied  INTEGER NOT NULL,
+  updated  TEXT NOT NULL
+);
+CREATE TABLE mirror_tokens (
+  hash     BLOB PRIMARY KEY,
+  expires  INTEGER NOT NULL,
+  used     INTEGER NOT NULL DEFAULT 0
+);
 `;
 
 const SCHEMA = `
@@ -69,7 +101,7 @@ CREATE TABLE audit (
 );
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit records cannot be changed'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
-`;
+${MIRROR_V3}`;
 
 /** A store that has never held an object (rows are never deleted, and AUTOINCREMENT remembers). */
 export function neverHeldObjects(db: Db): boolean {
@@ -109,10 +141,11 @@ export function openDatabase(path: string, options: { create: boolean }): Opened
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       db.exec('COMMIT');
       created = true;
-    } else if (version === 1) {
+    } else if (version === 1 || version === 2) {
       db.exec('BEGIN IMMEDIATE');
-      db.exec(MIGRATE_V1_TO_V2);
-      db.pragma('user_version = 2');
+      if (version === 1) db.exec(MIGRATE_V1_TO_V2);
+      db.exec(MIRROR_V3);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
       db.exec('COMMIT');
     } else if (version !== SCHEMA_VERSION) {
       throw new Error(`schema version ${version} is not supported by this Keyhaven (expects ${SCHEMA_VERSION})`);

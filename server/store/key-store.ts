@@ -58,6 +58,45 @@ interface Row {
   attributes: Buffer;
   material: Buffer | null;
   mac: Buffer;
+  /** Mirroring's replica of the object (server/mirror/replica-codec.ts); null on a store that never mirrored. */
+  replica: Buffer | null;
+  change_seq: number | null;
+  from_peer: string | null;
+}
+
+/** The row fields the seal covers. */
+type Sealed = Pick<Row, 'seq' | 'uid' | 'object_type' | 'owner' | 'state' | 'attributes' | 'material' | 'replica'>;
+
+/**
+ * What mirroring adds to each write of this store (server/mirror/change-log.ts): the object's
+ * replica and its place in the change log, computed inside the write's transaction.
+ */
+export interface ChangeRecorder {
+  onInsert(o: NewObject): { replica: Buffer; changeSeq: number };
+  onUpdate(before: MirroredRow, after: StoredObject, destroyMaterial: boolean): { replica: Buffer; changeSeq: number };
+}
+
+/** An object as mirroring reads it: the row, decoded and verified, and its material unwrapped on demand. */
+export interface MirroredRow {
+  object: StoredObject;
+  replica: Buffer | null;
+  changeSeq: number | null;
+  fromPeer: string | null;
+  material(): Buffer | undefined;
+}
+
+/** A peer's version of an object, merged by mirroring, written as it is (see KeyStore.applyMerged). */
+export interface MergedObject {
+  uid: string;
+  objectType: number;
+  owner: string;
+  state: number;
+  attributes: Attribute[];
+  /** The plaintext material to wrap; null: none (destroyed); 'keep': the stored material stays. */
+  material: Buffer | null | 'keep';
+  replica: Buffer;
+  changeSeq: number;
+  fromPeer: string;
 }
 
 /** Attribute instances one object may hold, and their total encoded size (64 KiB). */
@@ -131,7 +170,8 @@ const NO_MATERIAL = Buffer.alloc(0);
  */
 export type StoreChange =
   | { kind: 'insert'; object: NewObject }
-  | { kind: 'update'; object: StoredObject; destroyMaterial: boolean };
+  | { kind: 'update'; object: StoredObject; destroyMaterial: boolean }
+  | { kind: 'merge'; object: MergedObject };
 
 export class KeyStore {
   private readonly stmts;
@@ -142,6 +182,7 @@ export class KeyStore {
   private readonly wrapKey: KeyObject;
   /** The sealed sum over every row, updated with each write (store-digest.ts). */
   readonly digest: StoreDigest;
+  private recorder: ChangeRecorder | undefined;
 
   constructor(
     readonly db: Db,
@@ -155,12 +196,14 @@ export class KeyStore {
     this.digest.initIfPristine();
     this.stmts = {
       insert: db.prepare(
-        'INSERT INTO objects (uid, object_type, owner, state, attributes, material, mac) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO objects (uid, object_type, owner, state, attributes, material, mac, replica, change_seq, from_peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       setMac: db.prepare('UPDATE objects SET mac = ? WHERE seq = ?'),
       byUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
       bySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
-      update: db.prepare('UPDATE objects SET state = ?, attributes = ?, material = ?, mac = ? WHERE seq = ?'),
+      update: db.prepare('UPDATE objects SET state = ?, attributes = ?, material = ?, mac = ?, replica = ?, change_seq = ?, from_peer = ? WHERE seq = ?'),
+      changedSince: db.prepare('SELECT * FROM objects WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq LIMIT ?'),
+      unmirrored: db.prepare('SELECT seq FROM objects WHERE change_seq IS NULL ORDER BY seq LIMIT ?'),
       indexInsert: db.prepare('INSERT OR IGNORE INTO attribute_index (owner, name, value, seq) VALUES (?, ?, ?, ?)'),
       indexDelete: db.prepare('DELETE FROM attribute_index WHERE seq = ?'),
       indexLookup: db.prepare(
@@ -191,8 +234,15 @@ export class KeyStore {
     }
   }
 
-  private seal(r: Omit<Row, 'mac'>): Buffer {
+  /** Mirroring records each write from now on (the replica and the change log, in the write's transaction). */
+  attachRecorder(recorder: ChangeRecorder): void {
+    this.recorder = recorder;
+  }
+
+  private seal(r: Sealed): Buffer {
     const fields = [`${r.seq}`, r.uid, `${r.object_type}`, r.owner, `${r.state}`, r.attributes, r.material ?? NO_MATERIAL];
+    // The replica is sealed with the row once there is one (rows written before mirroring keep their seal).
+    if (r.replica !== null) fields.push(r.replica);
     return createHmac('sha256', this.rowKey).update(lengthPrefixed(fields)).digest();
   }
 
@@ -217,7 +267,19 @@ export class KeyStore {
    */
   private apply(change: StoreChange): number {
     this.savepoints.beforeWrite();
-    return change.kind === 'insert' ? this.insertRow(change.object) : this.updateRow(change.object, change.destroyMaterial);
+    switch (change.kind) {
+      case 'insert':
+        return this.insertRow(change.object);
+      case 'update':
+        return this.updateRow(change.object, change.destroyMaterial);
+      case 'merge':
+        return this.mergeRow(change.object);
+    }
+  }
+
+  /** For a write outside the objects table that must be undone with the savepoint around it (mirroring's tables). */
+  prepareWrite(): void {
+    this.savepoints.beforeWrite();
   }
 
   /** Whether the open transaction holds a store write; resets the record. Call at its commit or rollback. */
@@ -225,13 +287,15 @@ export class KeyStore {
     return this.savepoints.takeTransactionWrites();
   }
 
-  private insertRow(o: NewObject): number {
+  private insertRow(o: NewObject, mirrored?: { replica: Buffer; changeSeq: number; fromPeer: string | null }): number {
     const attributes = encodeAttributes(o.attributes);
     const material = o.material ? wrapMaterial(this.wrapKey, o.uid, o.objectType, o.material) : null;
+    const m = mirrored ?? (this.recorder ? { ...this.recorder.onInsert(o), fromPeer: null } : undefined);
+    const replica = m?.replica ?? null;
     // The seal covers seq, known only after the insert: insert with a placeholder, then seal.
-    const { lastInsertRowid } = this.stmts.insert.run(o.uid, o.objectType, o.owner, o.state, attributes, material, Buffer.alloc(0));
+    const { lastInsertRowid } = this.stmts.insert.run(o.uid, o.objectType, o.owner, o.state, attributes, material, Buffer.alloc(0), replica, m?.changeSeq ?? null, m?.fromPeer ?? null);
     const seq = Number(lastInsertRowid);
-    const row = { seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
+    const row = { seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material, replica };
     const mac = this.seal(row);
     this.stmts.setMac.run(mac, seq);
     this.digest.update(seq, undefined, mac);
@@ -244,8 +308,7 @@ export class KeyStore {
   }
 
   private verified(row: Row): Row {
-    const { mac, ...rest } = row;
-    if (!sameKey(mac, this.seal(rest))) {
+    if (!sameKey(row.mac, this.seal(row))) {
       throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${row.uid} failed its integrity check: the key store was modified outside Keyhaven`);
     }
     return row;
@@ -282,20 +345,78 @@ export class KeyStore {
     return { object, material };
   }
 
-  private updateRow(o: StoredObject, destroyMaterial: boolean): number {
+  private updateRow(o: StoredObject, destroyMaterial: boolean, mirrored?: { replica: Buffer; changeSeq: number; fromPeer: string | null; material?: Buffer | null }): number {
     const current = this.stmts.bySeq.get(o.seq) as Row | undefined;
     if (!current) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${o.uid} vanished while being updated`);
     const attributes = encodeAttributes(o.attributes);
-    const material = destroyMaterial ? null : current.material;
-    const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
+    const material = mirrored?.material !== undefined ? mirrored.material : destroyMaterial ? null : current.material;
+    const m = mirrored ?? (this.recorder ? { ...this.recorder.onUpdate(this.mirroredRow(current), o, destroyMaterial), fromPeer: null } : undefined);
+    const replica = m?.replica ?? null;
+    const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material, replica };
     const mac = this.seal(row);
-    this.stmts.update.run(o.state, attributes, material, mac, o.seq);
+    this.stmts.update.run(o.state, attributes, material, mac, replica, m?.changeSeq ?? null, m?.fromPeer ?? null, o.seq);
     this.digest.update(o.seq, current.mac, mac);
     this.stmts.indexDelete.run(o.seq);
     this.index(o.seq, o.owner, o.attributes);
     o.hasMaterial = material !== null;
     if (current.material !== null && material === null) this.scheduleScrub();
     return o.seq;
+  }
+
+  /** A secret of the store's own (e.g. mirroring's group key), wrapped under the master key for the meta table. */
+  wrapSecret(label: string, plaintext: Buffer): Buffer {
+    return wrapMaterial(this.wrapKey, `secret:${label}`, 0, plaintext);
+  }
+
+  unwrapSecret(label: string, envelope: Buffer): Buffer {
+    return unwrapMaterial(this.wrapKey, `secret:${label}`, 0, envelope);
+  }
+
+  /** A peer's version of an object, already merged with ours by mirroring: written as given. */
+  applyMerged(m: MergedObject): number {
+    return this.apply({ kind: 'merge', object: m });
+  }
+
+  private mergeRow(m: MergedObject): number {
+    const current = this.stmts.byUid.get(m.uid) as Row | undefined;
+    const mirrored = { replica: m.replica, changeSeq: m.changeSeq, fromPeer: m.fromPeer };
+    if (!current) {
+      if (m.material === 'keep') throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${m.uid} has no stored material to keep`);
+      const o: NewObject = { uid: m.uid, objectType: m.objectType, owner: m.owner, state: m.state, attributes: m.attributes };
+      if (m.material) o.material = m.material;
+      return this.insertRow(o, mirrored);
+    }
+    this.verified(current);
+    const object: StoredObject = { seq: current.seq, uid: m.uid, objectType: current.object_type, owner: current.owner, state: m.state, attributes: m.attributes, hasMaterial: current.material !== null };
+    const material = m.material === 'keep' ? current.material : m.material === null ? null : wrapMaterial(this.wrapKey, m.uid, current.object_type, m.material);
+    return this.updateRow(object, material === null, { ...mirrored, material });
+  }
+
+  private mirroredRow(row: Row): MirroredRow {
+    const object = this.fromRow(row)!;
+    return {
+      object,
+      replica: row.replica,
+      changeSeq: row.change_seq,
+      fromPeer: row.from_peer,
+      material: () => (row.material === null ? undefined : unwrapMaterial(this.wrapKey, row.uid, row.object_type, row.material)),
+    };
+  }
+
+  /** The object as mirroring reads it (undefined: no such object here). */
+  loadMirrored(uid: string): MirroredRow | undefined {
+    const row = this.stmts.byUid.get(uid) as Row | undefined;
+    return row ? this.mirroredRow(row) : undefined;
+  }
+
+  /** Objects whose latest version is in the change log after `after` and at most `upTo`, in log order. */
+  changedSince(after: number, upTo: number, limit: number): MirroredRow[] {
+    return (this.stmts.changedSince.all(after, upTo, limit) as Row[]).map((r) => this.mirroredRow(r));
+  }
+
+  /** Objects written before this store mirrored (no place in the change log yet), a page at a time. */
+  unmirroredSeqs(limit: number): number[] {
+    return (this.stmts.unmirrored.all(limit) as { seq: number }[]).map((r) => r.seq);
   }
 
   /**

@@ -41,7 +41,7 @@ const BLOB_BYTES = 1 + SALT_BYTES + NONCE_BYTES + TAG_BYTES + PLAIN_BYTES;
 const SUBKEY_LABEL = Buffer.from('keyhaven/store-digest/v1');
 
 /** acc += x (mod 2^256), both 32-byte big-endian. */
-function addInto(acc: Buffer, x: Buffer): void {
+export function addInto(acc: Buffer, x: Buffer): void {
   let carry = 0;
   for (let i = 28; i >= 0; i -= 4) {
     const s = acc.readUInt32BE(i) + x.readUInt32BE(i) + carry;
@@ -51,7 +51,7 @@ function addInto(acc: Buffer, x: Buffer): void {
 }
 
 /** acc -= x (mod 2^256). */
-function subtractFrom(acc: Buffer, x: Buffer): void {
+export function subtractFrom(acc: Buffer, x: Buffer): void {
   let borrow = 0;
   for (let i = 28; i >= 0; i -= 4) {
     let d = acc.readUInt32BE(i) - x.readUInt32BE(i) - borrow;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { compareHlc, type Hlc } from '../../server/mirror/hlc.js';
 import { factsOf, joinStates, stateOf } from '../../server/mirror/lifecycle-join.js';
-import { applyChange, canonicalReplica, emptyReplica, liveSlots, replicaState, type Change, type ObjectReplica } from '../../server/mirror/merge-rules.js';
+import { applyChange, canonicalReplica, emptyReplica, liveSlots, mergeReplicas, replicaState, type Change, type ObjectReplica } from '../../server/mirror/merge-rules.js';
 import { Enum } from '../../server/kmip/tables.js';
 import { runParameters } from '../support/property.js';
 
@@ -127,6 +127,33 @@ test('any order and any duplication of the same changes: the same objects on eve
   );
 });
 
+test('shipping replicas is shipping changes: servers that each applied part of the changes and then merged their replicas, in any grouping, hold what one server applying all of them holds', (t) => {
+  fc.assert(
+    fc.property(
+      scenario.chain((s) =>
+        fc.tuple(fc.constant(s), delivery(s.changes), fc.array(fc.nat(2), { minLength: s.changes.length, maxLength: s.changes.length }), fc.boolean()),
+      ),
+      ([s, order, server, leftFirst]) => {
+        const whole = replay(s.uids, order).replicas;
+        // Three servers, each with the changes that reached it (a change may reach several).
+        const parts = [0, 1, 2].map((k) => replay(s.uids, order.filter((_, i) => server[i % server.length] === k || (i + k) % 5 === 0)).replicas);
+        for (const uid of s.uids) {
+          const [a, b, c] = parts.map((p) => p.get(uid)!) as [ObjectReplica, ObjectReplica, ObjectReplica];
+          // (a ⊔ b) ⊔ c and a ⊔ (c ⊔ b), and each merged with itself again: one result.
+          const left = mergeReplicas(mergeReplicas(a, b).replica, c).replica;
+          const right = mergeReplicas(a, mergeReplicas(c, b).replica).replica;
+          const again = mergeReplicas(leftFirst ? left : right, leftFirst ? a : c).replica;
+          const expected = canonicalReplica(whole.get(uid)!);
+          assert.equal(canonicalReplica(left), expected, `${uid}: (a ⊔ b) ⊔ c`);
+          assert.equal(canonicalReplica(right), expected, `${uid}: a ⊔ (c ⊔ b)`);
+          assert.equal(canonicalReplica(again), expected, `${uid}: merging again changes nothing`);
+        }
+      },
+    ),
+    runParameters(t, 300),
+  );
+});
+
 test('the lifecycle only moves forward; destroyed material never comes back; each slot holds its latest write', (t) => {
   fc.assert(
     fc.property(
@@ -184,4 +211,14 @@ test('two different creates of one identifier: the earlier is kept everywhere, a
   assert.match(ab.conflict?.problem ?? '', /created twice: by change a:1 and by change b:1; the earlier create's key is kept/);
   assert.match(ba.conflict?.problem ?? '', /created twice/);
   assert.throws(() => applyChange(emptyReplica('y'), first), /change a:1 is for x, not y/);
+  // Merging replicas reports and resolves it the same way, in either order.
+  const onA = applyChange(emptyReplica('x'), first).replica;
+  const onB = applyChange(emptyReplica('x'), second).replica;
+  const ab2 = mergeReplicas(onA, onB);
+  const ba2 = mergeReplicas(onB, onA);
+  assert.equal(ab2.replica.created?.material, 'one');
+  assert.equal(canonicalReplica(ab2.replica), canonicalReplica(ba2.replica));
+  assert.match(ab2.conflict?.problem ?? '', /created twice: by change a:1 and by change b:1/);
+  assert.match(ba2.conflict?.problem ?? '', /created twice: by change a:1 and by change b:1/);
+  assert.equal(mergeReplicas(onA, onA).conflict, undefined);
 });

@@ -1,0 +1,177 @@
+// The change log mirroring ships: every object write of the store is given a replica (the merge
+// rules' view of the object, replica-codec.ts) and the next position in this server's log, in the
+// write's own transaction (KeyStore.apply calls onInsert / onUpdate). A peer has received everything
+// up to a position; everything after it is its queue — durable because it is the store itself, and
+// compacted: an object changed ten times while a peer was away is sent once, as it is now.
+//
+// A peer's version of an object is merged here (applyRemote) and, when the merge changed anything,
+// written with a new position of this log: so it is forwarded to the other peers (a server that
+// hears only some of the group still passes everything on), but not back to the peer it came from.
+//
+// The group digest is a sum over objects of SHA-256 of each object's canonical replica, updated with
+// each write; two servers that applied the same changes hold the same sum, whatever the order.
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
+import type { Db, Statement } from '../store/database.js';
+import type { ChangeRecorder, KeyStore, MirroredRow, NewObject, StoredObject } from '../store/key-store.js';
+import { addInto, subtractFrom } from '../store/store-digest.js';
+import { materialize, replicaAfterLocalWrite, replicaOfUnmirrored } from './attribute-slots.js';
+import { HybridClock, type Hlc } from './hlc.js';
+import { canonicalReplica, emptyReplica, mergeReplicas, type MergeConflict, type ObjectReplica } from './merge-rules.js';
+import { decodeReplica, encodeReplica } from './replica-codec.js';
+
+const DIGEST_KEY = 'mirror_digest';
+
+/** A peer's object as it arrives: its replica and, unless destroyed, its plaintext material. */
+export interface IncomingObject {
+  replica: ObjectReplica;
+  material?: Buffer;
+}
+
+export interface ApplyResult {
+  changed: boolean;
+  conflict?: MergeConflict;
+  /** How far ahead of ours the peer's clock was, when too far (hlc.ts). */
+  aheadMs?: number;
+}
+
+export class ChangeLog implements ChangeRecorder {
+  readonly clock: HybridClock;
+  private last: number;
+  private readonly readDigest: Statement;
+  private readonly writeDigest: Statement;
+
+  constructor(
+    private readonly db: Db,
+    private readonly store: KeyStore,
+    readonly node: string,
+    private readonly groupKey: KeyObject,
+    physical: () => number = Date.now,
+  ) {
+    this.readDigest = db.prepare(`SELECT value FROM meta WHERE key = '${DIGEST_KEY}'`);
+    this.writeDigest = db.prepare(`INSERT INTO meta (key, value) VALUES ('${DIGEST_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
+    const newest = db.prepare('SELECT change_seq, replica FROM objects WHERE change_seq IS NOT NULL ORDER BY change_seq DESC LIMIT 1').get() as
+      | { change_seq: number; replica: Buffer | null }
+      | undefined;
+    this.last = newest?.change_seq ?? 0;
+    // The newest row carries the greatest stamp this server issued or took in: resume above it.
+    const latest = newest?.replica ? decodeReplica(newest.replica).latest : undefined;
+    this.clock = new HybridClock(node, physical, latest);
+  }
+
+  /** The last position of the log (some positions may be gaps: a rolled-back write's). */
+  get head(): number {
+    return this.last;
+  }
+
+  /** The group digest: equal on two servers exactly when they hold the same objects (hex). */
+  digest(): string {
+    return this.storedDigest().toString('hex');
+  }
+
+  private storedDigest(): Buffer {
+    const row = this.readDigest.get() as { value: Buffer } | undefined;
+    return Buffer.isBuffer(row?.value) && row.value.length === 32 ? Buffer.from(row.value) : Buffer.alloc(32);
+  }
+
+  private replaceInDigest(before: ObjectReplica | undefined, after: ObjectReplica): void {
+    const d = this.storedDigest();
+    if (before) subtractFrom(d, contribution(before));
+    addInto(d, contribution(after));
+    this.writeDigest.run(d);
+  }
+
+  /** The material's fingerprint in a replica: an HMAC under the group key (reveals nothing of a weak secret). */
+  fingerprint(material: Buffer | undefined): string | undefined {
+    return material ? createHmac('sha256', this.groupKey).update(material).digest('base64url') : undefined;
+  }
+
+  onInsert(o: NewObject): { replica: Buffer; changeSeq: number } {
+    const replica = replicaAfterLocalWrite(undefined, o, this.clock.now(), this.fingerprint(o.material));
+    this.replaceInDigest(undefined, replica);
+    return { replica: encodeReplica(replica), changeSeq: ++this.last };
+  }
+
+  onUpdate(before: MirroredRow, after: StoredObject): { replica: Buffer; changeSeq: number } {
+    const old = this.replicaOf(before);
+    const replica = replicaAfterLocalWrite(old, after, this.clock.now());
+    this.replaceInDigest(before.replica ? old : undefined, replica);
+    return { replica: encodeReplica(replica), changeSeq: ++this.last };
+  }
+
+  /** The replica of a stored object (one written before mirroring gets one stamped at time zero). */
+  replicaOf(row: MirroredRow): ObjectReplica {
+    return row.replica ? decodeReplica(row.replica) : replicaOfUnmirrored(row.object, this.node, this.fingerprint(row.material()));
+  }
+
+  /**
+   * Gives every object written before mirroring was on its replica and a place in the log, so a
+   * server that starts a group with keys already in it ships them. Returns how many.
+   */
+  adoptUnmirrored(batch = 1000): number {
+    let n = 0;
+    for (;;) {
+      const seqs = this.store.unmirroredSeqs(batch);
+      if (seqs.length === 0) return n;
+      for (const seq of seqs) {
+        const row = this.store.loadMirrored(this.store.loadBySeq(seq)!.uid)!;
+        const replica = this.replicaOf(row);
+        this.write(replica, undefined, row, '');
+        n++;
+      }
+    }
+  }
+
+  /**
+   * Merges a peer's version of an object into ours. Refuses (KH_MIRROR_PROTOCOL) what no honest peer
+   * sends: an object without its create, or material that does not match its fingerprint.
+   */
+  applyRemote(incoming: IncomingObject, fromPeer: string): ApplyResult {
+    const { replica: theirs, material } = incoming;
+    const uid = theirs.uid;
+    if (!theirs.created) throw protocol(`object ${uid} arrived without its create`);
+    if (theirs.created.material !== undefined && this.fingerprint(material) !== theirs.created.material) {
+      throw protocol(`the key material of object ${uid} does not match its fingerprint`);
+    }
+    if (theirs.created.material === undefined && material) throw protocol(`object ${uid} arrived with material it does not have`);
+    const row = this.store.loadMirrored(uid);
+    const ours = row ? this.replicaOf(row) : emptyReplica(uid);
+    const { replica: merged, conflict } = mergeReplicas(ours, theirs);
+    const received = theirs.latest ? this.clock.receive(theirs.latest) : undefined;
+    const aheadMs = received?.aheadMs;
+    const unchanged = row?.replica && canonicalReplica(merged) === canonicalReplica(ours);
+    if (unchanged) return { changed: false, ...(conflict ? { conflict } : {}), ...(aheadMs ? { aheadMs } : {}) };
+    // The material: none once destroyed; ours when the create kept is the one we hold; else theirs.
+    const keepOurs = row?.object.hasMaterial && ours.created?.material !== undefined && merged.created?.material === ours.created.material;
+    const write = merged.created?.material === undefined ? null : keepOurs ? 'keep' : material!;
+    this.write(merged, write, row, fromPeer, row?.replica ? ours : undefined);
+    return { changed: true, ...(conflict ? { conflict } : {}), ...(aheadMs ? { aheadMs } : {}) };
+  }
+
+  private write(replica: ObjectReplica, material: Buffer | null | 'keep' | undefined, row: MirroredRow | undefined, fromPeer: string, before?: ObjectReplica): void {
+    const c = replica.created!;
+    const { state, attributes } = materialize(replica);
+    this.replaceInDigest(before, replica);
+    this.store.applyMerged({
+      uid: replica.uid,
+      objectType: c.objectType,
+      owner: c.owner,
+      state,
+      attributes,
+      material: material === undefined ? (row?.object.hasMaterial && c.material !== undefined ? 'keep' : null) : material,
+      replica: encodeReplica(replica),
+      changeSeq: ++this.last,
+      fromPeer,
+    });
+  }
+}
+
+function contribution(r: ObjectReplica): Buffer {
+  return createHash('sha256').update(canonicalReplica(r)).digest();
+}
+
+function protocol(message: string): KeyhavenError {
+  return new KeyhavenError(ErrorCodes.MIRROR_PROTOCOL, message);
+}
+
+export type { Hlc };

@@ -1,0 +1,127 @@
+// The receiving half of mirroring, one per connected peer: applies the peer's batches in order,
+// each inside the key service's transaction together with the position reached, and acknowledges
+// a batch only once that commit is durable. A batch that cannot be applied is undone as a whole and
+// the link refused, naming what was wrong; nothing of it is kept.
+import { ErrorCodes, KeyhavenError } from '../errors.js';
+import type { FramedSocket } from './framed-socket.js';
+import type { MirrorContext } from './mirror-context.js';
+import { agreeVersion, type SenderMessage } from './protocol.js';
+import { decodeReplica } from './replica-codec.js';
+
+/** Batches received and not yet applied (the sender keeps at most 4 in flight). */
+const MAX_QUEUED = 8;
+
+export class InboundSession {
+  private log: string | undefined;
+  private applied = 0;
+  private readonly queue: { items: Extract<SenderMessage, { t: 'changes' }>['items']; upTo: number }[] = [];
+  private applying = false;
+
+  constructor(
+    readonly peer: string,
+    readonly conn: FramedSocket<SenderMessage>,
+    private readonly ctx: MirrorContext,
+    private readonly address: string,
+  ) {}
+
+  onMessage(msg: SenderMessage): void {
+    if (msg.t !== 'hello' && this.log === undefined) return this.refuse('the first message must be hello');
+    switch (msg.t) {
+      case 'hello': {
+        if (this.log !== undefined) return this.refuse('a second hello');
+        const agreed = agreeVersion(msg.versions);
+        if ('problem' in agreed) return this.refuse(agreed.problem);
+        if (msg.group !== this.ctx.identity.group || msg.node !== this.peer) return this.refuse(`hello from ${msg.node} of ${msg.group} on a connection certified for ${this.peer}`);
+        this.log = msg.log;
+        this.applied = this.ctx.group.applied(this.peer, msg.log);
+        // The peer's log is behind what we applied of it (its store was restored): take all of it again.
+        if (this.applied > msg.head) this.applied = 0;
+        this.conn.send({ t: 'welcome', version: agreed.version, node: this.ctx.identity.node, applied: this.applied });
+        return;
+      }
+      case 'changes':
+        if (this.queue.length >= MAX_QUEUED) return this.refuse(`more than ${MAX_QUEUED} batches unacknowledged`);
+        this.queue.push({ items: msg.items, upTo: msg.upTo });
+        this.next();
+        return;
+      case 'members': {
+        let changed = false;
+        this.ctx.write(
+          () => {
+            for (const m of msg.members) if (this.ctx.group.mergeMember(m)) changed = true;
+          },
+          (err) => {
+            if (err) this.refuse(`the member list could not be stored: ${err.message}`);
+            else if (changed) this.ctx.membersChanged();
+          },
+        );
+        return;
+      }
+      case 'digest': {
+        // Comparable only when each side has applied all the other has committed (then, merges
+        // being joins, both hold the same objects): a different digest then is a divergence.
+        const mine = this.ctx.digestView(this.peer);
+        const comparable = this.applied === msg.head && msg.applied === mine.head && this.queue.length === 0 && !this.applying;
+        const result = !comparable ? 'not-comparable' : mine.digest === msg.digest ? 'match' : 'differ';
+        this.conn.send({ t: 'digest-result', result, digest: mine.digest });
+        if (result === 'differ') {
+          this.ctx.report('error', 'Mirror Divergence', `${this.peer} (${this.address}) holds other objects than this server although both have applied each other's changes; each sends the other everything again to repair`, this.peer);
+          this.ctx.resendTo(this.peer);
+        }
+        return;
+      }
+      case 'join':
+        return this.refuse('join on a member connection');
+    }
+  }
+
+  private refuse(reason: string): void {
+    this.conn.send({ t: 'refuse', code: ErrorCodes.MIRROR_PROTOCOL, reason });
+    this.ctx.report('error', 'Mirror Link Refused', `refused ${this.peer} (${this.address}): ${reason}`, this.peer);
+    this.conn.end(reason);
+  }
+
+  private next(): void {
+    if (this.applying || this.conn.closed) return;
+    const batch = this.queue.shift();
+    if (!batch) return;
+    this.applying = true;
+    const log = this.log!;
+    let changed = 0;
+    let firstProblem: string | undefined;
+    this.ctx.write(
+      () => {
+        for (const it of batch.items) {
+          let replica;
+          try {
+            replica = decodeReplica(Buffer.from(it.r, 'utf8'));
+          } catch (err) {
+            throw new KeyhavenError(ErrorCodes.MIRROR_PROTOCOL, `change ${it.seq}: ${(err as Error).message}`);
+          }
+          const material = it.m === undefined ? undefined : Buffer.from(it.m, 'base64');
+          const r = this.ctx.changes.applyRemote({ replica, ...(material ? { material } : {}) }, this.peer);
+          material?.fill(0);
+          if (r.changed) changed++;
+          if (r.conflict && !firstProblem) firstProblem = r.conflict.problem;
+          if (r.aheadMs) this.ctx.clockAhead(this.peer, r.aheadMs);
+        }
+        // Never backwards: a batch of an older connection from the same peer may finish late.
+        if (batch.upTo > this.ctx.group.applied(this.peer, log)) this.ctx.group.setApplied(this.peer, log, batch.upTo);
+        // Audited after the batch's savepoint (audit records are never inside one).
+        return changed > 0 ? () => this.ctx.auditApplied(this.peer, this.address, changed, batch.items.length, batch.upTo) : undefined;
+      },
+      (err) => {
+        this.applying = false;
+        if (err) {
+          this.refuse(`a batch could not be applied (nothing of it was kept): ${err.message}`);
+          return;
+        }
+        this.applied = Math.max(this.applied, batch.upTo);
+        if (firstProblem) this.ctx.report('error', 'Mirror Conflict', firstProblem, this.peer);
+        this.conn.send({ t: 'ack', upTo: batch.upTo });
+        if (changed > 0) this.ctx.changed();
+        this.next();
+      },
+    );
+  }
+}

@@ -1,0 +1,43 @@
+// What the parts of mirroring (links, inbound sessions, the join) share, provided by mirror-service.ts.
+import type { KeyStore } from '../store/key-store.js';
+import type { ChangeLog } from './change-log.js';
+import type { GroupIdentity, GroupState } from './group-state.js';
+
+export interface NodeTls {
+  ca: Buffer;
+  /** The node certificate followed by the CA certificate (a joining server checks the chain). */
+  cert: Buffer;
+  key: Buffer;
+  crl: Buffer;
+}
+
+export interface MirrorContext {
+  readonly identity: GroupIdentity;
+  readonly store: KeyStore;
+  readonly changes: ChangeLog;
+  readonly group: GroupState;
+  tls(): NodeTls;
+  /** The data directory holding pki/ (the group's CA, handed to a joining server). */
+  pkiDataDir(): string;
+  /** The last position of our log that is committed and durable: what may be sent. */
+  durableHead(): number;
+  /** What a digest comparison with `peer` needs: our digest, our last committed position, how far we applied the peer's log. */
+  digestView(peer: string): { digest: string; head: number; applied: number };
+  /**
+   * Runs `fn` inside the key service's transaction (with the KMIP requests of the same turn); `done`
+   * hears once the commit is durable, or the error that undid it.
+   */
+  write(fn: () => void | (() => void), done: (err?: Error) => void): void;
+  /** A mirroring event: logged, and audited (so the SIEM hears it). */
+  report(level: 'info' | 'warn' | 'error', operation: string, detail: string, peer?: string): void;
+  /** The member list changed (a join, a removal, news from a peer). */
+  membersChanged(): void;
+  /** Objects arrived from a peer and changed ours: forward them to the others. */
+  changed(): void;
+  /** Our digests disagreed with `peer`'s: send it our whole log again. */
+  resendTo(peer: string): void;
+  /** `peer`'s clock is this far ahead of ours (more than hlc.ts allows): reported, not followed. */
+  clockAhead(peer: string, aheadMs: number): void;
+  /** Audits a batch applied from `peer` (in its transaction, after its savepoint). */
+  auditApplied(peer: string, address: string, changed: number, received: number, upTo: number): void;
+}

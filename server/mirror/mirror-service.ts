@@ -1,0 +1,373 @@
+// Mirroring on one server: its identity in the group, the change log attached to the store, the
+// 6002 listener (peers' inbound sessions and joins), a link to every other member, the status file
+// `keyhaven mirror status` reads, and the reports (log and audit) of what happens.
+import { createSecretKey, randomBytes, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls, { type TLSSocket } from 'node:tls';
+import { writeFileAtomic } from '../../lib/atomic-file.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
+import type { KmipService } from '../kmip-service.js';
+import { ensureNodeCertificate, mirrorNodeOf } from '../pki/mirror-node.js';
+import { pkiPaths } from '../pki/index.js';
+import type { Db } from '../store/database.js';
+import type { KeyStore } from '../store/key-store.js';
+import { ChangeLog } from './change-log.js';
+import { FramedSocket } from './framed-socket.js';
+import { GroupState, newId, type GroupIdentity } from './group-state.js';
+import { formatHlc } from './hlc.js';
+import { InboundSession } from './inbound-session.js';
+import { acceptJoin } from './join.js';
+import { joinAddress } from './join-token.js';
+import type { MirrorContext, NodeTls } from './mirror-context.js';
+import { PeerLink, type LinkStatus } from './peer-link.js';
+import { senderMessage, type Member } from './protocol.js';
+import { mirrorStatusPath, type MirrorStatus } from './status-file.js';
+
+export interface MirrorOptions {
+  host: string;
+  port: number;
+  /** The address peers reach this server at (default host:port). */
+  advertise?: string;
+  dataDir: string;
+  db: Db;
+  store: KeyStore;
+  service: KmipService;
+  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const MAX_INBOUND = 64;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const STATUS_EVERY_MS = 1000;
+
+export class MirrorService implements MirrorContext {
+  readonly identity: GroupIdentity;
+  readonly group: GroupState;
+  readonly changes: ChangeLog;
+  private readonly links = new Map<string, PeerLink>();
+  private readonly sessions = new Map<string, InboundSession>();
+  private server: tls.Server | undefined;
+  private durable: number;
+  private nodeTls: NodeTls;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly aheadOf = new Map<string, number>();
+  readonly address: string;
+  private bound: { host: string; port: number } | undefined;
+
+  private constructor(
+    private readonly o: MirrorOptions,
+    identity: GroupIdentity,
+    group: GroupState,
+    groupKey: Buffer,
+    nodeTls: NodeTls,
+  ) {
+    this.identity = identity;
+    this.group = group;
+    this.address = o.advertise ?? joinAddress(o.host, o.port);
+    this.changes = new ChangeLog(o.db, o.store, identity.node, createSecretKey(groupKey));
+    groupKey.fill(0);
+    this.nodeTls = nodeTls;
+    this.durable = this.changes.head;
+  }
+
+  /**
+   * Starts mirroring: founds a group on first start (unless the store was given one by a join),
+   * attaches the change log to the store, listens, and connects to every member.
+   */
+  static async start(o: MirrorOptions): Promise<MirrorService> {
+    const group = new GroupState(o.db, o.store);
+    let identity = group.identity();
+    const address = o.advertise ?? joinAddress(o.host, o.port);
+    if (!identity) {
+      identity = { node: newId('n'), group: newId('g'), log: newId('l') };
+      group.establish(identity, randomBytes(32), [{ node: identity.node, address, removed: false, stamp: formatHlc({ wall: Date.now(), logical: 0, node: identity.node }) }]);
+      o.log('info', 'founded a new mirror group', { group: identity.group, node: identity.node });
+    }
+    const self = group.members().find((m) => m.node === identity!.node);
+    if (self?.removed) throw new KeyhavenError(ErrorCodes.MIRROR_STATE, `this server (${identity.node}) was removed from its mirror group; it cannot mirror again: deploy a fresh one and join it`);
+    const certs = await ensureNodeCertificate(o.dataDir, identity.group, identity.node);
+    const p = pkiPaths(o.dataDir);
+    const nodeTls: NodeTls = {
+      ca: fs.readFileSync(p.caCert),
+      cert: Buffer.concat([fs.readFileSync(certs.cert), fs.readFileSync(p.caCert)]),
+      key: fs.readFileSync(certs.key),
+      crl: fs.readFileSync(p.crl),
+    };
+    const svc = new MirrorService(o, identity, group, group.groupKey(), nodeTls);
+    if (!self || self.address !== address) {
+      // Our own record says where peers reach us: a new address is news for the whole group.
+      group.mergeMember({ node: identity.node, address, removed: false, stamp: formatHlc(svc.changes.clock.now()) });
+    }
+    o.store.attachRecorder(svc.changes);
+    o.service.setDurableChangesHook({ mark: () => svc.changes.head, durable: (mark) => svc.onDurable(mark) });
+    await svc.adopt();
+    await svc.listen();
+    svc.refreshLinks();
+    svc.statusTimer = setInterval(() => svc.writeStatus(), STATUS_EVERY_MS);
+    svc.statusTimer.unref();
+    svc.writeStatus();
+    return svc;
+  }
+
+  /** Objects written before mirroring was on get their replica and a place in the log, before any client is served. */
+  private adopt(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let n = 0;
+      this.write(
+        () => {
+          n = this.changes.adoptUnmirrored();
+        },
+        (err) => {
+          if (err) return reject(err);
+          if (n > 0) this.report('info', 'Mirror Adopt', `${n} objects written before mirroring are now in the change log`);
+          resolve();
+        },
+      );
+    });
+  }
+
+  get listening(): { host: string; port: number } {
+    return this.bound ?? { host: this.o.host, port: this.o.port };
+  }
+
+  private listen(): Promise<void> {
+    const server = tls.createServer({
+      ca: this.nodeTls.ca,
+      cert: this.nodeTls.cert,
+      key: this.nodeTls.key,
+      crl: this.nodeTls.crl,
+      requestCert: true,
+      // Checked here: a server without a certificate may only join; any other refused certificate
+      // ends the connection before a byte of it is read.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    });
+    server.on('secureConnection', (socket) => this.admit(socket));
+    server.on('tlsClientError', () => {});
+    server.maxConnections = MAX_INBOUND;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (err) => reject(new KeyhavenError(ErrorCodes.NET_LISTEN_FAILED, `mirroring cannot listen on ${this.o.host}:${this.o.port}: ${err.message}`)));
+      server.listen(this.o.port, this.o.host, () => {
+        const a = server.address() as net.AddressInfo;
+        this.bound = { host: a.address, port: a.port };
+        resolve();
+      });
+    });
+  }
+
+  private admit(socket: TLSSocket): void {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+    const cert = socket.getPeerX509Certificate() as X509Certificate | undefined;
+    socket.on('error', () => {});
+    if (!cert) {
+      // No certificate: a server joining with a token; one message, then the connection ends.
+      const conn = new FramedSocket(socket, senderMessage, HANDSHAKE_TIMEOUT_MS);
+      conn.start(
+        (msg) => {
+          if (msg.t !== 'join') {
+            conn.send({ t: 'refuse', code: ErrorCodes.MIRROR_PROTOCOL, reason: 'a connection without a certificate may only join' });
+            conn.end('not a join');
+            return;
+          }
+          acceptJoin(this, conn, msg, address);
+        },
+        () => {},
+      );
+      return;
+    }
+    const peer = mirrorNodeOf(cert);
+    const member = peer ? this.group.members().find((m) => m.node === peer.node) : undefined;
+    const refusal = !socket.authorized
+      ? `its certificate is refused (${String(socket.authorizationError)})`
+      : !peer
+        ? `its certificate (${cert.subject.replace(/\n/g, ', ')}) is not a mirror node's: a client certificate has no business on 6002`
+        : peer.group !== this.identity.group
+          ? `it belongs to another mirror group (${peer.group})`
+          : !member || member.removed
+            ? `${peer.node} is ${member ? 'removed from' : 'not a member of'} this group`
+            : undefined;
+    if (refusal) {
+      socket.destroy();
+      this.report('warn', 'Mirror Connection Refused', `${address}: ${refusal}`);
+      return;
+    }
+    const conn = new FramedSocket(socket, senderMessage, 30_000);
+    const session = new InboundSession(peer!.node, conn, this, address);
+    this.sessions.get(peer!.node)?.conn.end('replaced by a newer connection from the same peer');
+    this.sessions.set(peer!.node, session);
+    conn.start(
+      (msg) => session.onMessage(msg),
+      () => {
+        if (this.sessions.get(peer!.node) === session) this.sessions.delete(peer!.node);
+      },
+    );
+  }
+
+  /** A link to every member but us and the removed; links of removed members stop. */
+  private refreshLinks(): void {
+    const members = this.group.members();
+    for (const m of members) {
+      if (m.node === this.identity.node) continue;
+      const link = this.links.get(m.node);
+      if (m.removed) {
+        link?.stop();
+        this.links.delete(m.node);
+        this.sessions.get(m.node)?.conn.end('removed from the group');
+        continue;
+      }
+      if (link) link.update(m);
+      else {
+        const l = new PeerLink(m, this);
+        this.links.set(m.node, l);
+        l.start();
+      }
+    }
+  }
+
+  private onDurable(mark: number): void {
+    if (mark <= this.durable) return;
+    this.durable = mark;
+    for (const l of this.links.values()) l.notify();
+  }
+
+  // MirrorContext
+
+  get store(): KeyStore {
+    return this.o.store;
+  }
+
+  tls(): NodeTls {
+    return this.nodeTls;
+  }
+
+  pkiDataDir(): string {
+    return this.o.dataDir;
+  }
+
+  durableHead(): number {
+    return this.durable;
+  }
+
+  private committedHead(): number {
+    const r = this.o.db.prepare('SELECT max(change_seq) AS n FROM objects').get() as { n: number | null };
+    return r.n ?? 0;
+  }
+
+  digestView(peer: string): { digest: string; head: number; applied: number } {
+    return { digest: this.changes.digest(), head: this.committedHead(), applied: this.group.cursors().get(peer)?.applied ?? 0 };
+  }
+
+  write(fn: () => void | (() => void), done: (err?: Error) => void): void {
+    this.o.service.runWrite(fn, done);
+  }
+
+  report(level: 'info' | 'warn' | 'error', operation: string, detail: string, peer?: string): void {
+    this.o.log(level, `${operation}: ${detail}`, peer ? { peer } : {});
+    this.o.service.auditEvent({ identity: `mirror:${this.identity.node}`, address: peer ?? '-' }, operation, detail, level === 'info' ? 'success' : 'failure');
+  }
+
+  auditApplied(peer: string, address: string, changed: number, received: number, upTo: number): void {
+    this.o.service.auditEvent({ identity: `mirror:${peer}`, address }, 'Mirror Apply', `${changed} of ${received} objects changed here, from ${peer}'s log up to ${upTo}`, 'success');
+  }
+
+  membersChanged(): void {
+    const members = this.group.members();
+    this.refreshLinks();
+    for (const l of this.links.values()) l.sendMembers(members);
+  }
+
+  changed(): void {
+    // Forwarded once the commit holding them is durable (onDurable).
+  }
+
+  resendTo(peer: string): void {
+    this.links.get(peer)?.resendAll();
+  }
+
+  clockAhead(peer: string, aheadMs: number): void {
+    const before = this.aheadOf.get(peer);
+    this.aheadOf.set(peer, aheadMs);
+    if (before === undefined) this.report('warn', 'Mirror Clock Ahead', `${peer}'s clock is ${Math.round(aheadMs / 1000)} s ahead of this server's: its stamps are taken as if made ${Math.round(60)} s ahead at most; check NTP on both`, peer);
+  }
+
+  /** Joins a member's token (the member side): see Mirroring → Add a server. */
+  issueJoinToken(ttlMs: number): string {
+    return this.group.issueToken(ttlMs);
+  }
+
+  status(): MirrorStatus {
+    const db = this.o.db;
+    const count = (db.prepare('SELECT count(*) AS n FROM objects').get() as { n: number }).n;
+    const peers = this.group
+      .members()
+      .filter((m) => m.node !== this.identity.node)
+      .map((m) => this.peerStatus(m, this.links.get(m.node)?.status));
+    return {
+      node: this.identity.node,
+      group: this.identity.group,
+      address: this.address,
+      listening: joinAddress(this.listening.host, this.listening.port),
+      pid: process.pid,
+      running: true,
+      digest: this.changes.digest(),
+      head: this.committedHead(),
+      objects: count,
+      peers,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  private peerStatus(m: Member, s: LinkStatus | undefined): MirrorStatus['peers'][number] {
+    const acked = s?.acked ?? 0;
+    const db = this.o.db;
+    const queueDepth = (db.prepare('SELECT count(*) AS n FROM objects WHERE change_seq > ? AND (from_peer IS NULL OR from_peer != ?)').get(acked, m.node) as { n: number }).n;
+    let lagSeconds: number | null = null;
+    if (queueDepth > 0) {
+      const oldest = db.prepare('SELECT replica FROM objects WHERE change_seq > ? AND (from_peer IS NULL OR from_peer != ?) ORDER BY change_seq LIMIT 1').get(acked, m.node) as { replica: Buffer | null } | undefined;
+      const wall = oldest?.replica ? Number(/"t":"(\d{15})-/.exec(String(oldest.replica))?.[1]) : NaN;
+      lagSeconds = Number.isFinite(wall) ? Math.max(0, (Date.now() - wall) / 1000) : null;
+    } else lagSeconds = 0;
+    const ahead = this.aheadOf.get(m.node);
+    return {
+      node: m.node,
+      address: m.address,
+      removed: m.removed,
+      connected: s?.connected ?? false,
+      ...(s?.since ? { since: s.since } : {}),
+      inbound: this.sessions.has(m.node),
+      queueDepth,
+      lagSeconds,
+      ...(s?.lastError ? { lastError: s.lastError } : {}),
+      ...(s?.lastDigestCheck ? { lastDigestCheck: s.lastDigestCheck } : {}),
+      ...(ahead ? { clockAheadMs: ahead } : {}),
+    };
+  }
+
+  private writeStatus(): void {
+    if (this.o.db.inTransaction) return; // next time: a status of committed state only
+    try {
+      const file = mirrorStatusPath(this.o.dataDir);
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      writeFileAtomic(file, `${JSON.stringify(this.status(), null, 2)}\n`, 0o600);
+    } catch (err) {
+      this.o.log('warn', `could not write the mirroring status file: ${(err as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    for (const l of this.links.values()) l.stop();
+    for (const s of this.sessions.values()) s.conn.end('server stopping');
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    try {
+      const file = mirrorStatusPath(this.o.dataDir);
+      const st = { ...this.status(), running: false };
+      writeFileAtomic(file, `${JSON.stringify(st, null, 2)}\n`, 0o600);
+    } catch {
+      /* best effort: the status file says running with a pid that is gone */
+    }
+  }
+}

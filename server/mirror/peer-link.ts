@@ -1,0 +1,261 @@
+// The sending half of mirroring to one peer: connects to it (with this server's node certificate),
+// learns how far it has applied our log, and pushes the rest in order, a few batches in flight,
+// each acknowledged once the peer has made it durable. Reconnects with backoff for as long as the
+// peer is a member. Nothing is lost when the connection drops: the queue is the store's change log
+// from the last acknowledged position (change-log.ts), so it survives kill -9 and reboots.
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { FramedSocket } from './framed-socket.js';
+import { splitAddress } from './join-token.js';
+import { mirrorNodeOf } from '../pki/mirror-node.js';
+import { PROTOCOL, receiverMessage, type Member, type ReceiverMessage, type WireItem } from './protocol.js';
+import type { MirrorContext } from './mirror-context.js';
+
+/** Batches sent and not yet acknowledged. */
+const WINDOW = 4;
+/** Objects per batch, and their bytes (material included) at most. */
+const BATCH_OBJECTS = 512;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const CONNECT_TIMEOUT_MS = 5000;
+/** An unacknowledged batch or digest this old means the peer is gone (a partition is silence). */
+const ANSWER_TIMEOUT_MS = 10_000;
+const DIGEST_EVERY_MS = 3000;
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 5000;
+
+export interface LinkStatus {
+  node: string;
+  address: string;
+  connected: boolean;
+  /** When the current connection was made, or when the last one ended. */
+  since?: string;
+  /** The last position of our log the peer acknowledged (this run). */
+  acked: number;
+  lastError?: string;
+  lastDigestCheck?: { at: string; result: 'match' | 'differ' | 'not-comparable' };
+  /** How far ahead of ours the peer's clock is, when too far (hlc.ts). */
+  clockAheadMs?: number;
+}
+
+export class PeerLink {
+  private conn: FramedSocket<ReceiverMessage> | undefined;
+  private ready = false;
+  /** The last position sent, and acknowledged, on the current connection. */
+  private sent = 0;
+  private acked = 0;
+  private readonly inFlight: { upTo: number; at: number }[] = [];
+  private digestAsked: number | undefined;
+  private lastDigestAt = 0;
+  private backoff = BACKOFF_MIN_MS;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private pumping = false;
+  readonly status: LinkStatus;
+
+  constructor(
+    private member: Member,
+    private readonly ctx: MirrorContext,
+  ) {
+    this.status = { node: member.node, address: member.address, connected: false, acked: 0 };
+  }
+
+  get node(): string {
+    return this.member.node;
+  }
+
+  /** The peer's address changed (the member list said so): reconnect there. */
+  update(member: Member): void {
+    const moved = member.address !== this.member.address;
+    this.member = member;
+    this.status.address = member.address;
+    if (moved) this.conn?.end('the peer moved to a new address');
+  }
+
+  start(): void {
+    this.connect();
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.conn?.end('mirroring stopped');
+  }
+
+  /** Our log grew (a durable commit): send what the peer lacks. */
+  notify(): void {
+    this.pump();
+  }
+
+  /** Sends the whole log again (after a digest disagreed): the peer's merge keeps what it has. */
+  resendAll(): void {
+    this.sent = 0;
+    if (this.ready) this.pump();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    let host: string;
+    let port: number;
+    try {
+      ({ host, port } = splitAddress(this.member.address));
+    } catch (err) {
+      this.failed((err as Error).message);
+      return;
+    }
+    const m = this.ctx.tls();
+    const socket = tls.connect({
+      host,
+      port,
+      ca: m.ca,
+      cert: m.cert,
+      key: m.key,
+      minVersion: 'TLSv1.3', // key material crosses only inside TLS 1.3
+      // The peer is identified by the URI in its node certificate, not by a host name.
+      checkServerIdentity: () => undefined,
+      timeout: CONNECT_TIMEOUT_MS,
+    });
+    const conn = new FramedSocket(socket, receiverMessage, ANSWER_TIMEOUT_MS * 3);
+    this.conn = conn;
+    const connectTimer = setTimeout(() => conn.end(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS);
+    socket.once('secureConnect', () => {
+      clearTimeout(connectTimer);
+      const peer = mirrorNodeOf(socket.getPeerX509Certificate() as X509Certificate | undefined);
+      if (!peer || peer.group !== this.ctx.identity.group || peer.node !== this.member.node) {
+        conn.end(`the server at ${this.member.address} is not ${this.member.node} of this group (its certificate names ${peer ? `${peer.node} of ${peer.group}` : 'no mirror node'})`);
+        return;
+      }
+      const id = this.ctx.identity;
+      conn.send({ t: 'hello', versions: [PROTOCOL.min, PROTOCOL.max], node: id.node, group: id.group, log: id.log, head: this.ctx.durableHead() });
+    });
+    conn.start(
+      (msg) => this.onMessage(conn, msg),
+      (reason) => {
+        clearTimeout(connectTimer);
+        if (this.conn === conn) this.failed(reason);
+      },
+    );
+  }
+
+  private failed(reason: string): void {
+    const wasConnected = this.ready;
+    this.conn = undefined;
+    this.ready = false;
+    this.inFlight.length = 0;
+    this.digestAsked = undefined;
+    this.status.connected = false;
+    this.status.lastError = reason;
+    this.status.since = new Date().toISOString();
+    if (wasConnected) this.ctx.report('warn', 'Mirror Link Down', `${this.member.node} (${this.member.address}): ${reason}`, this.member.node);
+    if (this.stopped) return;
+    const delay = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    setTimeout(() => this.connect(), delay * (0.75 + Math.random() / 2)).unref();
+  }
+
+  private onMessage(conn: FramedSocket<ReceiverMessage>, msg: ReceiverMessage): void {
+    switch (msg.t) {
+      case 'welcome':
+        if (this.ready) return conn.end('a second welcome');
+        this.ready = true;
+        this.backoff = BACKOFF_MIN_MS;
+        this.sent = this.acked = msg.applied;
+        this.status.connected = true;
+        this.status.acked = msg.applied;
+        this.status.since = new Date().toISOString();
+        delete this.status.lastError;
+        this.ctx.report('info', 'Mirror Link Up', `${this.member.node} (${this.member.address}), protocol ${msg.version}, it has applied our log up to ${msg.applied}`, this.member.node);
+        conn.send({ t: 'members', members: this.ctx.group.members() });
+        this.pump();
+        return;
+      case 'refuse':
+        this.ctx.report('error', 'Mirror Link Refused', `${this.member.node} refused: ${msg.reason}`, this.member.node);
+        return conn.end(`refused by the peer: ${msg.reason}`);
+      case 'ack': {
+        const first = this.inFlight.shift();
+        if (!first || first.upTo !== msg.upTo) return conn.end(`an acknowledgement of ${msg.upTo} that was not expected`);
+        this.acked = msg.upTo;
+        this.status.acked = msg.upTo;
+        this.pump();
+        return;
+      }
+      case 'digest-result':
+        this.digestAsked = undefined;
+        this.status.lastDigestCheck = { at: new Date().toISOString(), result: msg.result };
+        if (msg.result === 'differ') {
+          this.ctx.report('error', 'Mirror Divergence', `${this.member.node} holds other objects than this server although both have applied each other's changes (its digest ${msg.digest.slice(0, 16)}…); sending it everything again to repair`, this.member.node);
+          this.resendAll();
+        }
+        return;
+      case 'joined':
+        return conn.end('an unexpected joined message');
+    }
+  }
+
+  private pump(): void {
+    const conn = this.conn;
+    if (!conn || !this.ready || this.pumping) return;
+    // Read only between transactions: inside one, rows of an uncommitted write would be seen.
+    if (this.ctx.store.db.inTransaction) {
+      setImmediate(() => this.pump());
+      return;
+    }
+    this.pumping = true;
+    try {
+      const upTo = this.ctx.durableHead();
+      while (this.inFlight.length < WINDOW && this.sent < upTo && conn.queuedBytes < BATCH_BYTES * 2) {
+        const rows = this.ctx.store.changedSince(this.sent, upTo, BATCH_OBJECTS);
+        const items: WireItem[] = [];
+        let bytes = 0;
+        // No rows left below upTo (positions of rolled-back writes, or rows written again since): the
+        // peer is told it is at upTo all the same, so its position matches ours for the digest check.
+        let last = rows.length === 0 ? upTo : this.sent;
+        let processed = 0;
+        for (const row of rows) {
+          processed++;
+          last = row.changeSeq!;
+          // A version the peer itself sent us (and nothing of ours merged in) goes back to nobody but others.
+          if (row.fromPeer === this.member.node) continue;
+          const material = row.material();
+          const item: WireItem = { seq: last, r: row.replica!.toString('utf8') };
+          if (material) item.m = material.toString('base64');
+          items.push(item);
+          bytes += item.r.length + (item.m?.length ?? 0);
+          if (bytes >= BATCH_BYTES) break;
+        }
+        if (processed === rows.length && rows.length < BATCH_OBJECTS) last = upTo;
+        conn.send({ t: 'changes', items, upTo: last });
+        this.inFlight.push({ upTo: last, at: Date.now() });
+        this.sent = last;
+      }
+    } catch (err) {
+      conn.end(`reading the change log failed: ${(err as Error).message}`);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private tick(): void {
+    const conn = this.conn;
+    if (!conn || !this.ready) return;
+    const now = Date.now();
+    const oldest = this.inFlight[0];
+    if (oldest && now - oldest.at > ANSWER_TIMEOUT_MS) return conn.end(`no acknowledgement for ${ANSWER_TIMEOUT_MS / 1000} s`);
+    if (this.digestAsked !== undefined && now - this.digestAsked > ANSWER_TIMEOUT_MS) return conn.end(`no digest answer for ${ANSWER_TIMEOUT_MS / 1000} s`);
+    // Compare digests when idle (everything sent is acknowledged); it also tells a silent peer from a live one.
+    if (this.digestAsked === undefined && this.inFlight.length === 0 && now - this.lastDigestAt >= DIGEST_EVERY_MS) {
+      if (this.ctx.store.db.inTransaction) return;
+      this.lastDigestAt = now;
+      this.digestAsked = now;
+      const view = this.ctx.digestView(this.member.node);
+      conn.send({ t: 'digest', digest: view.digest, head: view.head, applied: view.applied });
+    }
+    this.pump();
+  }
+
+  /** Sends the member list (it changed). */
+  sendMembers(members: Member[]): void {
+    if (this.ready) this.conn?.send({ t: 'members', members });
+  }
+}

@@ -1,0 +1,60 @@
+// The mirroring status a running server writes every second (DATA/mirror/status.json) and
+// `keyhaven mirror status` (and the appliance menu) reads: no connection to the server needed.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface PeerStatus {
+  node: string;
+  address: string;
+  removed: boolean;
+  /** Our link to it (we send our changes on it). */
+  connected: boolean;
+  since?: string;
+  /** Its link to us is open (it sends us its changes). */
+  inbound: boolean;
+  /** Objects changed here that it has not acknowledged yet. */
+  queueDepth: number;
+  /** Age of the oldest of them (0 when none; null when unknown). */
+  lagSeconds: number | null;
+  lastError?: string;
+  lastDigestCheck?: { at: string; result: 'match' | 'differ' | 'not-comparable' };
+  clockAheadMs?: number;
+}
+
+export interface MirrorStatus {
+  node: string;
+  group: string;
+  /** Where peers reach this server. */
+  address: string;
+  listening: string;
+  pid: number;
+  running: boolean;
+  /** The group digest (change-log.ts): equal on servers holding the same objects. */
+  digest: string;
+  /** The last position of this server's change log. */
+  head: number;
+  objects: number;
+  peers: PeerStatus[];
+  updatedAt: string;
+}
+
+export const mirrorStatusPath = (dataDir: string) => path.join(dataDir, 'mirror', 'status.json');
+
+/** The last status written, with `running` corrected when its process is gone; undefined when none. */
+export function readMirrorStatus(dataDir: string): MirrorStatus | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(mirrorStatusPath(dataDir), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const s = JSON.parse(text) as MirrorStatus;
+  if (s.running) {
+    try {
+      process.kill(s.pid, 0);
+    } catch {
+      s.running = false;
+    }
+  }
+  return s;
+}
