@@ -147,8 +147,13 @@ export type StartOutcome = { started: ServerProcess } | { refused: { code: numbe
  * Starts `keyhaven serve`: resolves with the running server, or with its exit when it refuses to
  * start.
  */
-export async function tryStart(configFile: string, timeoutMs = 30_000): Promise<StartOutcome> {
-  const child = spawn(process.execPath, [KEYHAVEN, 'serve', '--config', configFile], {
+export function tryStart(configFile: string, timeoutMs = 30_000): Promise<StartOutcome> {
+  return tryStartWith(['serve', '--config', configFile], timeoutMs);
+}
+
+/** Starts `keyhaven ARGS` (serve, dev) the same way. */
+export async function tryStartWith(args: string[], timeoutMs = 30_000): Promise<StartOutcome> {
+  const child = spawn(process.execPath, [KEYHAVEN, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
