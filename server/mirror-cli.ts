@@ -73,6 +73,7 @@ function describeStatus(s: MirrorStatus): string {
   const lines = [
     `server ${s.node} of group ${s.group}, reached at ${s.address}: ${s.running ? 'running' : 'NOT RUNNING'} (status of ${s.updatedAt})`,
     `  objects ${s.objects}, change log at ${s.head}, digest ${s.digest.slice(0, 16)}…`,
+    `  changes applied from peers in the last minute: ${s.applyLag.changes}${s.applyLag.p50Ms === null ? '' : `, lag p50 ${s.applyLag.p50Ms} ms, p99 ${s.applyLag.p99Ms} ms, max ${s.applyLag.maxMs} ms`}`,
   ];
   if (s.peers.length === 0) lines.push('  no other members yet: add one with `keyhaven mirror token` on this server and --join-from / the wizard on the new one');
   for (const p of s.peers) {

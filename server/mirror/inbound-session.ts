@@ -89,6 +89,8 @@ export class InboundSession {
     const log = this.log!;
     let changed = 0;
     let firstProblem: string | undefined;
+    /** Wall times of the changes applied (their stamps): replication lag is measured once they are durable here. */
+    const walls: number[] = [];
     this.ctx.write(
       () => {
         for (const it of batch.items) {
@@ -101,7 +103,10 @@ export class InboundSession {
           const material = it.m === undefined ? undefined : Buffer.from(it.m, 'base64');
           const r = this.ctx.changes.applyRemote({ replica, ...(material ? { material } : {}) }, this.peer);
           material?.fill(0);
-          if (r.changed) changed++;
+          if (r.changed) {
+            changed++;
+            if (replica.latest) walls.push(replica.latest.wall);
+          }
           if (r.conflict && !firstProblem) firstProblem = r.conflict.problem;
           if (r.aheadMs) this.ctx.clockAhead(this.peer, r.aheadMs);
         }
@@ -117,6 +122,7 @@ export class InboundSession {
           return;
         }
         this.applied = Math.max(this.applied, batch.upTo);
+        this.ctx.recordLag(walls);
         if (firstProblem) this.ctx.report('error', 'Mirror Conflict', firstProblem, this.peer);
         this.conn.send({ t: 'ack', upTo: batch.upTo });
         if (changed > 0) this.ctx.changed();

@@ -38,6 +38,8 @@ export interface MirrorContext {
   resendTo(peer: string): void;
   /** `peer`'s clock is this far ahead of ours (more than hlc.ts allows): reported, not followed. */
   clockAhead(peer: string, aheadMs: number): void;
+  /** Changes made at these wall times (their stamps) are now durable here: replication lag samples. */
+  recordLag(walls: number[]): void;
   /** Audits a batch applied from `peer` (in its transaction, after its savepoint). */
   auditApplied(peer: string, address: string, changed: number, received: number, upTo: number): void;
 }

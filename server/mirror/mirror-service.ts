@@ -40,6 +40,8 @@ export interface MirrorOptions {
 const MAX_INBOUND = 64;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const STATUS_EVERY_MS = 1000;
+const LAG_WINDOW_MS = 60_000;
+const LAG_SAMPLES = 200_000;
 
 export class MirrorService implements MirrorContext {
   readonly identity: GroupIdentity;
@@ -52,6 +54,8 @@ export class MirrorService implements MirrorContext {
   private nodeTls: NodeTls;
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly aheadOf = new Map<string, number>();
+  /** Lag samples (ms) and when each was taken, the last LAG_WINDOW_MS, at most LAG_SAMPLES. */
+  private lags: { at: number; ms: number }[] = [];
   readonly address: string;
   private bound: { host: string; port: number } | undefined;
 
@@ -269,6 +273,20 @@ export class MirrorService implements MirrorContext {
     this.o.service.auditEvent({ identity: `mirror:${this.identity.node}`, address: peer ?? '-' }, operation, detail, level === 'info' ? 'success' : 'failure');
   }
 
+  recordLag(walls: number[]): void {
+    const now = Date.now();
+    for (const w of walls) this.lags.push({ at: now, ms: Math.max(0, now - w) });
+    if (this.lags.length > LAG_SAMPLES) this.lags = this.lags.slice(this.lags.length - LAG_SAMPLES);
+  }
+
+  private applyLag(): MirrorStatus['applyLag'] {
+    const since = Date.now() - LAG_WINDOW_MS;
+    this.lags = this.lags.filter((l) => l.at >= since);
+    const ms = this.lags.map((l) => l.ms).sort((x, y) => x - y);
+    const at = (q: number) => (ms.length === 0 ? null : ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!);
+    return { changes: ms.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: ms.length === 0 ? null : ms[ms.length - 1]! };
+  }
+
   auditApplied(peer: string, address: string, changed: number, received: number, upTo: number): void {
     this.o.service.auditEvent({ identity: `mirror:${peer}`, address }, 'Mirror Apply', `${changed} of ${received} objects changed here, from ${peer}'s log up to ${upTo}`, 'success');
   }
@@ -315,6 +333,7 @@ export class MirrorService implements MirrorContext {
       digest: this.changes.digest(),
       head: this.committedHead(),
       objects: count,
+      applyLag: this.applyLag(),
       peers,
       updatedAt: new Date().toISOString(),
     };

@@ -34,6 +34,12 @@ export interface MirrorStatus {
   /** The last position of this server's change log. */
   head: number;
   objects: number;
+  /**
+   * Replication lag of the changes applied here in the last minute: from the change's stamp on the
+   * server that made it to its durable commit here (one clock on one machine; across machines it
+   * includes their clock difference).
+   */
+  applyLag: { changes: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   peers: PeerStatus[];
   updatedAt: string;
 }
