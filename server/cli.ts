@@ -101,7 +101,7 @@ async function dev(args: string[], io: CliIo): Promise<number> {
     const member = parseConfig({ dataDir: resolve(values['join-from']) }, '--join-from');
     // The token is asked for only when this server is not a member yet: started again, it resumes, even with the other one down.
     const done = await joinGroup(config, async () => (await issueJoinToken(member)).token, joinAddress(host, mirrorPort!));
-    if (done === 'joined') io.stdout.write(`joined the mirror group of ${member.dataDir}\n`);
+    if (done.result === 'joined') io.stdout.write(`joined the mirror group of ${member.dataDir}\n`);
   }
   const pki = await ensureDevPki(dataDir);
   return serve(config, io, (kmip, mirror) =>
@@ -245,7 +245,9 @@ export const serverCommands: readonly CliCommand[] = [
                              each peer: connected since when, queue depth, lag, last error and
                              digest comparison; exit 3 when the server is not running
 mirror token (--config FILE | --data-dir DIR)
-                             a single-use join token (30 minutes) for a new server of the group`,
+                             a single-use join token (30 minutes) for a new server of the group
+mirror remove (--config FILE | --data-dir DIR) NODE
+                             remove server NODE from the group (final) and revoke its certificate`,
     run: async (args, io) => (await import('./mirror-cli.js')).mirrorCommand(args, io, configFrom),
   },
   { name: 'pki', usage: 'pki <command> …              manage the CA and certificates (keyhaven pki --help)', help: PKI_USAGE, run: (args, io) => runPkiCli(args, io) },

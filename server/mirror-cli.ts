@@ -7,6 +7,7 @@ import { usageError, type CliIo } from '../lib/cli.js';
 import type { Config } from './config.js';
 import { ErrorCodes, KeyhavenError } from './errors.js';
 import { GroupState, newId } from './mirror/group-state.js';
+import { formatHlc } from './mirror/hlc.js';
 import { JOIN_TOKEN_TTL_MS, requestJoin } from './mirror/join.js';
 import { formatJoinToken } from './mirror/join-token.js';
 import { readMirrorStatus, type MirrorStatus } from './mirror/status-file.js';
@@ -37,15 +38,16 @@ export async function issueJoinToken(config: Config, ttlMs = JOIN_TOKEN_TTL_MS):
 /**
  * Makes `config`'s (new) server a member of the group the token names: the member records it, and
  * this store and pki/ take the group's identity, key and CA. A store that is a member already is
- * left alone ('member'): the same command run again resumes, it never joins twice.
+ * left alone (result 'member'): the same command run again resumes, it never joins twice.
  */
-export async function joinGroup(config: Config, token: string | (() => Promise<string>), advertise: string): Promise<'joined' | 'member'> {
+export async function joinGroup(config: Config, token: string | (() => Promise<string>), advertise: string): Promise<{ result: 'joined' | 'member'; node: string }> {
   process.umask(0o077);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const opened = await openStore(config, true);
   try {
     const group = new GroupState(opened.db, opened.store);
-    if (group.identity()) return 'member';
+    const known = group.identity();
+    if (known) return { result: 'member', node: known.node };
     if (opened.store.count().objects > 0) {
       throw new KeyhavenError(ErrorCodes.MIRROR_JOIN_REFUSED, `${config.dataDir} holds keys of its own: a server joins a group with an empty store (back up and move the data directory away first)`);
     }
@@ -63,9 +65,37 @@ export async function joinGroup(config: Config, token: string | (() => Promise<s
     const groupKey = Buffer.from(joined.groupKey, 'base64');
     group.establish({ node, group: joined.group, log: newId('l') }, groupKey, joined.members);
     groupKey.fill(0);
-    return 'joined';
+    return { result: 'joined', node };
   } finally {
     opened.db.close();
+  }
+}
+
+/**
+ * Removes `node` from the group, from a member's data directory: its membership ends (final: it never
+ * joins again) and its node certificate is revoked; the running member passes both on to the group,
+ * whose servers then refuse it.
+ */
+export async function removeMember(config: Config, node: string): Promise<{ revoked: number }> {
+  const opened = await openStore(config, false);
+  try {
+    const group = new GroupState(opened.db, opened.store);
+    const id = group.identity();
+    if (!id) throw new KeyhavenError(ErrorCodes.MIRROR_NOT_ENABLED, `the server of ${config.dataDir} is not in a mirror group`);
+    if (node === id.node) throw new KeyhavenError(ErrorCodes.MIRROR_STATE, `${node} is this server: remove a server from another member of the group`);
+    const m = group.members().find((x) => x.node === node);
+    if (!m) throw new KeyhavenError(ErrorCodes.MIRROR_STATE, `${node} is not a member of group ${id.group}; members: ${group.members().map((x) => x.node).join(', ')}`);
+    group.mergeMember({ ...m, removed: true, stamp: formatHlc({ wall: Date.now(), logical: 0, node: id.node }) });
+  } finally {
+    opened.db.close();
+  }
+  const { revoke } = await import('./pki/revoke.js');
+  try {
+    const r = await revoke(config.dataDir, { name: `mirror-${node}` }, 'cessationOfOperation');
+    return { revoked: r.revoked.length };
+  } catch (err) {
+    if ((err as { code?: string }).code === ErrorCodes.PKI_UNKNOWN_CERTIFICATE) return { revoked: 0 };
+    throw err;
   }
 }
 
@@ -89,7 +119,7 @@ function describeStatus(s: MirrorStatus): string {
 /** `keyhaven mirror status|token`. */
 export async function mirrorCommand(args: string[], io: CliIo, configFrom: (v: { config?: string | undefined; 'data-dir'?: string | undefined }) => Config): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } } });
   const config = configFrom(values);
   if (sub === 'status') {
     const s = readMirrorStatus(config.dataDir);
@@ -104,6 +134,13 @@ export async function mirrorCommand(args: string[], io: CliIo, configFrom: (v: {
         ? `${JSON.stringify(t)}\n`
         : `join token (single use, valid ${JOIN_TOKEN_TTL_MS / 60_000} minutes):\n${t.token}\nthe group's CA fingerprint (compare it on the joining server):\n${t.caFingerprint}\n`,
     );
+    return 0;
+  }
+  if (sub === 'remove') {
+    const node = positionals[0];
+    if (!node) throw usageError('mirror remove needs the id of the server to remove (see keyhaven mirror status)');
+    const r = await removeMember(config, node);
+    io.stdout.write(`${node} is removed from the group${r.revoked > 0 ? ' and its node certificate revoked' : ' (its node certificate is not known here yet: the group revokes it as it learns of it)'}; the running server tells the others\n`);
     return 0;
   }
   throw usageError(`unknown mirror command "${sub ?? ''}"`);

@@ -57,6 +57,9 @@ export class InboundSession {
         );
         return;
       }
+      case 'pki':
+        this.ctx.mergePki(msg.certificates, this.peer);
+        return;
       case 'digest': {
         // Comparable only when each side has applied all the other has committed (then, merges
         // being joins, both hold the same objects): a different digest then is a divergence.

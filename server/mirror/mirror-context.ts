@@ -1,4 +1,5 @@
 // What the parts of mirroring (links, inbound sessions, the join) share, provided by mirror-service.ts.
+import type { IssuedCertificate } from '../pki/store.js';
 import type { KeyStore } from '../store/key-store.js';
 import type { ChangeLog } from './change-log.js';
 import type { GroupIdentity, GroupState } from './group-state.js';
@@ -38,6 +39,10 @@ export interface MirrorContext {
   resendTo(peer: string): void;
   /** `peer`'s clock is this far ahead of ours (more than hlc.ts allows): reported, not followed. */
   clockAhead(peer: string, aheadMs: number): void;
+  /** The certificates this server's index holds (sent to peers). */
+  issuedCertificates(): IssuedCertificate[];
+  /** A peer's issued certificates (and revocations): merged into ours (server/pki/issued-merge.ts). */
+  mergePki(certificates: IssuedCertificate[], peer: string): void;
   /** Changes made at these wall times (their stamps) are now durable here: replication lag samples. */
   recordLag(walls: number[]): void;
   /** Audits a batch applied from `peer` (in its transaction, after its savepoint). */

@@ -10,7 +10,9 @@ import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { KmipService } from '../kmip-service.js';
 import { ensureNodeCertificate, mirrorNodeOf } from '../pki/mirror-node.js';
-import { pkiPaths } from '../pki/index.js';
+import { issuedCertificates, mergeIssued } from '../pki/issued-merge.js';
+import type { IssuedCertificate } from '../pki/store.js';
+import { pkiPaths, readCrlInfo } from '../pki/index.js';
 import type { Db } from '../store/database.js';
 import type { KeyStore } from '../store/key-store.js';
 import { ChangeLog } from './change-log.js';
@@ -41,6 +43,8 @@ const MAX_INBOUND = 64;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const STATUS_EVERY_MS = 1000;
 const LAG_WINDOW_MS = 60_000;
+/** How often the member list and the PKI index are checked for changes made outside the server (the CLI, the menu). */
+const WATCH_EVERY_MS = 2000;
 const LAG_SAMPLES = 200_000;
 
 export class MirrorService implements MirrorContext {
@@ -53,6 +57,10 @@ export class MirrorService implements MirrorContext {
   private durable: number;
   private nodeTls: NodeTls;
   private statusTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private membersSeen = '';
+  private indexSeen = 0;
+  private crlSeen = 0;
   private readonly aheadOf = new Map<string, number>();
   /** Lag samples (ms) and when each was taken, the last LAG_WINDOW_MS, at most LAG_SAMPLES. */
   private lags: { at: number; ms: number }[] = [];
@@ -110,6 +118,9 @@ export class MirrorService implements MirrorContext {
     svc.refreshLinks();
     svc.statusTimer = setInterval(() => svc.writeStatus(), STATUS_EVERY_MS);
     svc.statusTimer.unref();
+    svc.watch();
+    svc.watchTimer = setInterval(() => svc.watch(), WATCH_EVERY_MS);
+    svc.watchTimer.unref();
     svc.writeStatus();
     return svc;
   }
@@ -229,6 +240,74 @@ export class MirrorService implements MirrorContext {
         l.start();
       }
     }
+  }
+
+  /**
+   * Changes made outside this process: a member removed or added by `keyhaven mirror` (or the menu),
+   * a certificate issued or revoked by `keyhaven pki`, a CRL re-signed. Each goes to the peers; a new
+   * CRL also takes effect on 6002 (the KMIP listener watches it itself).
+   */
+  private watch(): void {
+    try {
+      if (!this.o.db.inTransaction) {
+        const members = JSON.stringify(this.group.members());
+        if (members !== this.membersSeen) {
+          const first = this.membersSeen === '';
+          this.membersSeen = members;
+          if (!first) this.membersChanged();
+        }
+      }
+      const p = pkiPaths(this.o.dataDir);
+      const indexAt = fs.statSync(p.index).mtimeMs;
+      if (indexAt !== this.indexSeen) {
+        const first = this.indexSeen === 0;
+        this.indexSeen = indexAt;
+        if (!first) {
+          const certs = issuedCertificates(this.o.dataDir);
+          for (const l of this.links.values()) l.sendPki(certs);
+        }
+      }
+      const crlAt = fs.statSync(p.crl).mtimeMs;
+      if (crlAt !== this.crlSeen) {
+        const first = this.crlSeen === 0;
+        this.crlSeen = crlAt;
+        if (!first) this.reloadCrl();
+      }
+    } catch (err) {
+      this.o.log('warn', `checking the member list and PKI for changes failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** A new CRL: new handshakes on 6002 (ours and to peers) check against it; open sessions of now-revoked peers end. */
+  private reloadCrl(): void {
+    const p = pkiPaths(this.o.dataDir);
+    this.crlSeen = fs.statSync(p.crl).mtimeMs;
+    const crl = fs.readFileSync(p.crl);
+    this.nodeTls = { ...this.nodeTls, crl };
+    this.server?.setSecureContext({ ca: this.nodeTls.ca, cert: this.nodeTls.cert, key: this.nodeTls.key, crl });
+    const revoked = new Set(readCrlInfo(crl.toString('utf8')).serials);
+    for (const s of this.sessions.values()) {
+      const serial = (s.conn.socket.getPeerX509Certificate() as X509Certificate | undefined)?.serialNumber.toLowerCase();
+      if (serial && revoked.has(serial)) s.conn.end('its certificate was revoked');
+    }
+  }
+
+  issuedCertificates(): IssuedCertificate[] {
+    return issuedCertificates(this.o.dataDir);
+  }
+
+  mergePki(certificates: IssuedCertificate[], peer: string): void {
+    mergeIssued(this.o.dataDir, certificates).then(
+      (r) => {
+        if (r.revoked.length > 0) {
+          this.report('info', 'Mirror Revocation', `${peer} revoked ${r.revoked.map((c) => `${c.subject} (serial ${c.serial})`).join(', ')}: refused here too from now on`, peer);
+          this.reloadCrl();
+        }
+        // Our index changed: mark it seen so it is not sent back as news.
+        if (r.added > 0 || r.revoked.length > 0) this.indexSeen = fs.statSync(pkiPaths(this.o.dataDir).index).mtimeMs;
+      },
+      (err: Error) => this.report('error', 'Mirror Revocation', `the certificates ${peer} issued could not be merged: ${err.message}`, peer),
+    );
   }
 
   private onDurable(mark: number): void {
@@ -378,6 +457,7 @@ export class MirrorService implements MirrorContext {
 
   async close(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
     for (const l of this.links.values()) l.stop();
     for (const s of this.sessions.values()) s.conn.end('server stopping');
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

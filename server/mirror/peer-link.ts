@@ -10,6 +10,7 @@ import { splitAddress } from './join-token.js';
 import { mirrorNodeOf } from '../pki/mirror-node.js';
 import { PROTOCOL, receiverMessage, type Member, type ReceiverMessage, type WireItem } from './protocol.js';
 import type { MirrorContext } from './mirror-context.js';
+import type { IssuedCertificate } from '../pki/store.js';
 
 /** Batches sent and not yet acknowledged. */
 const WINDOW = 4;
@@ -109,6 +110,7 @@ export class PeerLink {
       host,
       port,
       ca: m.ca,
+      crl: m.crl, // a revoked peer is not talked to either
       cert: m.cert,
       key: m.key,
       minVersion: 'TLSv1.3', // key material crosses only inside TLS 1.3
@@ -167,6 +169,7 @@ export class PeerLink {
         delete this.status.lastError;
         this.ctx.report('info', 'Mirror Link Up', `${this.member.node} (${this.member.address}), protocol ${msg.version}, it has applied our log up to ${msg.applied}`, this.member.node);
         conn.send({ t: 'members', members: this.ctx.group.members() });
+        conn.send({ t: 'pki', certificates: this.ctx.issuedCertificates() });
         this.pump();
         return;
       case 'refuse':
@@ -252,6 +255,11 @@ export class PeerLink {
       conn.send({ t: 'digest', digest: view.digest, head: view.head, applied: view.applied });
     }
     this.pump();
+  }
+
+  /** Sends our issued certificates (they changed: one was issued or revoked). */
+  sendPki(certificates: IssuedCertificate[]): void {
+    if (this.ready) this.conn?.send({ t: 'pki', certificates });
   }
 
   /** Sends the member list (it changed). */

@@ -13,6 +13,7 @@
 //   changes {items, upTo}                   →
 //                                           ← ack {upTo}                         (after a durable commit)
 //   members {members}                       →   (the group's member list, when it changes)
+//   pki {certificates}                      →   (the certificates it issued and revoked, when they change)
 //   digest {digest, head, applied}          →
 //                                           ← digest-result {result, digest}
 //
@@ -20,6 +21,7 @@
 //   join {versions, token, node, address}   →
 //                                           ← joined {...the group's trust and key} (or refuse)
 import { z } from 'zod';
+import { issuedEntry } from '../pki/issued-merge.js';
 
 /** The versions this release speaks. Raise MAX with a change; keep MIN at most one release back. */
 export const PROTOCOL = { min: 1, max: 1 } as const;
@@ -39,6 +41,7 @@ export const senderMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('hello'), versions, node: id, group: id, log: id, head: seq }).strict(),
   z.object({ t: z.literal('changes'), items: z.array(item).max(4096), upTo: seq }).strict(),
   z.object({ t: z.literal('members'), members: z.array(member).max(64) }).strict(),
+  z.object({ t: z.literal('pki'), certificates: z.array(issuedEntry).max(100_000) }).strict(),
   z.object({ t: z.literal('digest'), digest: z.string().regex(/^[0-9a-f]{64}$/), head: seq, applied: seq }).strict(),
   z.object({
     t: z.literal('join'),

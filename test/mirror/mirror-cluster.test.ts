@@ -119,8 +119,8 @@ test('B killed with SIGKILL misses keys made on A; started again with the same c
   const made: string[] = [];
   for (let i = 0; i < 40; i++) made.push(uidOf(await send(onA, [createAes()])));
   onA.socket.end();
-  const sA = await status(dirA);
-  assert.ok(sA.peers[0]!.queueDepth >= 40, `A queues ${sA.peers[0]!.queueDepth} changes for B`);
+  // The status file is rewritten every second.
+  await within(5000, 'A shows the 40 changes queued for B', async () => (await status(dirA)).peers.some((p) => p.queueDepth >= 40 && !p.connected));
   b = await start(argsB());
   assert.doesNotMatch(b.stdout(), /joined the mirror group/, 'it resumed; it did not join again');
   await within(15_000, 'B caught up and the digests agree', converged);
@@ -195,7 +195,8 @@ test('join tokens: single use, expiring, and bound to the group CA', async () =>
   assert.equal(t.caFingerprint, new X509Certificate(readFileSync(files.ca)).fingerprint256);
   const c = fresh('c');
   const cMirror = await freePort();
-  assert.equal(await joinGroup(c, t.token, `127.0.0.1:${cMirror}`), 'joined');
+  const joinedC = await joinGroup(c, t.token, `127.0.0.1:${cMirror}`);
+  assert.equal(joinedC.result, 'joined');
   // Used: refused, and the refusal says so.
   await assert.rejects(joinGroup(fresh('d'), t.token, '127.0.0.1:1'), /the join token was used already/);
   // Expired.
@@ -207,6 +208,72 @@ test('join tokens: single use, expiring, and bound to the group CA', async () =>
   const forged = formatJoinToken({ ...parseJoinToken(good.token), caFingerprint: 'AB:'.repeat(31) + 'AB' });
   await assert.rejects(joinGroup(fresh('f'), forged, '127.0.0.1:1'), /does not hold a certificate of the CA the token names .* nothing was sent/);
   // The good token is still unused (the forged attempt sent nothing) and works.
-  assert.equal(await joinGroup(fresh('g'), good.token, '127.0.0.1:2'), 'joined');
+  const joinedG = await joinGroup(fresh('g'), good.token, '127.0.0.1:2');
+  assert.equal(joinedG.result, 'joined');
   await assert.rejects(joinGroup(fresh('h'), 'KHJ1.nonsense', '127.0.0.1:1'), /not a join token/);
+  // The two that joined never run: remove them (their node certificates were never made: none to revoke).
+  for (const node of [joinedC.node, joinedG.node]) {
+    const r = await runCli(['mirror', 'remove', '--data-dir', dirA, node]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /not known here yet/);
+  }
+  const self = JSON.parse((await runCli(['mirror', 'status', '--data-dir', dirA, '--json'])).stdout).node as string;
+  const refused = await runCli(['mirror', 'remove', '--data-dir', dirA, self]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /is this server: remove a server from another member/);
+});
+
+test('a client certificate revoked on A is refused by B within seconds', async () => {
+  const made = await runCli(['pki', 'client', '--dir', dirA, '--name', 'app1']);
+  assert.equal(made.code, 0, made.stderr);
+  const app1 = { ca: files.ca, cert: join(dirA, 'pki/clients/app1.crt'), key: join(dirA, 'pki/clients/app1.key') };
+  const before = await KmipTestClient.connect(ports.kmipB, app1);
+  assert.equal((await send(before, [createAes()])).items[0]!.status, Enum.ResultStatus.Success, 'B serves a client certificate issued on A');
+  before.socket.end();
+  const r = await runCli(['pki', 'revoke', '--dir', dirA, '--name', 'app1', '--reason', 'keyCompromise']);
+  assert.equal(r.code, 0, r.stderr);
+  const took = await within(15_000, 'B refuses the revoked certificate', async () => {
+    try {
+      const c = await KmipTestClient.connect(ports.kmipB, app1);
+      const answer = await send(c, [createAes()]).then(() => 'answered', () => 'refused');
+      c.socket.destroy();
+      return answer === 'refused';
+    } catch {
+      return true;
+    }
+  });
+  assert.ok(took < 15_000);
+  const audit = await runCli(['audit', 'tail', '--data-dir', dirB, '-n', '200']);
+  assert.match(audit.stdout, /Mirror Revocation.*revoked .*app1/);
+});
+
+test('a server removed from the group is refused by all: nothing it makes afterwards reaches them', async () => {
+  const dirC = join(root, 'c-running');
+  const kmipC = await freePort();
+  const mirrorC = await freePort();
+  const c = await start(['dev', '--data-dir', dirC, '--kmip-port', String(kmipC), '--mirror-port', String(mirrorC), '--join-from', dirA]);
+  const nodeC = JSON.parse((await runCli(['mirror', 'status', '--data-dir', dirC, '--json'])).stdout).node as string;
+  await within(20_000, 'C converged with A and B', async () => {
+    const [sa, sb, sc] = await Promise.all([status(dirA), status(dirB), status(dirC)]);
+    const live = sc.peers.filter((p) => !(p as { removed?: boolean }).removed);
+    return sa.digest === sb.digest && sb.digest === sc.digest && live.length === 2 && live.every((p) => p.connected);
+  });
+  const removed = await runCli(['mirror', 'remove', '--data-dir', dirA, nodeC]);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.match(removed.stdout, /removed from the group and its node certificate revoked/);
+  await within(15_000, 'A and B stop talking to C', async () => {
+    const [sa, sb] = await Promise.all([status(dirA), status(dirB)]);
+    const gone = (s: typeof sa) => s.peers.filter((p) => p.node === nodeC).every((p) => (p as { removed?: boolean }).removed && !p.connected);
+    return gone(sa) && gone(sb);
+  });
+  const onC = await KmipTestClient.connect(kmipC, files);
+  const afterRemoval = uidOf(await send(onC, [createAes()]));
+  onC.socket.end();
+  await new Promise((r) => setTimeout(r, 3000));
+  const onB = await KmipTestClient.connect(ports.kmipB, files);
+  assert.notEqual((await send(onB, [withUid(Enum.Operation.Get, afterRemoval)])).items[0]!.status, Enum.ResultStatus.Success, 'a key made on the removed server does not reach B');
+  onB.socket.end();
+  const auditA = await runCli(['audit', 'tail', '--data-dir', dirA, '-n', '300']);
+  assert.match(auditA.stdout, new RegExp(`Mirror Connection Refused.*(${nodeC} is removed from this group|certificate is refused)`));
+  await kill9(c);
 });
