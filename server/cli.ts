@@ -246,6 +246,8 @@ export const serverCommands: readonly CliCommand[] = [
                              digest comparison; exit 3 when the server is not running
 mirror token (--config FILE | --data-dir DIR)
                              a single-use join token (30 minutes) for a new server of the group
+mirror join --config FILE    join the group of the token on standard input (a server with an empty
+                             store; the configuration's "mirror" section says where it is reached)
 mirror remove (--config FILE | --data-dir DIR) NODE
                              remove server NODE from the group (final) and revoke its certificate`,
     run: async (args, io) => (await import('./mirror-cli.js')).mirrorCommand(args, io, configFrom),

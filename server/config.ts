@@ -101,6 +101,20 @@ export const configSchema = z
         port: z.number().int().min(1).max(65535).default(6002),
         /** host:port where the other servers reach this one (default host:port). */
         advertise: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$/, 'host:port (an IPv6 address in brackets)').optional(),
+        /**
+         * 'local': a change is acknowledged once durable here (and queued for every peer in the same
+         * transaction). 'peer': a request that made an object (Create, Register, …) is acknowledged only
+         * once a peer has durably applied it too; see whenNoPeer.
+         */
+        acknowledge: z.enum(['local', 'peer']).default('local'),
+        /** How long 'peer' waits for a peer's acknowledgement. */
+        peerTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
+        /**
+         * No peer acknowledged in time: 'refuse' answers nothing and closes the connection (the client
+         * sees no acknowledgement, as when the local disk fails; the object exists here and is mirrored
+         * when a peer returns); 'acknowledge' answers anyway. Both are audited.
+         */
+        whenNoPeer: z.enum(['refuse', 'acknowledge']).default('refuse'),
       })
       .strict()
       .optional(),

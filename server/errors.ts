@@ -37,6 +37,7 @@ export const ServerCodes = defineCodes({
   MIRROR_PROTOCOL: { code: 'KH_MIRROR_PROTOCOL', ...refused('A mirroring peer sent what this server cannot understand (another protocol version, or malformed data); the link is closed.') },
   MIRROR_JOIN_REFUSED: { code: 'KH_MIRROR_JOIN_REFUSED', ...refused('Joining a mirror group was refused: the join token is wrong, used or expired, or the CA fingerprint does not match; make a new token on a member.') },
   MIRROR_NOT_ENABLED: { code: 'KH_MIRROR_NOT_ENABLED', ...refused('This server is not in a mirror group: start it with a mirror port (keyhaven dev --mirror-port) first.') },
+  MIRROR_NO_PEER: { code: 'KH_MIRROR_NO_PEER', ...failure('Strict mirroring: no peer confirmed a new object in time, so the request was not acknowledged (the object is stored here and mirrored once a peer answers).') },
   MIRROR_STATE: { code: 'KH_MIRROR_STATE', ...failure("This server's mirroring state (group, member list, change log) is damaged or contradicts itself.") },
   // Network listener
   NET_LISTEN_FAILED: { code: 'KH_NET_LISTEN_FAILED', ...failure('A listener cannot bind its address and port (in use, or not permitted).') },

@@ -67,7 +67,16 @@ function isoNow(): string {
 }
 
 interface Epoch {
-  pending: { reply: Reply; response: Buffer }[];
+  /** peerSeq: the response also waits for a mirror peer to have applied the log up to there (strict mirroring). */
+  pending: { reply: Reply; response: Buffer; peerSeq?: number }[];
+}
+
+/** Strict mirroring (server/mirror/): a response that created objects waits for a peer's durable copy. */
+export interface PeerAcknowledgement {
+  /** The log position of this server's latest local change. */
+  head(): number;
+  /** `done` hears once a peer has durably applied the log up to `seq`, or the error that ends the wait. */
+  wait(seq: number, done: (err?: Error) => void): void;
 }
 
 export class KmipService {
@@ -93,6 +102,7 @@ export class KmipService {
    */
   private readonly answerEnv: AnswerEnvironment;
   private durableHook: { mark: () => number; durable: (mark: number) => void } | undefined;
+  private peerAck: PeerAcknowledgement | undefined;
 
   constructor(private readonly o: ServiceOptions) {
     this.begin = o.store.db.prepare('BEGIN IMMEDIATE');
@@ -157,6 +167,7 @@ export class KmipService {
     this.openEpoch();
     const store = this.o.store;
     let result: RequestResult;
+    const createdBefore = store.localInserts;
     store.savepoint('kh_msg');
     try {
       const env = this.answerEnv;
@@ -182,14 +193,19 @@ export class KmipService {
       this.openEpoch().pending.push({ reply: () => reply(err instanceof Error ? err : new Error(String(err))), response: Buffer.alloc(0) });
       return;
     }
-    this.record(session, reply, result);
+    this.record(session, reply, result, this.peerAck && store.localInserts !== createdBefore && !result.undoWrites ? this.peerAck.head() : undefined);
   }
 
   /** Audits a request's outcome and queues its response behind the epoch's commit. */
-  private record(session: Session, reply: Reply, result: RequestResult): void {
+  private record(session: Session, reply: Reply, result: RequestResult, peerSeq?: number): void {
     const epoch = this.openEpoch();
     this.audit(session, result.outcomes);
-    epoch.pending.push({ reply, response: result.response });
+    epoch.pending.push(peerSeq === undefined ? { reply, response: result.response } : { reply, response: result.response, peerSeq });
+  }
+
+  /** Strict mirroring: Create, Register and every request that made an object wait for a peer (see PeerAcknowledgement). */
+  setPeerAcknowledgement(ack: PeerAcknowledgement | undefined): void {
+    this.peerAck = ack;
   }
 
   /**
@@ -292,7 +308,10 @@ export class KmipService {
     const mark = hook?.mark();
     this.o.durability.whenDurable(this.lastWrite, (err) => {
       if (!err && hook) hook.durable(mark!);
-      for (const p of epoch.pending) p.reply(err ?? p.response);
+      for (const p of epoch.pending) {
+        if (err || p.peerSeq === undefined || !this.peerAck) p.reply(err ?? p.response);
+        else this.peerAck.wait(p.peerSeq, (e) => p.reply(e ?? p.response));
+      }
     });
   }
 }

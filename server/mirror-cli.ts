@@ -3,13 +3,13 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { usageError, type CliIo } from '../lib/cli.js';
+import { readInput, usageError, type CliIo } from '../lib/cli.js';
 import type { Config } from './config.js';
 import { ErrorCodes, KeyhavenError } from './errors.js';
 import { GroupState, newId } from './mirror/group-state.js';
 import { formatHlc } from './mirror/hlc.js';
 import { JOIN_TOKEN_TTL_MS, requestJoin } from './mirror/join.js';
-import { formatJoinToken } from './mirror/join-token.js';
+import { formatJoinToken, joinAddress } from './mirror/join-token.js';
 import { readMirrorStatus, type MirrorStatus } from './mirror/status-file.js';
 import { ensureDir, MODE_PUBLIC, MODE_SECRET, pkiPaths, writeFileAtomic } from './pki/store.js';
 
@@ -134,6 +134,16 @@ export async function mirrorCommand(args: string[], io: CliIo, configFrom: (v: {
         ? `${JSON.stringify(t)}\n`
         : `join token (single use, valid ${JOIN_TOKEN_TTL_MS / 60_000} minutes):\n${t.token}\nthe group's CA fingerprint (compare it on the joining server):\n${t.caFingerprint}\n`,
     );
+    return 0;
+  }
+  if (sub === 'join') {
+    // The token on standard input (never an argument: it is a secret until used).
+    const token = (await readInput(io)).toString('utf8').trim();
+    const m = config.mirror;
+    if (!m) throw new KeyhavenError(ErrorCodes.MIRROR_NOT_ENABLED, 'the configuration has no "mirror" section: give this server its mirror address first');
+    const advertise = m.advertise ?? joinAddress(m.host, m.port);
+    const r = await joinGroup(config, token, advertise);
+    io.stdout.write(r.result === 'joined' ? `joined as ${r.node}; start the server to receive every key of the group\n` : `already a member (${r.node}); nothing to do\n`);
     return 0;
   }
   if (sub === 'remove') {

@@ -159,6 +159,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
         host: config.mirror.host,
         port: config.mirror.port,
         ...(config.mirror.advertise ? { advertise: config.mirror.advertise } : {}),
+        ...(config.mirror.acknowledge === 'peer' ? { peerAcknowledgement: { timeoutMs: config.mirror.peerTimeoutMs, whenNoPeer: config.mirror.whenNoPeer } } : {}),
         dataDir: paths.pkiDataDir,
         db,
         store,

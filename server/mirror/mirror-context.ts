@@ -43,6 +43,8 @@ export interface MirrorContext {
   issuedCertificates(): IssuedCertificate[];
   /** A peer's issued certificates (and revocations): merged into ours (server/pki/issued-merge.ts). */
   mergePki(certificates: IssuedCertificate[], peer: string): void;
+  /** A peer acknowledged our log up to `upTo` (durably applied). */
+  peerAcked(upTo: number): void;
   /** Changes made at these wall times (their stamps) are now durable here: replication lag samples. */
   recordLag(walls: number[]): void;
   /** Audits a batch applied from `peer` (in its transaction, after its savepoint). */

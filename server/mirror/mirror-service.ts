@@ -30,6 +30,8 @@ import { mirrorStatusPath, type MirrorStatus } from './status-file.js';
 export interface MirrorOptions {
   host: string;
   port: number;
+  /** Strict mirroring (config mirror.acknowledge 'peer'): see kmip-service.ts PeerAcknowledgement. */
+  peerAcknowledgement?: { timeoutMs: number; whenNoPeer: 'refuse' | 'acknowledge' };
   /** The address peers reach this server at (default host:port). */
   advertise?: string;
   dataDir: string;
@@ -64,6 +66,9 @@ export class MirrorService implements MirrorContext {
   private readonly aheadOf = new Map<string, number>();
   /** Lag samples (ms) and when each was taken, the last LAG_WINDOW_MS, at most LAG_SAMPLES. */
   private lags: { at: number; ms: number }[] = [];
+  /** The furthest any peer acknowledged our log, and who waits for a peer to reach a position. */
+  private peerReached = 0;
+  private peerWaiters: { seq: number; done: (err?: Error) => void; timer: NodeJS.Timeout }[] = [];
   readonly address: string;
   private bound: { host: string; port: number } | undefined;
 
@@ -113,6 +118,10 @@ export class MirrorService implements MirrorContext {
     }
     o.store.attachRecorder(svc.changes);
     o.service.setDurableChangesHook({ mark: () => svc.changes.head, durable: (mark) => svc.onDurable(mark) });
+    if (o.peerAcknowledgement) {
+      const strict = o.peerAcknowledgement;
+      o.service.setPeerAcknowledgement({ head: () => svc.changes.head, wait: (seq, done) => svc.waitForPeer(seq, strict, done) });
+    }
     await svc.adopt();
     await svc.listen();
     svc.refreshLinks();
@@ -310,6 +319,36 @@ export class MirrorService implements MirrorContext {
     );
   }
 
+  peerAcked(upTo: number): void {
+    if (upTo <= this.peerReached) return;
+    this.peerReached = upTo;
+    const ready = this.peerWaiters.filter((w) => w.seq <= upTo);
+    if (ready.length === 0) return;
+    this.peerWaiters = this.peerWaiters.filter((w) => w.seq > upTo);
+    for (const w of ready) {
+      clearTimeout(w.timer);
+      w.done();
+    }
+  }
+
+  /** Strict mirroring: `done` once a peer durably holds our log up to `seq`, or the configured outcome after the timeout. */
+  private waitForPeer(seq: number, o: { timeoutMs: number; whenNoPeer: 'refuse' | 'acknowledge' }, done: (err?: Error) => void): void {
+    if (seq <= this.peerReached) return done();
+    const timer = setTimeout(() => {
+      this.peerWaiters = this.peerWaiters.filter((w) => w.timer !== timer);
+      const what = `no peer confirmed change ${seq} within ${o.timeoutMs} ms (it is durable here and will be mirrored when a peer answers)`;
+      if (o.whenNoPeer === 'acknowledge') {
+        this.report('warn', 'Mirror Acknowledgement', `${what}: acknowledged anyway (whenNoPeer: acknowledge)`);
+        done();
+      } else {
+        this.report('error', 'Mirror Acknowledgement', `${what}: not acknowledged to the client (whenNoPeer: refuse)`);
+        done(new KeyhavenError(ErrorCodes.MIRROR_NO_PEER, `${what}; the request is not acknowledged`));
+      }
+    }, o.timeoutMs);
+    timer.unref();
+    this.peerWaiters.push({ seq, done, timer });
+  }
+
   private onDurable(mark: number): void {
     if (mark <= this.durable) return;
     this.durable = mark;
@@ -456,6 +495,11 @@ export class MirrorService implements MirrorContext {
   }
 
   async close(): Promise<void> {
+    this.o.service.setPeerAcknowledgement(undefined);
+    for (const w of this.peerWaiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.done(new KeyhavenError(ErrorCodes.MIRROR_NO_PEER, 'the server is stopping before a peer confirmed the change'));
+    }
     if (this.statusTimer) clearInterval(this.statusTimer);
     if (this.watchTimer) clearInterval(this.watchTimer);
     for (const l of this.links.values()) l.stop();

@@ -180,6 +180,7 @@ export class PeerLink {
         if (!first || first.upTo !== msg.upTo) return conn.end(`an acknowledgement of ${msg.upTo} that was not expected`);
         this.acked = msg.upTo;
         this.status.acked = msg.upTo;
+        this.ctx.peerAcked(msg.upTo);
         this.pump();
         return;
       }

@@ -183,6 +183,8 @@ export class KeyStore {
   /** The sealed sum over every row, updated with each write (store-digest.ts). */
   readonly digest: StoreDigest;
   private recorder: ChangeRecorder | undefined;
+  /** Objects made here (not arrived by mirroring) since the start: strict mirroring waits for a peer after one. */
+  localInserts = 0;
 
   constructor(
     readonly db: Db,
@@ -290,6 +292,7 @@ export class KeyStore {
   private insertRow(o: NewObject, mirrored?: { replica: Buffer; changeSeq: number; fromPeer: string | null }): number {
     const attributes = encodeAttributes(o.attributes);
     const material = o.material ? wrapMaterial(this.wrapKey, o.uid, o.objectType, o.material) : null;
+    if (!mirrored) this.localInserts++;
     const m = mirrored ?? (this.recorder ? { ...this.recorder.onInsert(o), fromPeer: null } : undefined);
     const replica = m?.replica ?? null;
     // The seal covers seq, known only after the insert: insert with a placeholder, then seal.
