@@ -144,7 +144,10 @@ export class ChangeLog implements ChangeRecorder {
     // The material: none once destroyed; ours when the create kept is the one we hold; else theirs.
     const keepOurs = row?.object.hasMaterial && ours.created?.material !== undefined && merged.created?.material === ours.created.material;
     const write = merged.created?.material === undefined ? null : keepOurs ? 'keep' : material!;
-    this.write(merged, write, row, fromPeer, row?.replica ? ours : undefined);
+    // Not sent back to the peer only when it holds all of it already (what we had is in theirs):
+    // otherwise our part would never reach it.
+    const onlyTheirs = canonicalReplica(merged) === canonicalReplica(theirs);
+    this.write(merged, write, row, onlyTheirs ? fromPeer : '', row?.replica ? ours : undefined);
     return { changed: true, ...(conflict ? { conflict } : {}), ...(aheadMs ? { aheadMs } : {}) };
   }
 

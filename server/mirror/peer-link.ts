@@ -51,6 +51,8 @@ export class PeerLink {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private pumping = false;
+  /** While a full resend runs (up to this position), versions that came from the peer are sent too. */
+  private resendUpTo = 0;
   readonly status: LinkStatus;
 
   constructor(
@@ -92,6 +94,8 @@ export class PeerLink {
   /** Sends the whole log again (after a digest disagreed): the peer's merge keeps what it has. */
   resendAll(): void {
     this.sent = 0;
+    // Everything, even the versions the peer sent us itself: a divergence is not explained by the log.
+    this.resendUpTo = this.ctx.durableHead();
     if (this.ready) this.pump();
   }
 
@@ -220,7 +224,7 @@ export class PeerLink {
           processed++;
           last = row.changeSeq!;
           // A version the peer itself sent us (and nothing of ours merged in) goes back to nobody but others.
-          if (row.fromPeer === this.member.node) continue;
+          if (row.fromPeer === this.member.node && last > this.resendUpTo) continue;
           const material = row.material();
           const item: WireItem = { seq: last, r: row.replica!.toString('utf8') };
           if (material) item.m = material.toString('base64');

@@ -12,7 +12,7 @@ export interface PeerStatus {
   since?: string;
   /** Its link to us is open (it sends us its changes). */
   inbound: boolean;
-  /** Objects changed here that it has not acknowledged yet. */
+  /** Positions of our change log it has not acknowledged yet (changes made or applied here since). */
   queueDepth: number;
   /** Age of the oldest of them (0 when none; null when unknown). */
   lagSeconds: number | null;
@@ -33,6 +33,7 @@ export interface MirrorStatus {
   digest: string;
   /** The last position of this server's change log. */
   head: number;
+  /** Objects in the store (destroyed ones included: they keep their row). */
   objects: number;
   /**
    * Replication lag of the changes applied here in the last minute: from the change's stamp on the
@@ -62,5 +63,7 @@ export function readMirrorStatus(dataDir: string): MirrorStatus | undefined {
       s.running = false;
     }
   }
+  // A server that is not running has no links, whatever its last status said.
+  if (!s.running) for (const p of s.peers) p.connected = p.inbound = false;
   return s;
 }

@@ -105,21 +105,23 @@ function allowed(from: number, to: number): boolean {
 
 test('any interleaving of local changes and shipping, then a full exchange: the same objects and digest on every server', (t) => {
   fc.assert(
-    fc.property(fc.array(step, { minLength: 5, maxLength: 60 }), (steps) => {
-      const sv = servers(3, t);
+    // Two servers as well as three: with three, a change one link fails to pass can still arrive
+    // through the third, which would hide the failure.
+    fc.property(fc.integer({ min: 2, max: 3 }), fc.array(step, { minLength: 5, maxLength: 60 }), (count, steps) => {
+      const sv = servers(count, t);
       const uids: string[] = [];
-      const shippedUpTo = sv.map(() => sv.map(() => 0));
+      const shippedUpTo = [0, 1, 2].map(() => [0, 0, 0]);
       // Every Contact Information write with the stamp it was given: the latest must win everywhere.
       const notes = new Map<string, { hlc: Hlc; text: string }[]>();
       for (const s of steps) {
         if (s.kind === 'ship') {
-          if (s.from === s.to) continue;
+          if (s.from === s.to || s.from >= count || s.to >= count) continue;
           const [from, to] = [sv[s.from]!, sv[s.to]!];
           ship(from, to, s.resendAll ? 0 : shippedUpTo[s.from]![s.to]!);
           shippedUpTo[s.from]![s.to] = from.log.head;
           continue;
         }
-        const srv = sv[s.at]!;
+        const srv = sv[s.at % count]!;
         if (s.kind === 'create') {
           const uid = `${srv.name}-${uids.length}`;
           uids.push(uid);
@@ -171,8 +173,7 @@ test('any interleaving of local changes and shipping, then a full exchange: the 
         for (const from of sv) for (const to of sv) if (from !== to) ship(from, to);
       }
       const views = sv.map(view);
-      assert.deepEqual(views[1], views[0], 'server 1 holds what server 0 holds');
-      assert.deepEqual(views[2], views[0], 'server 2 holds what server 0 holds');
+      for (let i = 1; i < count; i++) assert.deepEqual(views[i], views[0], `server ${i} holds what server 0 holds`);
       assert.equal(views[0]!.length, uids.length, 'every object created anywhere is everywhere');
       const digests = sv.map((s) => s.log.digest());
       assert.equal(new Set(digests).size, 1, `one digest: ${digests.join(' ')}`);
@@ -200,7 +201,7 @@ test('any interleaving of local changes and shipping, then a full exchange: the 
         assert.equal(material === null, state === S.Destroyed || state === S.DestroyedCompromised, 'material exactly while not destroyed');
       }
     }),
-    runParameters(t, 60),
+    runParameters(t, 80),
   );
 });
 

@@ -48,7 +48,9 @@ export async function runFaultPlan(net: Cluster, plan: FaultPlan, hooks: PlanHoo
         await net.healAll();
         break;
       case 'kill9':
-        hooks.onKilled?.(step.node, await hooks.process(step.node).kill9());
+        // Killed first, then told: `hooks.onKilled?.(…, await kill9())` would skip the kill without a hook.
+        const exit = await hooks.process(step.node).kill9();
+        hooks.onKilled?.(step.node, exit);
         break;
       case 'restart':
         await hooks.restart(step.node);
