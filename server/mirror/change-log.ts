@@ -8,8 +8,9 @@
 // written with a new position of this log: so it is forwarded to the other peers (a server that
 // hears only some of the group still passes everything on), but not back to the peer it came from.
 //
-// The group digest is a sum over objects of SHA-256 of each object's canonical replica, updated with
-// each write; two servers that applied the same changes hold the same sum, whatever the order.
+// The group digest is a sum over objects of SHA-256 of each object's replica as stored (its encoding
+// is canonical: replica-codec.ts), updated with each write; two servers that applied the same changes
+// hold the same sum, whatever the order.
 import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { Db, Statement } from '../store/database.js';
@@ -17,7 +18,7 @@ import type { ChangeRecorder, KeyStore, MirroredRow, NewObject, StoredObject } f
 import { addInto, subtractFrom } from '../store/store-digest.js';
 import { materialize, replicaAfterLocalWrite, replicaOfUnmirrored } from './attribute-slots.js';
 import { HybridClock, type Hlc } from './hlc.js';
-import { canonicalReplica, emptyReplica, mergeReplicas, type MergeConflict, type ObjectReplica } from './merge-rules.js';
+import { emptyReplica, mergeReplicas, type MergeConflict, type ObjectReplica } from './merge-rules.js';
 import { decodeReplica, encodeReplica } from './replica-codec.js';
 
 const DIGEST_KEY = 'mirror_digest';
@@ -25,6 +26,8 @@ const DIGEST_KEY = 'mirror_digest';
 /** A peer's object as it arrives: its replica and, unless destroyed, its plaintext material. */
 export interface IncomingObject {
   replica: ObjectReplica;
+  /** The replica's bytes as received (saves encoding it again when they are canonical). */
+  bytes?: Buffer;
   material?: Buffer;
 }
 
@@ -74,7 +77,8 @@ export class ChangeLog implements ChangeRecorder {
     return Buffer.isBuffer(row?.value) && row.value.length === 32 ? Buffer.from(row.value) : Buffer.alloc(32);
   }
 
-  private replaceInDigest(before: ObjectReplica | undefined, after: ObjectReplica): void {
+  /** Replaces an object's contribution: `before` and `after` are its stored (canonical) replica bytes. */
+  private replaceInDigest(before: Buffer | null | undefined, after: Buffer): void {
     const d = this.storedDigest();
     if (before) subtractFrom(d, contribution(before));
     addInto(d, contribution(after));
@@ -87,16 +91,15 @@ export class ChangeLog implements ChangeRecorder {
   }
 
   onInsert(o: NewObject): { replica: Buffer; changeSeq: number } {
-    const replica = replicaAfterLocalWrite(undefined, o, this.clock.now(), this.fingerprint(o.material));
-    this.replaceInDigest(undefined, replica);
-    return { replica: encodeReplica(replica), changeSeq: ++this.last };
+    const bytes = encodeReplica(replicaAfterLocalWrite(undefined, o, this.clock.now(), this.fingerprint(o.material)));
+    this.replaceInDigest(undefined, bytes);
+    return { replica: bytes, changeSeq: ++this.last };
   }
 
   onUpdate(before: MirroredRow, after: StoredObject): { replica: Buffer; changeSeq: number } {
-    const old = this.replicaOf(before);
-    const replica = replicaAfterLocalWrite(old, after, this.clock.now());
-    this.replaceInDigest(before.replica ? old : undefined, replica);
-    return { replica: encodeReplica(replica), changeSeq: ++this.last };
+    const bytes = encodeReplica(replicaAfterLocalWrite(this.replicaOf(before), after, this.clock.now()));
+    this.replaceInDigest(before.replica, bytes);
+    return { replica: bytes, changeSeq: ++this.last };
   }
 
   /** The replica of a stored object (one written before mirroring gets one stamped at time zero). */
@@ -116,7 +119,7 @@ export class ChangeLog implements ChangeRecorder {
       for (const seq of seqs) {
         const row = this.store.loadMirrored(this.store.loadBySeq(seq)!.uid)!;
         const replica = this.replicaOf(row);
-        this.write(replica, undefined, row, '');
+        this.write(replica, encodeReplica(replica), undefined, row, '');
         n++;
       }
     }
@@ -139,22 +142,23 @@ export class ChangeLog implements ChangeRecorder {
     const { replica: merged, conflict } = mergeReplicas(ours, theirs);
     const received = theirs.latest ? this.clock.receive(theirs.latest) : undefined;
     const aheadMs = received?.aheadMs;
-    const unchanged = row?.replica && canonicalReplica(merged) === canonicalReplica(ours);
+    const mergedBytes = encodeReplica(merged);
+    const unchanged = row?.replica && mergedBytes.equals(row.replica);
     if (unchanged) return { changed: false, ...(conflict ? { conflict } : {}), ...(aheadMs ? { aheadMs } : {}) };
     // The material: none once destroyed; ours when the create kept is the one we hold; else theirs.
     const keepOurs = row?.object.hasMaterial && ours.created?.material !== undefined && merged.created?.material === ours.created.material;
     const write = merged.created?.material === undefined ? null : keepOurs ? 'keep' : material!;
     // Not sent back to the peer only when it holds all of it already (what we had is in theirs):
     // otherwise our part would never reach it.
-    const onlyTheirs = canonicalReplica(merged) === canonicalReplica(theirs);
-    this.write(merged, write, row, onlyTheirs ? fromPeer : '', row?.replica ? ours : undefined);
+    const onlyTheirs = mergedBytes.equals(incoming.bytes ?? encodeReplica(theirs));
+    this.write(merged, mergedBytes, write, row, onlyTheirs ? fromPeer : '');
     return { changed: true, ...(conflict ? { conflict } : {}), ...(aheadMs ? { aheadMs } : {}) };
   }
 
-  private write(replica: ObjectReplica, material: Buffer | null | 'keep' | undefined, row: MirroredRow | undefined, fromPeer: string, before?: ObjectReplica): void {
+  private write(replica: ObjectReplica, bytes: Buffer, material: Buffer | null | 'keep' | undefined, row: MirroredRow | undefined, fromPeer: string): void {
     const c = replica.created!;
     const { state, attributes } = materialize(replica);
-    this.replaceInDigest(before, replica);
+    this.replaceInDigest(row?.replica, bytes);
     this.store.applyMerged({
       uid: replica.uid,
       objectType: c.objectType,
@@ -162,15 +166,15 @@ export class ChangeLog implements ChangeRecorder {
       state,
       attributes,
       material: material === undefined ? (row?.object.hasMaterial && c.material !== undefined ? 'keep' : null) : material,
-      replica: encodeReplica(replica),
+      replica: bytes,
       changeSeq: ++this.last,
       fromPeer,
     });
   }
 }
 
-function contribution(r: ObjectReplica): Buffer {
-  return createHash('sha256').update(canonicalReplica(r)).digest();
+function contribution(replicaBytes: Buffer): Buffer {
+  return createHash('sha256').update(replicaBytes).digest();
 }
 
 function protocol(message: string): KeyhavenError {

@@ -98,13 +98,14 @@ export class InboundSession {
       () => {
         for (const it of batch.items) {
           let replica;
+          const bytes = Buffer.from(it.r, 'utf8');
           try {
-            replica = decodeReplica(Buffer.from(it.r, 'utf8'));
+            replica = decodeReplica(bytes);
           } catch (err) {
             throw new KeyhavenError(ErrorCodes.MIRROR_PROTOCOL, `change ${it.seq}: ${(err as Error).message}`);
           }
           const material = it.m === undefined ? undefined : Buffer.from(it.m, 'base64');
-          const r = this.ctx.changes.applyRemote({ replica, ...(material ? { material } : {}) }, this.peer);
+          const r = this.ctx.changes.applyRemote({ replica, bytes, ...(material ? { material } : {}) }, this.peer);
           material?.fill(0);
           if (r.changed) {
             changed++;
