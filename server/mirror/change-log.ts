@@ -108,21 +108,18 @@ export class ChangeLog implements ChangeRecorder {
   }
 
   /**
-   * Gives every object written before mirroring was on its replica and a place in the log, so a
-   * server that starts a group with keys already in it ships them. Returns how many.
+   * Gives objects written before mirroring was on their replica and a place in the log (at most
+   * `limit` of them: the caller commits between calls), so a server that starts a group with keys
+   * already in it ships them. Returns how many it adopted (0: none left).
    */
-  adoptUnmirrored(batch = 1000): number {
-    let n = 0;
-    for (;;) {
-      const seqs = this.store.unmirroredSeqs(batch);
-      if (seqs.length === 0) return n;
-      for (const seq of seqs) {
-        const row = this.store.loadMirrored(this.store.loadBySeq(seq)!.uid)!;
-        const replica = this.replicaOf(row);
-        this.write(replica, encodeReplica(replica), undefined, row, '');
-        n++;
-      }
+  adoptUnmirrored(limit = 1000): number {
+    const seqs = this.store.unmirroredSeqs(limit);
+    for (const seq of seqs) {
+      const row = this.store.loadMirrored(this.store.loadBySeq(seq)!.uid)!;
+      const replica = this.replicaOf(row);
+      this.write(replica, encodeReplica(replica), undefined, row, '');
     }
+    return seqs.length;
   }
 
   /**

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls, { type TLSSocket } from 'node:tls';
-import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { KmipService } from '../kmip-service.js';
 import { ensureNodeCertificate, mirrorNodeOf } from '../pki/mirror-node.js';
@@ -25,7 +24,7 @@ import { joinAddress } from './join-token.js';
 import type { MirrorContext, NodeTls } from './mirror-context.js';
 import { PeerLink, type LinkStatus } from './peer-link.js';
 import { senderMessage, type Member } from './protocol.js';
-import { mirrorStatusPath, type MirrorStatus } from './status-file.js';
+import { mirrorStatusPath, writeStatusFile, type MirrorStatus } from './status-file.js';
 
 export interface MirrorOptions {
   host: string;
@@ -68,6 +67,7 @@ export class MirrorService implements MirrorContext {
   private lags: { at: number; ms: number }[] = [];
   /** The furthest any peer acknowledged our log, and who waits for a peer to reach a position. */
   private peerReached = 0;
+  private removedHere = false;
   private peerWaiters: { seq: number; done: (err?: Error) => void; timer: NodeJS.Timeout }[] = [];
   readonly address: string;
   private bound: { host: string; port: number } | undefined;
@@ -135,20 +135,23 @@ export class MirrorService implements MirrorContext {
   }
 
   /** Objects written before mirroring was on get their replica and a place in the log, before any client is served. */
-  private adopt(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let n = 0;
-      this.write(
-        () => {
-          n = this.changes.adoptUnmirrored();
-        },
-        (err) => {
-          if (err) return reject(err);
-          if (n > 0) this.report('info', 'Mirror Adopt', `${n} objects written before mirroring are now in the change log`);
-          resolve();
-        },
-      );
-    });
+  private async adopt(): Promise<void> {
+    let total = 0;
+    // A thousand at a time, each batch its own commit: a store of a million keys is not one transaction.
+    for (;;) {
+      const n = await new Promise<number>((resolve, reject) => {
+        let adopted = 0;
+        this.write(
+          () => {
+            adopted = this.changes.adoptUnmirrored(1000);
+          },
+          (err) => (err ? reject(err) : resolve(adopted)),
+        );
+      });
+      total += n;
+      if (n === 0) break;
+    }
+    if (total > 0) this.report('info', 'Mirror Adopt', `${total} objects written before mirroring are now in the change log`);
   }
 
   get listening(): { host: string; port: number } {
@@ -411,6 +414,16 @@ export class MirrorService implements MirrorContext {
 
   membersChanged(): void {
     const members = this.group.members();
+    if (members.find((m) => m.node === this.identity.node)?.removed && !this.removedHere) {
+      // Another member removed us: stop mirroring (our certificate is revoked; keys stay as they are here).
+      this.removedHere = true;
+      this.report('error', 'Mirror Removed', `this server (${this.identity.node}) was removed from group ${this.identity.group}: it no longer mirrors; decommission it, or deploy a fresh one and join it`);
+      for (const l of this.links.values()) l.stop();
+      this.links.clear();
+      for (const s of this.sessions.values()) s.conn.end('this server was removed from the group');
+      return;
+    }
+    if (this.removedHere) return;
     this.refreshLinks();
     for (const l of this.links.values()) l.sendMembers(members);
   }
@@ -495,7 +508,7 @@ export class MirrorService implements MirrorContext {
     try {
       const file = mirrorStatusPath(this.o.dataDir);
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      writeFileAtomic(file, `${JSON.stringify(this.status(), null, 2)}\n`, 0o600);
+      writeStatusFile(file, this.status());
     } catch (err) {
       this.o.log('warn', `could not write the mirroring status file: ${(err as Error).message}`);
     }
@@ -514,8 +527,7 @@ export class MirrorService implements MirrorContext {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     try {
       const file = mirrorStatusPath(this.o.dataDir);
-      const st = { ...this.status(), running: false };
-      writeFileAtomic(file, `${JSON.stringify(st, null, 2)}\n`, 0o600);
+      writeStatusFile(file, { ...this.status(), running: false });
     } catch {
       /* best effort: the status file says running with a pid that is gone */
     }

@@ -47,6 +47,16 @@ export interface MirrorStatus {
 
 export const mirrorStatusPath = (dataDir: string) => path.join(dataDir, 'mirror', 'status.json');
 
+/**
+ * Replaces the status file (a new file renamed over it: readers see the old or the new). Not fsynced:
+ * it is rewritten every second, and a reader that finds it unreadable after a crash says so.
+ */
+export function writeStatusFile(file: string, status: MirrorStatus): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
 /** The last status written, with `running` corrected when its process is gone; undefined when none. */
 export function readMirrorStatus(dataDir: string): MirrorStatus | undefined {
   let text: string;
@@ -55,7 +65,12 @@ export function readMirrorStatus(dataDir: string): MirrorStatus | undefined {
   } catch {
     return undefined;
   }
-  const s = JSON.parse(text) as MirrorStatus;
+  let s: MirrorStatus;
+  try {
+    s = JSON.parse(text) as MirrorStatus;
+  } catch {
+    throw new Error(`${mirrorStatusPath(dataDir)} is unreadable (a crash while it was written?); it is rewritten every second while the server runs`);
+  }
   if (s.running) {
     try {
       process.kill(s.pid, 0);
