@@ -22,10 +22,10 @@ const replica: fc.Arbitrary<ObjectReplica> = fc.record({
   latest: fc.option(hlc, { nil: undefined }),
 }).map((r) => {
   const out: ObjectReplica = { uid: r.uid, lifecycle: r.lifecycle, slots: r.slots };
-  let created = r.created;
-  if (created && (r.lifecycle.destroyed || created.material === undefined)) {
-    const { material: _m, ...rest } = created;
-    created = rest;
+  let created: ObjectReplica['created'];
+  if (r.created) {
+    const { material, ...rest } = r.created;
+    created = r.lifecycle.destroyed || material === undefined ? rest : { ...rest, material };
   }
   return { ...out, ...(created ? { created } : {}), ...(r.latest ? { latest: r.latest } : {}) };
 });
