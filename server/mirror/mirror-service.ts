@@ -68,6 +68,7 @@ export class MirrorService implements MirrorContext {
   /** The furthest any peer acknowledged our log, and who waits for a peer to reach a position. */
   private peerReached = 0;
   private removedHere = false;
+  private readonly headStmt;
   private peerWaiters: { seq: number; done: (err?: Error) => void; timer: NodeJS.Timeout }[] = [];
   readonly address: string;
   private bound: { host: string; port: number } | undefined;
@@ -86,6 +87,7 @@ export class MirrorService implements MirrorContext {
     groupKey.fill(0);
     this.nodeTls = nodeTls;
     this.durable = this.changes.head;
+    this.headStmt = o.db.prepare('SELECT max(change_seq) AS n FROM objects WHERE change_seq IS NOT NULL');
   }
 
   /**
@@ -377,7 +379,9 @@ export class MirrorService implements MirrorContext {
   }
 
   private committedHead(): number {
-    const r = this.o.db.prepare('SELECT max(change_seq) AS n FROM objects').get() as { n: number | null };
+    // The WHERE lets SQLite read the end of the partial index objects_by_change: without it, max() scans
+    // every row (1.5 s on a million keys, measured), and this runs every second.
+    const r = this.headStmt.get() as { n: number | null };
     return r.n ?? 0;
   }
 

@@ -292,7 +292,7 @@ test('a divergence the logs do not explain is found by the digest comparison, re
   const { default: Database } = await import('better-sqlite3');
   // A's log head read from its store (the status file may be a second old).
   const dbA = new Database(join(dirA, 'keyhaven.db'), { readonly: true });
-  const headA = (dbA.prepare('SELECT max(change_seq) AS n FROM objects').get() as { n: number }).n;
+  const headA = (dbA.prepare('SELECT max(change_seq) AS n FROM objects WHERE change_seq IS NOT NULL').get() as { n: number }).n;
   dbA.close();
   const db = new Database(join(dirB, 'keyhaven.db'));
   const nodeA = JSON.parse((await runCli(['mirror', 'status', '--data-dir', dirA, '--json'])).stdout).node as string;
