@@ -18,7 +18,7 @@ async function run(argv: string[], cli = main): Promise<{ code: number; out: str
 }
 
 /** The key server's own commands, then the image side's. */
-const SERVER_COMMANDS = ['serve', 'dev', 'pki', 'audit', 'store', 'credential', 'ttlv'];
+const SERVER_COMMANDS = ['serve', 'dev', 'mirror', 'pki', 'audit', 'store', 'credential', 'ttlv'];
 const IMAGE_COMMANDS = ['firewall', 'appliance', 'menu', 'admin-helper', 'sshd-config'];
 
 /** The commands a usage text lists: the names that start its two-space indented lines, once each. */
@@ -29,6 +29,10 @@ const KEY_PHRASES = [
   /^usage: keyhaven <command> \[options\]\n\n/,
   /^ {2}serve --config FILE +run the key server with a JSON configuration file$/m,
   /^ {2}dev --data-dir DIR +try it out: creates a CA/m,
+  /^ {2}mirror status \(--config FILE \| --data-dir DIR\) \[--json\]$/m,
+  /^ {2}mirror token \(--config FILE \| --data-dir DIR\)$/m,
+  /^ {2}mirror join --config FILE +join the group of the token on standard input/m,
+  /^ {2}mirror remove \(--config FILE \| --data-dir DIR\) NODE$/m,
   /^ {2}pki <command> … +manage the CA and certificates \(keyhaven pki --help\)$/m,
   /^ {2}audit verify \(--config FILE \| --data-dir DIR\)$/m,
   /^ {2}audit tail \(--config FILE \| --data-dir DIR\) \[-n N\]$/m,
