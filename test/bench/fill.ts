@@ -5,13 +5,20 @@
 // the audit record KmipService writes for a Create (so the store's audit chain and sealed head are
 // consistent: the server finds nothing to report when it opens it). Only the TLS connection and the
 // per-request transaction and fsync are skipped: keys are inserted in large transactions instead.
-import { X509Certificate } from 'node:crypto';
+//
+// With `mirrored`, the store must belong to a mirror group already (its server started once with a
+// mirror port): the change log is attached to the store as the running server attaches it, so each
+// key gets its replica, its place in the log and its share of the group digest in the insert itself,
+// exactly as a Create on a mirroring server (rather than being adopted into the log at the next start).
+import { createSecretKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import pino from 'pino';
 import { parseConfig, type Config } from '../../server/config.js';
 import { RequestRsaKeys, RsaKeyPool } from '../../server/ops/material/rsa-key-pool.js';
 import { handleRequest, type RequestEnvironment } from '../../server/ops/pipeline/handle-request.js';
 import type { KeyStore } from '../../server/store/key-store.js';
+import { ChangeLog } from '../../server/mirror/change-log.js';
+import { GroupState } from '../../server/mirror/group-state.js';
 import { clientIdentity } from '../../server/pki/index.js';
 import { openStore, PRODUCT } from '../../server/server.js';
 import { checkCreate } from './ttlv-scan.js';
@@ -52,9 +59,22 @@ export function fillStore(
   owner: string,
   createRequest: Buffer,
   onProgress?: (done: number) => void,
+  options: { mirrored?: boolean } = {},
 ): FillResult {
   const config = parseConfig({ dataDir, listeners: { kmip: { host: '127.0.0.1', port: 1 } }, log: { level: 'silent' } }, 'bench');
-  const { db, store, audit, paths } = openStore(config, { create: true });
+  const { db, store, audit, paths } = openStore(config, { create: !options.mirrored });
+  if (options.mirrored) {
+    // As MirrorService.start attaches it.
+    const group = new GroupState(db, store);
+    const id = group.identity();
+    if (!id) {
+      db.close();
+      throw new Error(`${dataDir} is not in a mirror group: start its server once with a mirror port first`);
+    }
+    const key = group.groupKey();
+    store.attachRecorder(new ChangeLog(db, store, id.node, createSecretKey(key)));
+    key.fill(0);
+  }
   const log = pino({ level: 'silent' });
   const env = requestEnvironment(config, store, owner, (err) => log.error({ err }, 'internal error'));
   const started = performance.now();

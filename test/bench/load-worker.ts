@@ -3,6 +3,12 @@
 // pipelining), the next sent when the previous response arrived. Requests are pre-encoded; every
 // response is checked (Result Status, and for Get the key length) before it counts.
 //
+// With `rate` set the loop is open instead: requests are due on a fixed schedule (rate per second),
+// each sent on a connection that has none in flight, whatever pace the answers come at; a request
+// that finds every connection busy waits for the first to free (counted as late), and its latency
+// runs from when it was due, so a server that falls behind shows it in the latencies rather than
+// slowing the load down (no coordinated omission).
+//
 // Protocol with the parent: the worker connects, posts {type:'ready'}, waits for {type:'go', at}
 // (a Date.now() instant shared by all workers), runs warm-up then the measured window, posts
 // {type:'window', phase} at its edges and finally {type:'done', result}.
@@ -32,6 +38,11 @@ export interface WorkerJob {
   uids?: PackedUids;
   /** Return the identifiers Create responses carried. */
   collectUids?: boolean;
+  /**
+   * Open loop (persistent mode): this worker's requests per second, due at a fixed spacing from the
+   * start; the window holds the requests due in it (answered after it ends too).
+   */
+  rate?: number;
 }
 
 export interface WorkerResult {
@@ -44,6 +55,10 @@ export interface WorkerResult {
   protocol: string;
   cipher: string;
   uids: string[];
+  /** Open loop: requests due in the window, how many of them found every connection busy, and how many were answered before the window closed. */
+  offered: number;
+  late: number;
+  answeredInWindow: number;
 }
 
 const job = workerData as WorkerJob;
@@ -90,6 +105,9 @@ const errorSamples: string[] = [];
 const uids: string[] = [];
 let protocol = '';
 let cipher = '';
+let offered = 0;
+let late = 0;
+let answeredInWindow = 0;
 let measureStart = Infinity;
 let measureEnd = Infinity;
 let stopped = false;
@@ -104,13 +122,14 @@ function record(sentAt: number, doneAt: number, r: CheckResult): void {
     succeeded++;
     if (r.uid !== undefined && job.collectUids) uids.push(r.uid);
   }
-  const inWindow = job.count !== undefined || (sentAt >= measureStart && doneAt <= measureEnd);
+  const inWindow = job.count !== undefined || (sentAt >= measureStart && (doneAt <= measureEnd || job.rate !== undefined));
   if (!inWindow) return;
   if (!r.ok) {
     noteError(r.error ?? 'error');
     return;
   }
   ops++;
+  if (doneAt <= measureEnd) answeredInWindow++;
   if (nLat === latencies.length) {
     const bigger = new Float64Array(latencies.length * 2);
     bigger.set(latencies);
@@ -200,6 +219,125 @@ function persistentLoop(onReady: () => void, onDone: () => void): { start: () =>
   };
 }
 
+/**
+ * Open loop over `n` long-lived connections: a timer makes requests due every 1/rate s from the start
+ * until the window ends; a due request goes out on an idle connection, or waits (late) for the
+ * first connection to free. Ends once the last due request is answered.
+ */
+function openLoop(n: number, onReady: () => void, onDone: () => void): { start: () => void } {
+  const interval = 1000 / job.rate!;
+  const idle: OpenConnection[] = [];
+  const waiting: number[] = [];
+  let scheduling = true;
+  let busy = 0;
+  let ready = 0;
+  let finished = false;
+  const maybeFinish = () => {
+    if (finished || scheduling || busy > 0 || waiting.length > 0) return;
+    finished = true;
+    for (const c of all) c.socket.end();
+    for (let i = 0; i < n; i++) onDone();
+  };
+  interface OpenConnection {
+    socket: tls.TLSSocket;
+    send(dueAt: number): void;
+  }
+  const freed = (c: OpenConnection) => {
+    const due = waiting.shift();
+    if (due !== undefined && !stopped) c.send(due);
+    else {
+      idle.push(c);
+      maybeFinish();
+    }
+  };
+  const dispatch = (dueAt: number) => {
+    issued++;
+    if (dueAt >= measureStart && dueAt < measureEnd) offered++;
+    const c = idle.pop();
+    if (c) c.send(dueAt);
+    else {
+      if (dueAt >= measureStart && dueAt < measureEnd) late++;
+      waiting.push(dueAt);
+    }
+  };
+  const open = (): OpenConnection => {
+    const framer = new TtlvFramer({ maxMessageSize: 16 * 1024 * 1024, expectTag: Tag.ResponseMessage });
+    let dueAt = 0;
+    let inFlight = false;
+    let counted = false;
+    const countReady = () => {
+      if (counted) return;
+      counted = true;
+      if (++ready === n) onReady();
+    };
+    const c: OpenConnection = {
+      socket: connect(),
+      send(due) {
+        dueAt = due;
+        inFlight = true;
+        busy++;
+        c.socket.write(nextRequest());
+      },
+    };
+    c.socket.once('secureConnect', () => {
+      idle.push(c);
+      countReady();
+    });
+    c.socket.on('data', (chunk: Buffer) => {
+      try {
+        framer.push(chunk, (m) => {
+          inFlight = false;
+          busy--;
+          record(dueAt, performance.now(), check(m));
+          freed(c);
+        });
+      } catch (err) {
+        noteError(`unframeable response: ${(err as Error).message}`);
+        c.socket.destroy();
+      }
+    });
+    c.socket.on('error', (err) => noteError(`connection error: ${err.message}`));
+    c.socket.on('close', () => {
+      if (finished) return;
+      // Not reopened: the open loop goes on with the connections left (the errors say why).
+      if (inFlight) {
+        noteError('connection closed with a request in flight');
+        inFlight = false;
+        busy--;
+      }
+      const at = idle.indexOf(c);
+      if (at >= 0) idle.splice(at, 1);
+      countReady(); // never connected: counted as an error
+      if (all.every((x) => x.socket.destroyed)) {
+        waiting.length = 0;
+        scheduling = false;
+      }
+      maybeFinish();
+    });
+    return c;
+  };
+  const all = Array.from({ length: n }, open);
+  return {
+    start: () => {
+      let next = performance.now();
+      const tick = () => {
+        const now = performance.now();
+        while (next <= now && next < measureEnd && !stopped) {
+          dispatch(next);
+          next += interval;
+        }
+        if (next >= measureEnd || stopped) {
+          scheduling = false;
+          maybeFinish();
+          return;
+        }
+        setTimeout(tick, Math.max(0, next - performance.now()));
+      };
+      tick();
+    },
+  };
+}
+
 /** A closed loop that opens a new connection (full TLS handshake) for every request. */
 function perRequestLoop(onDone: () => void): { start: () => void } {
   const once = () => {
@@ -253,7 +391,13 @@ async function main(): Promise<void> {
     if (++doneCount === n) resolveDone();
   };
   let loops: { start: () => void }[];
-  if (job.mode === 'persistent') {
+  if (job.rate !== undefined) {
+    if (job.mode !== 'persistent' || job.count !== undefined) throw new Error('an open loop (rate) runs over persistent connections for a timed window');
+    let resolveReady!: () => void;
+    const allReady = new Promise<void>((r) => (resolveReady = r));
+    loops = [openLoop(n, resolveReady, onDone)];
+    await allReady;
+  } else if (job.mode === 'persistent') {
     let ready = 0;
     let resolveReady!: () => void;
     const allReady = new Promise<void>((r) => (resolveReady = r));
@@ -295,6 +439,9 @@ async function main(): Promise<void> {
     protocol,
     cipher,
     uids,
+    offered,
+    late,
+    answeredInWindow,
   };
   port.postMessage({ type: 'done', result }, [result.latencies.buffer as ArrayBuffer]);
 }

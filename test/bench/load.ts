@@ -26,6 +26,12 @@ export interface ScenarioResult {
   protocol: string;
   cipher: string;
   uids: string[];
+  /** Open loop (job.rate): requests due in the window, how many found every connection busy, how many were answered before it closed. */
+  offered: number;
+  late: number;
+  answeredInWindow: number;
+  /** CPU share of each of RunOptions.extraPids over the window (not counted in otherCpu). */
+  extraCpu: number[];
 }
 
 export interface RunOptions {
@@ -33,24 +39,34 @@ export interface RunOptions {
   workers: number;
   /** Process whose CPU use is reported as the server's. */
   serverPid?: number;
+  /** Further processes whose CPU use is reported apart (e.g. the other servers of a mirror group). */
+  extraPids?: number[];
 }
 
 export async function runScenario(job: Omit<WorkerJob, 'connections'> & { connections: number }, opts: RunOptions): Promise<ScenarioResult> {
   const nWorkers = Math.max(1, Math.min(opts.workers, job.connections));
   const shares = Array.from({ length: nWorkers }, (_, i) => Math.floor(job.connections / nWorkers) + (i < job.connections % nWorkers ? 1 : 0));
   const counts = job.count === undefined ? undefined : shares.map((s) => Math.round((job.count! * s) / job.connections));
+  const rates = job.rate === undefined ? undefined : shares.map((s) => (job.rate! * s) / job.connections);
   const workers = shares.map((connections, i) => {
     const w = new Worker(BOOT, {
       eval: true,
-      workerData: { ...job, connections, ...(counts ? { count: counts[i] } : {}) } satisfies WorkerJob,
+      workerData: { ...job, connections, ...(counts ? { count: counts[i] } : {}), ...(rates ? { rate: rates[i] } : {}) } satisfies WorkerJob,
     });
     return w;
   });
 
-  type Sample = { server: number; self: number; system: number; t: number };
+  type Sample = { server: number; self: number; system: number; extra: number[]; t: number };
   let cpuAtStart: Sample | undefined;
   let cpuAtEnd: Sample | undefined;
-  const sample = (): Sample => ({ server: processCpuMs(opts.serverPid), self: selfCpuMs(), system: systemBusyMs(), t: performance.now() });
+  const extraPids = opts.extraPids ?? [];
+  const sample = (): Sample => ({
+    server: processCpuMs(opts.serverPid),
+    self: selfCpuMs(),
+    system: systemBusyMs(),
+    extra: extraPids.map((p) => processCpuMs(p)),
+    t: performance.now(),
+  });
 
   const results = await new Promise<WorkerResult[]>((resolve, reject) => {
     let ready = 0;
@@ -91,11 +107,14 @@ export async function runScenario(job: Omit<WorkerJob, 'connections'> & { connec
   let serverCpu = NaN;
   let clientCpu = NaN;
   let otherCpu = NaN;
+  let extraCpu = extraPids.map(() => NaN);
   if (cpuAtStart && cpuAtEnd) {
     const wall = cpuAtEnd.t - cpuAtStart.t;
     serverCpu = (cpuAtEnd.server - cpuAtStart.server) / wall;
     clientCpu = (cpuAtEnd.self - cpuAtStart.self) / wall;
-    otherCpu = Math.max(0, (cpuAtEnd.system - cpuAtStart.system) / wall - serverCpu - clientCpu);
+    extraCpu = extraPids.map((_, i) => (cpuAtEnd!.extra[i]! - cpuAtStart!.extra[i]!) / wall);
+    const extra = extraCpu.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    otherCpu = Math.max(0, (cpuAtEnd.system - cpuAtStart.system) / wall - serverCpu - clientCpu - extra);
   }
   return {
     ops,
@@ -111,5 +130,9 @@ export async function runScenario(job: Omit<WorkerJob, 'connections'> & { connec
     protocol: results.find((r) => r.protocol)?.protocol ?? '?',
     cipher: results.find((r) => r.cipher)?.cipher ?? '?',
     uids: results.flatMap((r) => r.uids),
+    offered: results.reduce((n, r) => n + r.offered, 0),
+    late: results.reduce((n, r) => n + r.late, 0),
+    answeredInWindow: results.reduce((n, r) => n + r.answeredInWindow, 0),
+    extraCpu,
   };
 }

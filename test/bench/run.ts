@@ -1,9 +1,10 @@
 // `npm run bench`: Keyhaven's KMIP throughput and latency, measured side by side with PyKMIP's own
 // server under the identical client load, then Get latency against a store of a million keys, then
-// (when a goal is missed, or with --profile) a CPU profile of the server under the Get load.
+// (when a goal is missed, or with --profile) a CPU profile of the server under the Get load, then the
+// mirroring section (mirroring.ts: three servers on loopback against issue 13's goals).
 //
-//   npm run bench                 full run (5–9 minutes on 2 cores)
-//   npm run bench -- --quick      smoke run (about 40 s)
+//   npm run bench                 full run (5–9 minutes on 2 cores, plus 5–8 for mirroring)
+//   npm run bench -- --quick      smoke run (about 80 s)
 //   npm run bench -- --help       every option
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { ensureDevPki } from '../../server/pki/index.js';
 import { startCannedServer } from './ceiling.js';
 import { fillStore, identityOf } from './fill.js';
 import { runScenario, type ScenarioResult } from './load.js';
+import { applyMirroringArgs, defaultMirroringOptions, runMirroring } from './mirroring.js';
 import { findPerf, formatPerf, PERF_NODE_ARGS, startPerf } from './perf.js';
 import { formatProfile, summariseProfile, type CallFrame } from './profile.js';
 import { fmtBytes, fmtInt, fmtMs, fmtPct, fmtRatio, table } from './report.js';
@@ -38,6 +40,11 @@ Keyhaven vs PyKMIP (pykmip-server) under the same KMIP-over-TLS load, then Get a
   --scale-small N         baseline store size of the scale test (default 1000)
   --pykmip-duration S     window for PyKMIP's scenarios (default: same as --duration)
   --no-pykmip             skip PyKMIP
+  --no-mirroring          skip the mirroring section (mirroring.ts; alone: node --import tsx test/bench/mirroring.ts)
+  --mirroring-sections L  some of throughput,lag,catchup,copy (default all)
+  --mirroring-copy N      keys of the founder in the mirroring full copy (default 100000; the goal's size is
+                          1000000; quick 5000)
+  --mirroring-adopt N     keys of the store timed while adopted into the change log (default 100000; quick 5000)
   --profile               always profile Keyhaven under Get with N connections (default: only when a goal fails)
   --no-profile            never profile
   --profile-scenarios L   scenarios to profile (default get-n and the largest get-new-N)
@@ -68,6 +75,10 @@ interface Options {
   scale: number;
   scaleSmall: number;
   pykmip: boolean;
+  mirroring: boolean;
+  mirroringSections: string | undefined;
+  mirroringCopy: string | undefined;
+  mirroringAdopt: string | undefined;
   profile: 'auto' | 'always' | 'never';
   profileScenarios: string[] | undefined;
   perf: boolean;
@@ -96,6 +107,10 @@ function parseOptions(argv: string[]): Options {
       'scale-small': { type: 'string' },
       'pykmip-duration': { type: 'string' },
       'no-pykmip': { type: 'boolean', default: false },
+      'no-mirroring': { type: 'boolean', default: false },
+      'mirroring-sections': { type: 'string' },
+      'mirroring-copy': { type: 'string' },
+      'mirroring-adopt': { type: 'string' },
       profile: { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
       'profile-scenarios': { type: 'string' },
@@ -136,6 +151,10 @@ function parseOptions(argv: string[]): Options {
     scale: num(values.scale, quick ? 20_000 : 1_000_000, 'scale'),
     scaleSmall: num(values['scale-small'], 1000, 'scale-small', 1),
     pykmip: !values['no-pykmip'],
+    mirroring: !values['no-mirroring'],
+    mirroringSections: values['mirroring-sections'],
+    mirroringCopy: values['mirroring-copy'],
+    mirroringAdopt: values['mirroring-adopt'],
     profile: values['no-profile'] ? 'never' : values.profile ? 'always' : 'auto',
     profileScenarios: values['profile-scenarios']?.split(',').filter(Boolean),
     perf: !values['no-perf'],
@@ -568,6 +587,27 @@ async function main(): Promise<number> {
   if (o.profile === 'always' || (o.profile === 'auto' && failedGoal && !o.quick)) {
     const wanted = o.profileScenarios ?? ['get-n', `get-new-${Math.max(...o.perRequest)}`];
     await profileKeyhaven(env, khDir, base, khUids, list.filter((s) => wanted.includes(s.id)));
+  }
+
+  // --- Mirroring ------------------------------------------------------------------------------
+  if (o.mirroring) {
+    log(`== Mirroring (mirroring.ts): standalone vs a three-server group on loopback, against issue 13's goals ==`);
+    const m = defaultMirroringOptions(o.quick, base);
+    applyMirroringArgs(m, { sections: o.mirroringSections, copy: o.mirroringCopy, adopt: o.mirroringAdopt });
+    Object.assign(m, {
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      connections: o.connections,
+      minor: o.minor,
+      workers: o.workers,
+      keep: o.keep,
+      profile: o.profile,
+      ...(o.runtime === 'compiled' ? { root: env.compiledRoot! } : {}),
+    });
+    await runMirroring(m, log);
+  } else {
+    log('== Mirroring: skipped (--no-mirroring) ==');
+    log();
   }
 
   if (worstOther > 0.15) {
