@@ -151,6 +151,13 @@ interface Launch {
   profDir: string | undefined;
 }
 
+/** Servers started and not yet exited: killed if the benchmark itself ends early (error, Ctrl-C). */
+const live = new Set<ChildProcess>();
+
+function killLive(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
 function keyhavenBin(root: string | undefined): string {
   return join(root ?? ROOT, 'appliance/bin/keyhaven.js');
 }
@@ -177,7 +184,13 @@ async function startDev(spec: DevSpec, launch: Launch, timeoutMs = 120_000): Pro
   };
   child.stdout!.on('data', add);
   child.stderr!.on('data', add);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  live.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   const output = () => (head.length < 20_000 ? head : `${head}\n…\n${text}`);
   const deadline = Date.now() + timeoutMs;
   const ready = () => text.includes('Keyhaven dev server: KMIP on') && (spec.mirrorPort === undefined || /\n\s*mirroring: /.test(head + text));
@@ -608,7 +621,8 @@ async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<
   const t1 = performance.now();
   const started = await group.startMember(1);
   const readyMs = started.readyMs;
-  // Poll B over KMIP for A's newest change: A ships its log in order, so once B serves it, B has applied all of A's.
+  // Poll B over KMIP for A's newest change: A and C each ship their log in order (C's holds A's changes in
+  // A's order), so once B serves it, B has applied everything made before it, from whichever sent it first.
   const onB = await KmipTestClient.connect(b.kmipPort, group.files);
   const get = request([withUid(Enum.Operation.Get, sentinel)], { minor: o.minor });
   let appliedMs: number;
@@ -785,6 +799,23 @@ export interface MirroringSummary {
 }
 
 export async function runMirroring(o: MirroringOptions, log: Log): Promise<MirroringSummary> {
+  const onSignal = (sig: NodeJS.Signals) => {
+    killLive();
+    process.kill(process.pid, sig);
+  };
+  process.on('exit', killLive);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await mirroringSections(o, log);
+  } finally {
+    process.off('exit', killLive);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function mirroringSections(o: MirroringOptions, log: Log): Promise<MirroringSummary> {
   const base = join(o.dir, 'mirroring');
   mkdirSync(base, { recursive: true });
   const launch: Launch = { root: o.root, profDir: undefined };
