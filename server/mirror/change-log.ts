@@ -41,6 +41,8 @@ export interface ApplyResult {
 export class ChangeLog implements ChangeRecorder {
   readonly clock: HybridClock;
   private last: number;
+  /** The row adoption has reached (adoptUnmirrored). */
+  private adoptedUpTo = 0;
   private readonly readDigest: Statement;
   private readonly writeDigest: Statement;
 
@@ -53,10 +55,8 @@ export class ChangeLog implements ChangeRecorder {
   ) {
     this.readDigest = db.prepare(`SELECT value FROM meta WHERE key = '${DIGEST_KEY}'`);
     this.writeDigest = db.prepare(`INSERT INTO meta (key, value) VALUES ('${DIGEST_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
-    const newest = db.prepare('SELECT change_seq, replica FROM objects WHERE change_seq IS NOT NULL ORDER BY change_seq DESC LIMIT 1').get() as
-      | { change_seq: number; replica: Buffer | null }
-      | undefined;
-    this.last = newest?.change_seq ?? 0;
+    const newest = store.latestChanged();
+    this.last = newest?.changeSeq ?? 0;
     // The newest row carries the greatest stamp this server issued or took in: resume above it.
     const latest = newest?.replica ? decodeReplica(newest.replica).latest : undefined;
     this.clock = new HybridClock(node, physical, latest);
@@ -113,7 +113,9 @@ export class ChangeLog implements ChangeRecorder {
    * already in it ships them. Returns how many it adopted (0: none left).
    */
   adoptUnmirrored(limit = 1000): number {
-    const seqs = this.store.unmirroredSeqs(limit);
+    // From where the last call stopped: one pass over the table, not one per page.
+    const seqs = this.store.unmirroredSeqs(this.adoptedUpTo, limit);
+    if (seqs.length > 0) this.adoptedUpTo = seqs[seqs.length - 1]!;
     for (const seq of seqs) {
       const row = this.store.loadMirrored(this.store.loadBySeq(seq)!.uid)!;
       const replica = this.replicaOf(row);

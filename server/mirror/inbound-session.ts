@@ -129,7 +129,6 @@ export class InboundSession {
         this.ctx.recordLag(walls);
         if (firstProblem) this.ctx.report('error', 'Mirror Conflict', firstProblem, this.peer);
         this.conn.send({ t: 'ack', upTo: batch.upTo });
-        if (changed > 0) this.ctx.changed();
         this.next();
       },
     );

@@ -33,8 +33,6 @@ export interface MirrorContext {
   report(level: 'info' | 'warn' | 'error', operation: string, detail: string, peer?: string): void;
   /** The member list changed (a join, a removal, news from a peer). */
   membersChanged(): void;
-  /** Objects arrived from a peer and changed ours: forward them to the others. */
-  changed(): void;
   /** Our digests disagreed with `peer`'s: send it our whole log again. */
   resendTo(peer: string): void;
   /** `peer`'s clock is this far ahead of ours (more than hlc.ts allows): reported, not followed. */

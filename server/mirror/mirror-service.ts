@@ -17,13 +17,14 @@ import type { KeyStore } from '../store/key-store.js';
 import { ChangeLog } from './change-log.js';
 import { FramedSocket } from './framed-socket.js';
 import { GroupState, newId, type GroupIdentity } from './group-state.js';
-import { formatHlc } from './hlc.js';
+import { formatHlc, MAX_AHEAD_MS } from './hlc.js';
 import { InboundSession } from './inbound-session.js';
 import { acceptJoin } from './join.js';
 import { joinAddress } from './join-token.js';
 import type { MirrorContext, NodeTls } from './mirror-context.js';
 import { PeerLink, type LinkStatus } from './peer-link.js';
 import { senderMessage, type Member } from './protocol.js';
+import { decodeReplica } from './replica-codec.js';
 import { mirrorStatusPath, writeStatusFile, type MirrorStatus } from './status-file.js';
 
 export interface MirrorOptions {
@@ -432,10 +433,6 @@ export class MirrorService implements MirrorContext {
     for (const l of this.links.values()) l.sendMembers(members);
   }
 
-  changed(): void {
-    // Forwarded once the commit holding them is durable (onDurable).
-  }
-
   resendTo(peer: string): void {
     this.links.get(peer)?.resendAll();
   }
@@ -443,12 +440,7 @@ export class MirrorService implements MirrorContext {
   clockAhead(peer: string, aheadMs: number): void {
     const before = this.aheadOf.get(peer);
     this.aheadOf.set(peer, aheadMs);
-    if (before === undefined) this.report('warn', 'Mirror Clock Ahead', `${peer}'s clock is ${Math.round(aheadMs / 1000)} s ahead of this server's: its stamps are taken as if made ${Math.round(60)} s ahead at most; check NTP on both`, peer);
-  }
-
-  /** Joins a member's token (the member side): see Mirroring → Add a server. */
-  issueJoinToken(ttlMs: number): string {
-    return this.group.issueToken(ttlMs);
+    if (before === undefined) this.report('warn', 'Mirror Clock Ahead', `${peer}'s clock is ${Math.round(aheadMs / 1000)} s ahead of this server's: its stamps are taken as if made ${MAX_AHEAD_MS / 1000} s ahead at most; check NTP on both`, peer);
   }
 
   /** The object count: rows are never deleted and their seq is AUTOINCREMENT (rolled back with a rolled-back insert), so the greatest seq is the count, read from the table's b-tree end. */
@@ -481,15 +473,15 @@ export class MirrorService implements MirrorContext {
 
   private peerStatus(m: Member, s: LinkStatus | undefined, head: number): MirrorStatus['peers'][number] {
     const acked = s?.acked ?? 0;
-    const db = this.o.db;
     // Log positions the peer has not acknowledged (changes, give or take positions of rolled-back
     // writes): exact at zero, which is what matters, and free to compute on a million-key store.
     const queueDepth = Math.max(0, head - acked);
     let lagSeconds: number | null = null;
     if (queueDepth > 0) {
-      const oldest = db.prepare('SELECT replica FROM objects WHERE change_seq > ? AND (from_peer IS NULL OR from_peer != ?) ORDER BY change_seq LIMIT 1').get(acked, m.node) as { replica: Buffer | null } | undefined;
-      const wall = oldest?.replica ? Number(/"t":"(\d{15})-/.exec(String(oldest.replica))?.[1]) : NaN;
-      lagSeconds = Number.isFinite(wall) ? Math.max(0, (Date.now() - wall) / 1000) : null;
+      // The oldest position it lacks: its stamp says when that change was made.
+      const oldest = this.o.store.changedSince(acked, head, 1)[0];
+      const wall = oldest?.replica ? decodeReplica(oldest.replica).latest?.wall : undefined;
+      lagSeconds = wall === undefined ? null : Math.max(0, (Date.now() - wall) / 1000);
     } else lagSeconds = 0;
     const ahead = this.aheadOf.get(m.node);
     return {

@@ -34,8 +34,6 @@ export interface LinkStatus {
   acked: number;
   lastError?: string;
   lastDigestCheck?: { at: string; result: 'match' | 'differ' | 'not-comparable' };
-  /** How far ahead of ours the peer's clock is, when too far (hlc.ts). */
-  clockAheadMs?: number;
 }
 
 export class PeerLink {

@@ -58,14 +58,23 @@ interface Row {
   attributes: Buffer;
   material: Buffer | null;
   mac: Buffer;
-  /** Mirroring's replica of the object (server/mirror/replica-codec.ts); null on a store that never mirrored. */
+}
+
+/** A row with mirroring's columns, read only where mirroring reads (Get and Locate read `Row`). */
+interface MirrorRow extends Row {
+  /**
+   * Mirroring's replica of the object (server/mirror/replica-codec.ts), after a 32-byte HMAC that binds
+   * it to its object: sealed apart from the row, so that Get neither reads nor checks it. Null on a
+   * store that never mirrored.
+   */
   replica: Buffer | null;
   change_seq: number | null;
   from_peer: string | null;
 }
 
-/** The row fields the seal covers. */
-type Sealed = Pick<Row, 'seq' | 'uid' | 'object_type' | 'owner' | 'state' | 'attributes' | 'material' | 'replica'>;
+/** The columns of `Row`: what Get, Locate and updates read (not the replica, often larger than the rest). */
+const ROW_COLUMNS = 'seq, uid, object_type, owner, state, attributes, material, mac';
+const REPLICA_MAC_BYTES = 32;
 
 /**
  * What mirroring adds to each write of this store (server/mirror/change-log.ts): the object's
@@ -201,11 +210,14 @@ export class KeyStore {
         'INSERT INTO objects (uid, object_type, owner, state, attributes, material, mac, replica, change_seq, from_peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       setMac: db.prepare('UPDATE objects SET mac = ? WHERE seq = ?'),
-      byUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
-      bySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
+      byUid: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE uid = ?`),
+      bySeq: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE seq = ?`),
+      mirroredByUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
+      mirroredBySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
       update: db.prepare('UPDATE objects SET state = ?, attributes = ?, material = ?, mac = ?, replica = ?, change_seq = ?, from_peer = ? WHERE seq = ?'),
       changedSince: db.prepare('SELECT * FROM objects WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq LIMIT ?'),
-      unmirrored: db.prepare('SELECT seq FROM objects WHERE change_seq IS NULL ORDER BY seq LIMIT ?'),
+      latestChanged: db.prepare('SELECT * FROM objects WHERE change_seq IS NOT NULL ORDER BY change_seq DESC LIMIT 1'),
+      unmirrored: db.prepare('SELECT seq FROM objects WHERE seq > ? AND change_seq IS NULL ORDER BY seq LIMIT ?'),
       indexInsert: db.prepare('INSERT OR IGNORE INTO attribute_index (owner, name, value, seq) VALUES (?, ?, ?, ?)'),
       indexDelete: db.prepare('DELETE FROM attribute_index WHERE seq = ?'),
       indexLookup: db.prepare(
@@ -214,8 +226,8 @@ export class KeyStore {
       indexLookupOldest: db.prepare(
         'SELECT seq FROM attribute_index WHERE owner = ? AND name = ? AND value = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
-      scanOwner: db.prepare('SELECT * FROM objects WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-      scanOwnerOldest: db.prepare('SELECT * FROM objects WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      scanOwner: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      scanOwnerOldest: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE owner = ? AND seq > ? ORDER BY seq LIMIT ?`),
       count: db.prepare('SELECT count(*) AS n FROM objects'),
       countLive: db.prepare('SELECT count(*) AS n FROM objects WHERE material IS NOT NULL'),
     };
@@ -241,11 +253,28 @@ export class KeyStore {
     this.recorder = recorder;
   }
 
-  private seal(r: Sealed): Buffer {
+  private seal(r: Omit<Row, 'mac'>): Buffer {
     const fields = [`${r.seq}`, r.uid, `${r.object_type}`, r.owner, `${r.state}`, r.attributes, r.material ?? NO_MATERIAL];
-    // The replica is sealed with the row once there is one (rows written before mirroring keep their seal).
-    if (r.replica !== null) fields.push(r.replica);
     return createHmac('sha256', this.rowKey).update(lengthPrefixed(fields)).digest();
+  }
+
+  private replicaMac(uid: string, replica: Buffer): Buffer {
+    return createHmac('sha256', this.rowKey).update(lengthPrefixed(['keyhaven-replica', uid, replica])).digest();
+  }
+
+  /** The stored form of a replica: its HMAC (bound to the object), then its bytes. */
+  private sealReplica(uid: string, replica: Buffer | null): Buffer | null {
+    return replica === null ? null : Buffer.concat([this.replicaMac(uid, replica), replica]);
+  }
+
+  /** The replica's bytes, once its HMAC is checked (an older replica put back is the group digest's to find). */
+  private openReplica(uid: string, stored: Buffer | null): Buffer | null {
+    if (stored === null) return null;
+    const replica = stored.subarray(REPLICA_MAC_BYTES);
+    if (stored.length < REPLICA_MAC_BYTES || !sameKey(stored.subarray(0, REPLICA_MAC_BYTES), this.replicaMac(uid, replica))) {
+      throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `the mirroring state of object ${uid} failed its integrity check: the key store was modified outside Keyhaven`);
+    }
+    return replica;
   }
 
   insert(o: NewObject): StoredObject {
@@ -294,11 +323,11 @@ export class KeyStore {
     const material = o.material ? wrapMaterial(this.wrapKey, o.uid, o.objectType, o.material) : null;
     if (!mirrored) this.localInserts++;
     const m = mirrored ?? (this.recorder ? { ...this.recorder.onInsert(o), fromPeer: null } : undefined);
-    const replica = m?.replica ?? null;
+    const replica = this.sealReplica(o.uid, m?.replica ?? null);
     // The seal covers seq, known only after the insert: insert with a placeholder, then seal.
     const { lastInsertRowid } = this.stmts.insert.run(o.uid, o.objectType, o.owner, o.state, attributes, material, Buffer.alloc(0), replica, m?.changeSeq ?? null, m?.fromPeer ?? null);
     const seq = Number(lastInsertRowid);
-    const row = { seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material, replica };
+    const row = { seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
     const mac = this.seal(row);
     this.stmts.setMac.run(mac, seq);
     this.digest.update(seq, undefined, mac);
@@ -348,14 +377,16 @@ export class KeyStore {
     return { object, material };
   }
 
-  private updateRow(o: StoredObject, destroyMaterial: boolean, mirrored?: { replica: Buffer; changeSeq: number; fromPeer: string | null; material?: Buffer | null }): number {
-    const current = this.stmts.bySeq.get(o.seq) as Row | undefined;
+  /** `known`: the current row, when the caller has read it already (a merge). */
+  private updateRow(o: StoredObject, destroyMaterial: boolean, mirrored?: { replica: Buffer; changeSeq: number; fromPeer: string | null; material?: Buffer | null }, known?: MirrorRow): number {
+    // The recorder needs the current replica; without mirroring the replica column is not read.
+    const current = known ?? ((this.recorder ? this.stmts.mirroredBySeq : this.stmts.bySeq).get(o.seq) as MirrorRow | undefined);
     if (!current) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${o.uid} vanished while being updated`);
     const attributes = encodeAttributes(o.attributes);
     const material = mirrored?.material !== undefined ? mirrored.material : destroyMaterial ? null : current.material;
     const m = mirrored ?? (this.recorder ? { ...this.recorder.onUpdate(this.mirroredRow(current), o, destroyMaterial), fromPeer: null } : undefined);
-    const replica = m?.replica ?? null;
-    const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material, replica };
+    const replica = this.sealReplica(o.uid, m?.replica ?? null);
+    const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
     const mac = this.seal(row);
     this.stmts.update.run(o.state, attributes, material, mac, replica, m?.changeSeq ?? null, m?.fromPeer ?? null, o.seq);
     this.digest.update(o.seq, current.mac, mac);
@@ -381,7 +412,8 @@ export class KeyStore {
   }
 
   private mergeRow(m: MergedObject): number {
-    const current = this.stmts.byUid.get(m.uid) as Row | undefined;
+    // Read (and checked) by mirroring a moment ago, in this transaction: read once more, not checked twice.
+    const current = this.stmts.mirroredByUid.get(m.uid) as MirrorRow | undefined;
     const mirrored = { replica: m.replica, changeSeq: m.changeSeq, fromPeer: m.fromPeer };
     if (!current) {
       if (m.material === 'keep') throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${m.uid} has no stored material to keep`);
@@ -389,37 +421,56 @@ export class KeyStore {
       if (m.material) o.material = m.material;
       return this.insertRow(o, mirrored);
     }
-    this.verified(current);
     const object: StoredObject = { seq: current.seq, uid: m.uid, objectType: current.object_type, owner: current.owner, state: m.state, attributes: m.attributes, hasMaterial: current.material !== null };
     const material = m.material === 'keep' ? current.material : m.material === null ? null : wrapMaterial(this.wrapKey, m.uid, current.object_type, m.material);
-    return this.updateRow(object, material === null, { ...mirrored, material });
+    return this.updateRow(object, material === null, { ...mirrored, material }, current);
   }
 
-  private mirroredRow(row: Row): MirroredRow {
-    const object = this.fromRow(row)!;
+  /** The row checked (seal and replica HMAC); its attributes decoded only when asked for (a sender never does). */
+  private mirroredRow(row: MirrorRow): MirroredRow {
+    this.verified(row);
+    const replica = this.openReplica(row.uid, row.replica);
+    let object: StoredObject | undefined;
+    const wrapKey = this.wrapKey;
     return {
-      object,
-      replica: row.replica,
+      get object() {
+        return (object ??= {
+          seq: row.seq,
+          uid: row.uid,
+          objectType: row.object_type,
+          owner: row.owner,
+          state: row.state,
+          attributes: decodeAttributes(row.attributes),
+          hasMaterial: row.material !== null,
+        });
+      },
+      replica,
       changeSeq: row.change_seq,
       fromPeer: row.from_peer,
-      material: () => (row.material === null ? undefined : unwrapMaterial(this.wrapKey, row.uid, row.object_type, row.material)),
+      material: () => (row.material === null ? undefined : unwrapMaterial(wrapKey, row.uid, row.object_type, row.material)),
     };
   }
 
   /** The object as mirroring reads it (undefined: no such object here). */
   loadMirrored(uid: string): MirroredRow | undefined {
-    const row = this.stmts.byUid.get(uid) as Row | undefined;
+    const row = this.stmts.mirroredByUid.get(uid) as MirrorRow | undefined;
     return row ? this.mirroredRow(row) : undefined;
   }
 
   /** Objects whose latest version is in the change log after `after` and at most `upTo`, in log order. */
   changedSince(after: number, upTo: number, limit: number): MirroredRow[] {
-    return (this.stmts.changedSince.all(after, upTo, limit) as Row[]).map((r) => this.mirroredRow(r));
+    return (this.stmts.changedSince.all(after, upTo, limit) as MirrorRow[]).map((r) => this.mirroredRow(r));
   }
 
-  /** Objects written before this store mirrored (no place in the change log yet), a page at a time. */
-  unmirroredSeqs(limit: number): number[] {
-    return (this.stmts.unmirrored.all(limit) as { seq: number }[]).map((r) => r.seq);
+  /** The object written last in the change log (it carries the greatest stamp this server issued or took in). */
+  latestChanged(): MirroredRow | undefined {
+    const row = this.stmts.latestChanged.get() as MirrorRow | undefined;
+    return row ? this.mirroredRow(row) : undefined;
+  }
+
+  /** Objects written before this store mirrored (no place in the change log yet) after row `after`, a page at a time. */
+  unmirroredSeqs(after: number, limit: number): number[] {
+    return (this.stmts.unmirrored.all(after, limit) as { seq: number }[]).map((r) => r.seq);
   }
 
   /**

@@ -246,3 +246,15 @@ test("a peer's material that does not match its fingerprint, or an object withou
   assert.equal(b!.log.digest(), a!.log.digest());
   assert.deepEqual(encodeReplica(decodeReplica(encodeReplica(replica))), encodeReplica(replica), 'the codec round-trips');
 });
+
+test("a replica changed outside Keyhaven is refused where mirroring reads it; Get's read of the row is not affected", (t) => {
+  const [a] = servers(2, t);
+  a!.store.insert({ uid: 'k9', objectType: Enum.ObjectType.SymmetricKey, owner: 'o', state: S.PreActive, attributes: [], material: keyBlock(randomBytes(32)) });
+  assert.ok(a!.store.loadMirrored('k9'));
+  const stored = a!.store.db.prepare("SELECT replica FROM objects WHERE uid = 'k9'").get() as { replica: Buffer };
+  const forged = Buffer.from(stored.replica);
+  forged.writeUInt8(forged.readUInt8(forged.length - 3) ^ 0x01, forged.length - 3); // a byte of the JSON after the 32-byte HMAC
+  a!.store.db.prepare("UPDATE objects SET replica = ? WHERE uid = 'k9'").run(forged);
+  assert.throws(() => a!.store.loadMirrored('k9'), (e: unknown) => e instanceof KeyhavenError && e.code === ErrorCodes.STORE_CORRUPT && /mirroring state of object k9 failed its integrity check/.test(e.message));
+  assert.equal(a!.store.load('k9')?.uid, 'k9', 'the row itself still verifies');
+});
