@@ -124,7 +124,10 @@ export const networkPolicySettingsSchema = z
       .object({
         /** Other Keyhaven servers: outbound 6002 goes only to these. */
         peers: addressListSchema('mirroring peer').default([]),
-        /** When true, inbound 6002 is accepted only from `peers`; otherwise from anywhere. */
+        /**
+         * When true, inbound 6002 is accepted only from `peers` (none: from nobody, a mirror group of
+         * one, as the appliance runs alone); otherwise from anywhere.
+         */
         restrictInbound: z.boolean().default(false),
       })
       .strict()
@@ -149,13 +152,6 @@ export const networkPolicySettingsSchema = z
     need(s.ssh.enabled, s.adminNetworks, ['adminNetworks'], 'SSH (ssh.enabled)');
     need(s.keyManagement.enabled, s.keyManagement.networks, ['keyManagement', 'networks'], 'key management (6001)');
     need(s.webManagement.enabled, s.webManagement.networks, ['webManagement', 'networks'], 'web management (3886)');
-    if (s.mirroring.restrictInbound && s.mirroring.peers.length === 0) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['mirroring', 'peers'],
-        message: 'mirroring.restrictInbound is true but no peers are configured; add the peer addresses or set restrictInbound to false',
-      });
-    }
   });
 
 export type NetworkPolicySettings = z.output<typeof networkPolicySettingsSchema>;

@@ -22,6 +22,7 @@ export function inboundServices(s: NetworkPolicySettings): { sets: NftSet[]; rul
     // The same peer set serves the outbound mirroring rule; policy.ts defines it once.
     const peers = addressSets('mirror_peers', s.mirroring.peers, false);
     sets.push(...peers.sets);
+    // No peers: no rule, so 6002 is closed inbound (a group of one).
     rules.push(...acceptPerFamily(peers.matches('saddr'), [tcp(Ports.mirroring)], 'key mirroring from peers'));
   }
 

@@ -167,6 +167,21 @@ test('SSH opened for an admin network: reachable from it, not from elsewhere', {
   assert.deepEqual(fromOther.open, [6000, 6002, 6003]);
 });
 
+test('mirroring as the appliance runs it: 6002 from the group\'s peers only, and from nobody in a group of one', { skip, timeout: 120_000 }, async (t) => {
+  const alone = await applyConfig({ mirroring: { peers: [], restrictInbound: true } });
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.deepEqual((await scan(t, A4, C4)).open, [6000, 6003], 'a group of one: 6002 closed');
+  const grouped = await applyConfig({ mirroring: { peers: [C4, C6], restrictInbound: true } });
+  assert.equal(grouped.code, 0, grouped.stderr);
+  const results = await probe(t, CLI, [
+    { proto: 'tcp', host: A4, port: 6002, bind: C4 },
+    { proto: 'tcp', host: A6, port: 6002, bind: C6 },
+    { proto: 'tcp', host: A4, port: 6002, bind: O4 },
+    { proto: 'tcp', host: A6, port: 6002, bind: O6 },
+  ]);
+  assert.deepEqual(results.map((r) => r.result === 'open'), [true, true, false, false]);
+});
+
 // Outbound tests need free ephemeral ports in the appliance namespace, which the all-port listeners
 // hold; from here on the appliance listens only on the ports the remaining tests look at.
 test('control, outbound, no firewall loaded: every outbound target answers', { skip, timeout: 60_000 }, async (t) => {

@@ -80,7 +80,11 @@ test('an opening switched on with no source networks is refused, not opened to e
   assert.match(problems({ ssh: { enabled: true } }), /^adminNetworks: SSH \(ssh\.enabled\) is enabled but no source networks are configured/);
   assert.match(problems({ keyManagement: { enabled: true } }), /^keyManagement\.networks: key management \(6001\) is enabled/);
   assert.match(problems({ webManagement: { enabled: true, networks: [] } }), /^webManagement\.networks: web management \(3886\) is enabled/);
-  assert.match(problems({ mirroring: { restrictInbound: true } }), /^mirroring\.peers: mirroring\.restrictInbound is true but no peers/);
+});
+
+test('mirroring restricted to no peers is a group of one: 6002 closed inbound, not refused', () => {
+  const s = parseNetworkPolicySettings({ mirroring: { restrictInbound: true } });
+  assert.deepEqual(s.mirroring, { peers: [], restrictInbound: true });
 });
 
 test('repeated and overlapping entries are refused, naming both', () => {

@@ -30,7 +30,7 @@ export function randomSettings(r: Draw): NetworkPolicySettingsInput {
     ssh: { enabled: sshEnabled },
     keyManagement: opening(),
     webManagement: opening(),
-    mirroring: { peers, restrictInbound: peers.length > 0 && chance(0.5) },
+    mirroring: { peers, restrictInbound: chance(0.5) },
     siemHosts: some(address, 3),
     ntpServers: some(address, 3),
     dnsServers: some(address, 2),
