@@ -22,6 +22,11 @@ export * from './pki/index.js';
 export { readIndex } from './pki/store.js';
 export { newAttribute, OID } from './pki/subject.js';
 export { checkClientName, checkDnsName, checkDnValue } from './pki/validate.js';
+// Mirroring: the join token's contents (the wizard shows its CA fingerprint before joining) and the
+// status the running server writes (read without a connection); joining and removing open the
+// store, so they are in server/run.ts
+export { parseJoinToken, joinAddress, splitAddress, type JoinToken } from './mirror/join-token.js';
+export { readMirrorStatus, mirrorStatusPath, type MirrorStatus, type PeerStatus } from './mirror/status-file.js';
 // The command line (the appliance's `keyhaven` extends the table); its commands load the server when run
 export { serverCommands, runCli } from './cli.js';
 // KMIP tag and enumeration values, for clients

@@ -10,6 +10,7 @@ import { GroupState, newId } from './mirror/group-state.js';
 import { formatHlc } from './mirror/hlc.js';
 import { JOIN_TOKEN_TTL_MS, requestJoin } from './mirror/join.js';
 import { formatJoinToken, joinAddress } from './mirror/join-token.js';
+import type { Member } from './mirror/protocol.js';
 import { readMirrorStatus, type MirrorStatus } from './mirror/status-file.js';
 import { ensureDir, MODE_PUBLIC, MODE_SECRET, pkiPaths, writeFileAtomic } from './pki/store.js';
 
@@ -40,14 +41,14 @@ export async function issueJoinToken(config: Config, ttlMs = JOIN_TOKEN_TTL_MS):
  * this store and pki/ take the group's identity, key and CA. A store that is a member already is
  * left alone (result 'member'): the same command run again resumes, it never joins twice.
  */
-export async function joinGroup(config: Config, token: string | (() => Promise<string>), advertise: string): Promise<{ result: 'joined' | 'member'; node: string }> {
+export async function joinGroup(config: Config, token: string | (() => Promise<string>), advertise: string): Promise<{ result: 'joined' | 'member'; node: string; members: Member[] }> {
   process.umask(0o077);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const opened = await openStore(config, true);
   try {
     const group = new GroupState(opened.db, opened.store);
     const known = group.identity();
-    if (known) return { result: 'member', node: known.node };
+    if (known) return { result: 'member', node: known.node, members: group.members() };
     if (opened.store.count().objects > 0) {
       throw new KeyhavenError(ErrorCodes.MIRROR_JOIN_REFUSED, `${config.dataDir} holds keys of its own: a server joins a group with an empty store (back up and move the data directory away first)`);
     }
@@ -65,7 +66,8 @@ export async function joinGroup(config: Config, token: string | (() => Promise<s
     const groupKey = Buffer.from(joined.groupKey, 'base64');
     group.establish({ node, group: joined.group, log: newId('l') }, groupKey, joined.members);
     groupKey.fill(0);
-    return { result: 'joined', node };
+    // The member list as joined: where the peers are (the appliance opens its firewall to them).
+    return { result: 'joined', node, members: group.members() };
   } finally {
     opened.db.close();
   }

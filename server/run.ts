@@ -4,3 +4,6 @@
 // store: the data worker's store operations (appliance/admin/data-worker.ts, loaded when one runs)
 // and tests. .dependency-cruiser.cjs allows the image side these two entries and nothing else.
 export { startServer, openStore, PRODUCT, type RunningServer } from './server.js';
+// Mirroring commands that open the store: a join token, joining a group, removing a member
+export { issueJoinToken, joinGroup, removeMember } from './mirror-cli.js';
+export { JOIN_TOKEN_TTL_MS } from './mirror/join.js';
