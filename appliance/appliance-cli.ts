@@ -61,11 +61,24 @@ export const APPLIANCE_COMMANDS: readonly CliCommand[] = [
   },
   {
     name: 'server-config',
-    usage: "server-config                print the key server's configuration as the image ships it",
-    run: async (_args, io) => {
+    usage: `server-config [--write]      print the key server's configuration as the image ships it; with
+                             --write, write it from the saved settings (keyhaven.service, before start)`,
+    run: async (args, io) => {
       const { renderServerConfig } = await import('./boot/server-config.js');
-      io.stdout.write(renderServerConfig(null));
-      return 0;
+      if (args[0] !== '--write') {
+        io.stdout.write(renderServerConfig(null));
+        return 0;
+      }
+      const { writeServerConfig } = await import('./boot/server-config-writer.js');
+      return writeServerConfig({ log: (line) => io.stderr.write(`keyhaven-server-config: ${line}\n`) });
+    },
+  },
+  {
+    name: 'mirror-peers',
+    usage: "mirror-peers                 open 6002 to the mirror group's servers only (keyhaven-mirror-peers.timer)",
+    run: async (_args, io) => {
+      const { runPeerSync } = await import('./mirroring/peer-sync-cli.js');
+      return runPeerSync((line) => io.stderr.write(`keyhaven-mirror-peers: ${line}\n`));
     },
   },
   {

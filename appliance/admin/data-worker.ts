@@ -9,8 +9,8 @@
 // Each operation has a strict schema for its parameters and one for its result: the helper checks
 // the answer against it (the owner's account may have tampered with the worker), never trusts it.
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import * as pki from '../../server/index.js';
@@ -59,6 +59,51 @@ const handedOut = z.object({ name: text(256), serial, subject: text(1024), finge
 /** The server certificate as the renewal entry shows it (server/pki/renew.ts). */
 const serverInfo = z.object({ subject: text(1024), serial, fingerprint, notAfter: iso, dns: z.array(text(253)).max(64), ip: z.array(text(64)).max(64) }).strict();
 const infoOf = (i: pki.ServerCertificateInfo): z.input<typeof serverInfo> => ({ subject: i.subject, serial: i.serial, fingerprint: i.fingerprint, notAfter: i.notAfter.toISOString(), dns: i.dns, ip: i.ip });
+
+const absolute = z.string().max(4096).refine(isAbsolute, 'must be an absolute path');
+const member = z.object({ node: text(64), address: text(300), removed: z.boolean() }).strict();
+/** server/mirror/status-file.ts MirrorStatus, checked field by field (the owner's account writes it). */
+const peerStatus = z
+  .object({
+    node: text(64),
+    address: text(300),
+    removed: z.boolean(),
+    connected: z.boolean(),
+    since: text(64).optional(),
+    inbound: z.boolean(),
+    queueDepth: count,
+    lagSeconds: z.number().min(0).nullable(),
+    lastError: text(2000).optional(),
+    lastDigestCheck: z.object({ at: text(64), result: z.enum(['match', 'differ', 'not-comparable']) }).strict().optional(),
+    clockAheadMs: z.number().optional(),
+  })
+  .strict();
+const msOrNull = z.number().min(0).nullable();
+export const mirrorStatus = z
+  .object({
+    node: text(64),
+    group: text(64),
+    address: text(300),
+    listening: text(300),
+    pid: count,
+    running: z.boolean(),
+    digest: text(128),
+    head: count,
+    objects: count,
+    applyLag: z.object({ changes: count, p50Ms: msOrNull, p99Ms: msOrNull, maxMs: msOrNull }).strict(),
+    peers: z.array(peerStatus).max(64),
+    updatedAt: text(64),
+  })
+  .strict();
+export type MirrorStatusResult = z.output<typeof mirrorStatus>;
+
+/** Removes everything in the data directory (and the anchor beside it): first boot starting over. */
+function emptyDataDir(dataDir: string, anchorFile?: string): number {
+  const entries = readdirSync(dataDir);
+  for (const e of entries) rmSync(join(dataDir, e), { recursive: true, force: true });
+  if (anchorFile) rmSync(anchorFile, { force: true });
+  return entries.length;
+}
 
 interface WorkerOp<P extends z.ZodTypeAny, R extends z.ZodTypeAny> {
   readonly params: P;
@@ -342,13 +387,60 @@ export const WORKER_OPS = {
   }),
   /** First boot starts over: what an interrupted run left in the data directory goes (the key server never ran). */
   'first-boot.reset': op({
-    params: z.object({}).strict(),
+    params: z.object({ anchorFile: absolute.optional() }).strict(),
     result: z.object({ removed: count }).strict(),
     timeoutMs: READ_MS,
-    run(dataDir) {
-      const entries = readdirSync(dataDir);
-      for (const e of entries) rmSync(join(dataDir, e), { recursive: true, force: true });
-      return { removed: entries.length };
+    run: (dataDir, p) => ({ removed: emptyDataDir(dataDir, p.anchorFile) }),
+  }),
+  /** The status the running key server writes every second (null: it never ran with mirroring). */
+  'mirror.status': op({
+    params: z.object({}).strict(),
+    result: z.union([mirrorStatus, z.null()]),
+    timeoutMs: READ_MS,
+    run: (dataDir) => pki.readMirrorStatus(dataDir) ?? null,
+  }),
+  /** A single-use join token of the group (the running key server takes it when the new server joins). */
+  'mirror.token': op({
+    params: z.object({}).strict(),
+    result: z.object({ token: z.string().max(4096).regex(/^KHJ1\.[A-Za-z0-9_-]+$/), caFingerprint: fingerprint, address: text(300), expiresAt: iso }).strict(),
+    timeoutMs: READ_MS,
+    async run(dataDir) {
+      const { issueJoinToken, JOIN_TOKEN_TTL_MS } = await import('../../server/run.js');
+      const t = await issueJoinToken(parseConfig({ dataDir }, 'the data directory'), JOIN_TOKEN_TTL_MS);
+      return { ...t, expiresAt: new Date(Date.now() + JOIN_TOKEN_TTL_MS).toISOString() };
+    },
+  }),
+  /**
+   * First boot's join (the key server never ran): this store takes the group's identity, key and CA
+   * from the member the token names. A failed join leaves nothing behind (the data directory as it
+   * was, no anchor), so the administrator can retry or found a new group.
+   */
+  'mirror.join': op({
+    params: z.object({ token: z.string().max(4096), advertise: z.string().max(300), anchorFile: absolute }).strict(),
+    result: z.object({ result: z.enum(['joined', 'member']), node: text(64), members: z.array(member).max(64) }).strict(),
+    // A new store, a TLS connection to the member and its answer: seconds, more on a slow VM.
+    timeoutMs: KEYGEN_MS,
+    async run(dataDir, p) {
+      const { joinGroup } = await import('../../server/run.js');
+      const fresh = readdirSync(dataDir).length === 0;
+      mkdirSync(dirname(p.anchorFile), { recursive: true, mode: 0o700 });
+      try {
+        const joined = await joinGroup(parseConfig({ dataDir, store: { anchorFile: p.anchorFile } }, 'the data directory'), p.token, p.advertise);
+        return { ...joined, members: joined.members.map((m) => ({ node: m.node, address: m.address, removed: m.removed })) };
+      } catch (err) {
+        if (fresh) emptyDataDir(dataDir, p.anchorFile);
+        throw err;
+      }
+    },
+  }),
+  /** Removes a member from the group for good and revokes its node certificate (the running server tells the group). */
+  'mirror.remove': op({
+    params: z.object({ node: z.string().max(64).regex(/^[A-Za-z0-9_-]+$/) }).strict(),
+    result: z.object({ revoked: count }).strict(),
+    timeoutMs: READ_MS,
+    async run(dataDir, p) {
+      const { removeMember } = await import('../../server/run.js');
+      return removeMember(parseConfig({ dataDir }, 'the data directory'), p.node);
     },
   }),
   /** The console banner: the CA's and the server certificate's SHA-256 fingerprints, where they exist. */
@@ -376,7 +468,7 @@ export const WORKER_OPS = {
       return { pem: x.toString(), fingerprint: x.fingerprint256, subject: pki.subjectFromX509(x), notBefore: new Date(x.validFrom).toISOString(), notAfter: new Date(x.validTo).toISOString() };
     },
   }),
-  /** First boot's CA and server certificate; a CA placed on the disk before first boot is kept. */
+  /** First boot's CA and server certificate; a CA placed on the disk before first boot, or the group's when it joined one, is kept. */
   'first-boot.pki': op({
     params: z.object({ hostname: z.string().max(253), ip: z.array(z.string().max(64)).max(1) }).strict(),
     result: z.object({ caFingerprint: fingerprint, serverFingerprint: fingerprint, kept: z.boolean() }).strict(),
@@ -385,6 +477,11 @@ export const WORKER_OPS = {
       const paths = pki.pkiPaths(dataDir);
       const [caFingerprint, serverFingerprint] = [fingerprintOf(paths.caCert), fingerprintOf(paths.serverCert)];
       if (caFingerprint && serverFingerprint) return { caFingerprint, serverFingerprint, kept: true };
+      if (caFingerprint) {
+        // The group's CA, taken when this appliance joined a mirror group: only the server certificate is new.
+        const server = await pki.issueServer(dataDir, { dns: [p.hostname], ip: p.ip });
+        return { caFingerprint, serverFingerprint: server.fingerprint, kept: true };
+      }
       const ca = await pki.initPki(dataDir, { name: p.hostname });
       const server = await pki.issueServer(dataDir, { dns: [p.hostname], ip: p.ip });
       return { caFingerprint: ca.fingerprint, serverFingerprint: server.fingerprint, kept: false };

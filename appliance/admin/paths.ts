@@ -9,6 +9,10 @@ export interface AppliancePaths {
   readonly settings: string;
   /** The key server's data directory (key store, master key, pki/), owned by the keyhaven user. */
   readonly dataDir: string;
+  /** The key server's rollback anchor, beside its data directory (boot/server-config.ts ANCHOR_FILE). */
+  readonly anchorFile: string;
+  /** Servers being added to the mirror group: their addresses are let through 6002 until they join. */
+  readonly mirrorPending: string;
   /** The appliance administration audit log, in root's state directory (the key server, which owns its data directory, cannot remove it). */
   readonly adminAuditDir: string;
   readonly adminAudit: string;
@@ -30,6 +34,8 @@ export function appliancePaths(root = process.env.KEYHAVEN_APPLIANCE_ROOT || '/'
     root,
     settings: at('/etc/keyhaven/appliance.json'),
     dataDir: at('/var/lib/keyhaven'),
+    anchorFile: at('/var/lib/keyhaven-anchor/keyhaven.anchor'),
+    mirrorPending: at('/var/lib/keyhaven-appliance/mirror-pending.json'),
     adminAuditDir: at('/var/lib/keyhaven-appliance'),
     adminAudit: at('/var/lib/keyhaven-appliance/admin-audit.db'),
     firewall: at('/etc/keyhaven/firewall.nft'),

@@ -16,46 +16,66 @@ export interface SettingsApplier {
   read(): ApplianceSettings;
   /** Saves and applies; on failure restores and re-applies the previous settings, then throws. */
   change(next: ApplianceSettings): Promise<void>;
+  /**
+   * Saves and applies the firewall only: for a change that touches nothing else (the mirroring
+   * peers), so networkd, chrony and the key server are left alone. On failure as change().
+   */
+  changeFirewall(next: ApplianceSettings): Promise<void>;
 }
 
 interface Backend {
   save(s: ApplianceSettings): void;
   apply(s: ApplianceSettings): Promise<void>;
+  applyFirewall(s: ApplianceSettings): Promise<void>;
 }
 
 function applier(paths: AppliancePaths, backend: Backend): SettingsApplier {
   const read = (): ApplianceSettings =>
     existsSync(paths.settings) ? parseApplianceSettings(JSON.parse(readFileSync(paths.settings, 'utf8')), paths.settings) : parseApplianceSettings({}, 'defaults');
+  const changeWith = async (next: ApplianceSettings, apply: (s: ApplianceSettings) => Promise<void>) => {
+    const previous = read();
+    backend.save(next);
+    try {
+      await apply(next);
+    } catch (err) {
+      backend.save(previous);
+      await apply(previous).catch(() => undefined);
+      throw err;
+    }
+  };
   return {
     read,
-    async change(next) {
-      const previous = read();
-      backend.save(next);
-      try {
-        await backend.apply(next);
-      } catch (err) {
-        backend.save(previous);
-        await backend.apply(previous).catch(() => undefined);
-        throw err;
-      }
-    },
+    change: (next) => changeWith(next, (s) => backend.apply(s)),
+    changeFirewall: (next) => changeWith(next, (s) => backend.applyFirewall(s)),
   };
 }
 
 /** The running appliance: configure.ts's save/apply, then networkd and chrony re-read their files. */
 export async function realSettingsApplier(paths: AppliancePaths, system: SystemRunner): Promise<SettingsApplier> {
   const { applySettings, saveSettings } = await import('../boot/configure.js');
+  const { nftApply } = await import('../../firewall/nft.js');
   return applier(paths, {
     save: saveSettings,
     async apply(s) {
       for (const args of unitCommands(await applySettings(s))) await system.run('/usr/bin/systemctl', args);
+    },
+    async applyFirewall(s) {
+      const ruleset = renderPolicy(s.network, 'network.');
+      await nftApply(ruleset);
+      writeAtomic(paths.firewall, ruleset, 0o600);
     },
   });
 }
 
 /** Tests: the same files under the root prefix; loading the firewall and restarts are recorded. */
 export function sandboxSettingsApplier(paths: AppliancePaths, system: SystemRunner): SettingsApplier {
+  const applyFirewall = async (s: ApplianceSettings) => {
+    const ruleset = renderPolicy(s.network, 'network.');
+    await system.run('/usr/sbin/nft', ['-f', '-'], { input: ruleset });
+    writeAtomic(paths.firewall, ruleset, 0o600);
+  };
   return applier(paths, {
+    applyFirewall,
     save: (s) => writeAtomic(paths.settings, `${JSON.stringify(s, null, 2)}\n`),
     async apply(s) {
       const changes = writeSystemFiles(s, paths.root);

@@ -17,6 +17,7 @@ import { propertiesToSettings } from '../../ova/vapp-properties.js';
 import { parseApplianceSettings, readApplianceSettings, settingsFromVapp, type ApplianceSettings } from '../settings.js';
 import { firstBootComplete } from '../firstboot/state.js';
 import { writeSystemFiles, type UnitChanges } from './system-files.js';
+import { ownAddress } from './own-address.js';
 import { writeAtomic } from './write-atomic.js';
 
 const run = promisify(execFile);
@@ -87,7 +88,9 @@ export async function currentSettings(io: ConfigureIo): Promise<ApplianceSetting
  * they have not started yet.
  */
 export async function applySettings(settings: ApplianceSettings): Promise<UnitChanges> {
-  const changes = writeSystemFiles(settings);
+  // With DHCP the key server's mirror address is the one the interface has now (none at boot:
+  // keyhaven.service writes it when it starts, server-config.ts).
+  const changes = writeSystemFiles(settings, '/', settings.address.mode === 'dhcp' ? await ownAddress() : undefined);
   writeFileSync('/proc/sys/kernel/hostname', settings.hostname);
   const ruleset = renderPolicy(settings.network, 'network.');
   await nftApply(ruleset);

@@ -26,7 +26,8 @@ export interface UnitChanges {
   readonly restart: string[];
 }
 
-export function systemFiles(s: ApplianceSettings): SystemFile[] {
+/** `dhcpAddress`: with DHCP, the address the interface has now (the key server's mirror address). */
+export function systemFiles(s: ApplianceSettings, dhcpAddress?: string): SystemFile[] {
   return [
     { path: NETWORK_FILE, text: renderNetworkConfig(s), unit: 'systemd-networkd.service' },
     { path: '/etc/resolv.conf', text: renderResolvConf(s) },
@@ -34,7 +35,7 @@ export function systemFiles(s: ApplianceSettings): SystemFile[] {
     { path: '/etc/hostname', text: `${s.hostname}\n` },
     { path: '/etc/hosts', text: renderHosts(s) },
     { path: SIEM_CONF, text: siemForwarding(s), unit: 'rsyslog.service', start: true },
-    { path: SERVER_CONFIG, text: renderServerConfig(s), unit: 'keyhaven.service' },
+    { path: SERVER_CONFIG, text: renderServerConfig(s, dhcpAddress), unit: 'keyhaven.service' },
   ];
 }
 
@@ -43,10 +44,10 @@ export function systemFiles(s: ApplianceSettings): SystemFile[] {
  * list order without repeats. networkd and chrony are always restarted: they also pick up a host
  * name or an address change that left their own files as they were.
  */
-export function writeSystemFiles(s: ApplianceSettings, root = '/'): UnitChanges {
+export function writeSystemFiles(s: ApplianceSettings, root = '/', dhcpAddress?: string): UnitChanges {
   const tryRestart = new Set<string>(['systemd-networkd.service', 'chrony.service']);
   const restart = new Set<string>();
-  for (const f of systemFiles(s)) {
+  for (const f of systemFiles(s, dhcpAddress)) {
     const path = join(root, f.path);
     const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
     if (before === f.text) continue;

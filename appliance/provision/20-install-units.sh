@@ -5,7 +5,7 @@
 set -eu
 : "${KEYHAVEN_UNITS:?}"
 
-for unit in "$KEYHAVEN_UNITS"/*.service "$KEYHAVEN_UNITS"/*.socket; do
+for unit in "$KEYHAVEN_UNITS"/*.service "$KEYHAVEN_UNITS"/*.socket "$KEYHAVEN_UNITS"/*.timer; do
   [ -e "$unit" ] || continue
   install -m 0644 -o root -g root "$unit" /etc/systemd/system/
 done
@@ -17,6 +17,8 @@ done
 rm -rf "$KEYHAVEN_UNITS"
 
 systemctl enable keyhaven-firewall.service keyhaven-configure.service keyhaven.service
+# The firewall's mirroring peers follow the group's member list (appliance/mirroring/peer-firewall.ts).
+systemctl enable keyhaven-mirror-peers.timer
 # The first-boot wizard on the VM console and the serial port (it gives way to the login prompts).
 systemctl enable keyhaven-first-boot@tty1.service keyhaven-first-boot@ttyS0.service keyhaven-banner.service
 systemctl enable systemd-networkd.service chrony.service open-vm-tools.service
@@ -31,4 +33,4 @@ for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_al
 done
 
 # The units must parse (offline: in a chroot nothing runs).
-SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no /etc/systemd/system/keyhaven.service /etc/systemd/system/keyhaven-configure.service /etc/systemd/system/keyhaven-firewall.service /etc/systemd/system/keyhaven-banner.service keyhaven-first-boot@tty1.service
+SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no /etc/systemd/system/keyhaven.service /etc/systemd/system/keyhaven-configure.service /etc/systemd/system/keyhaven-firewall.service /etc/systemd/system/keyhaven-banner.service /etc/systemd/system/keyhaven-mirror-peers.service /etc/systemd/system/keyhaven-mirror-peers.timer keyhaven-first-boot@tty1.service

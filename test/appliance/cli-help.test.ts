@@ -64,7 +64,7 @@ test('keyhaven --help lists exactly the commands that have usage lines, and each
 
 test('the command groups: every subcommand they advertise accepts --help', async () => {
   const groups: Record<string, string[]> = {
-    appliance: ['configure', 'first-boot', 'banner', 'server-config', 'rsyslog-conf', 'siem-conf'],
+    appliance: ['configure', 'first-boot', 'banner', 'server-config', 'mirror-peers', 'rsyslog-conf', 'siem-conf'],
     pki: ['init', 'server', 'client', 'sign-csr', 'revoke', 'list', 'crl'],
     firewall: ['render', 'check', 'apply'],
   };

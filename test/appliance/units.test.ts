@@ -7,10 +7,10 @@ import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const DIR = fileURLToPath(new URL('../../appliance/systemd/', import.meta.url));
-const units = readdirSync(DIR).filter((f) => f.endsWith('.service'));
+const units = readdirSync(DIR).filter((f) => f.endsWith('.service') || f.endsWith('.timer'));
 
 test('every unit parses (systemd-analyze verify)', () => {
-  for (const u of ['keyhaven-configure.service', 'keyhaven-firewall.service', 'keyhaven.service', 'keyhaven-banner.service', 'keyhaven-first-boot@.service']) assert.ok(units.includes(u), u);
+  for (const u of ['keyhaven-configure.service', 'keyhaven-firewall.service', 'keyhaven.service', 'keyhaven-banner.service', 'keyhaven-first-boot@.service', 'keyhaven-mirror-peers.service', 'keyhaven-mirror-peers.timer']) assert.ok(units.includes(u), u);
   // ExecStart programs (/usr/local/bin/keyhaven, /usr/bin/node) exist only in the image: only syntax
   // and directive errors count here.
   // A template is verified as an instance.
@@ -37,4 +37,14 @@ test('boot order: firewall, then settings, then network and key server', () => {
   const server = readFileSync(`${DIR}keyhaven.service`, 'utf8');
   assert.match(server, /^User=keyhaven$/m);
   assert.match(server, /^After=keyhaven-configure\.service/m);
+});
+
+test('the mirroring peers follow the group: a timer runs the sync, only once first boot is complete; the key server writes its mirror address as root before it starts', () => {
+  const timer = readFileSync(`${DIR}keyhaven-mirror-peers.timer`, 'utf8');
+  assert.match(timer, /^OnUnitActiveSec=30s$/m);
+  const sync = readFileSync(`${DIR}keyhaven-mirror-peers.service`, 'utf8');
+  assert.match(sync, /^ExecStart=\/usr\/local\/bin\/keyhaven appliance mirror-peers$/m);
+  assert.match(sync, /^ConditionPathExists=\/var\/lib\/keyhaven-appliance\/first-boot-complete$/m);
+  const server = readFileSync(`${DIR}keyhaven.service`, 'utf8');
+  assert.match(server, /^ExecStartPre=\+\/usr\/local\/bin\/keyhaven appliance server-config --write$/m);
 });

@@ -5,6 +5,9 @@ import { adminNetworksSet } from './admin-networks-set.js';
 import { auditTail } from './audit-tail.js';
 import { auditVerify } from './audit-verify.js';
 import { keyServerRestart } from './keyserver-restart.js';
+import { mirrorAdd } from './mirror-add.js';
+import { mirrorRemove } from './mirror-remove.js';
+import { mirrorStatus } from './mirror-status.js';
 import { networkSet } from './network-set.js';
 import { ntpSet } from './ntp-set.js';
 import { passwordSet } from './password-set.js';
@@ -43,6 +46,9 @@ const all: AdminAction[] = [
   pkiServerCertificate,
   pkiRenewServer,
   pkiCaCertificate,
+  mirrorStatus,
+  mirrorAdd,
+  mirrorRemove,
   passwordSet,
   sshKeyList,
   sshKeyAdd,

@@ -4,6 +4,7 @@ import { adminNetworksOption } from './admin-networks.js';
 import { auditVerifyOption } from './audit-verify.js';
 import { auditViewOption } from './audit-view.js';
 import { issueClientOption } from './issue-client.js';
+import { mirroringOption } from './mirroring.js';
 import { networkOption } from './network.js';
 import { ntpOption } from './ntp.js';
 import { passwordOption } from './password.js';
@@ -32,6 +33,7 @@ export const MENU_OPTIONS: readonly MenuOption[] = [
   revokeOption,
   renewServerCertificateOption,
   showCaCertificateOption,
+  mirroringOption,
   passwordOption,
   sshKeysOption,
   auditViewOption,
