@@ -12,8 +12,10 @@ import { promisify } from 'node:util';
 import { checkPassword } from '../accounts/password-policy.js';
 import { setAdminPassword } from '../accounts/admin-account.js';
 import { asDataOwner } from '../admin/data-owner.js';
+import type { WorkerResult } from '../admin/data-worker.js';
 import { appliancePaths, type AppliancePaths } from '../admin/paths.js';
 import { applySettings, PATHS, saveSettings } from '../boot/configure.js';
+import { ownAddress } from '../boot/own-address.js';
 import { ensureHostKeys, type HostKeyFingerprint } from '../ssh/host-keys.js';
 import { parseApplianceSettings, readApplianceSettings, type ApplianceSettings } from '../settings.js';
 import { recordFirstBoot } from './first-boot-record.js';
@@ -28,12 +30,20 @@ export interface PkiSummary {
   readonly kept: boolean;
 }
 
+/** The mirror group this appliance joined (data-worker.ts 'mirror.join'). */
+export type JoinedGroup = WorkerResult<'mirror.join'>;
+
 export interface FirstBootSystem {
   /** The settings this boot applied (from the OVF environment), or the defaults. */
   readSettings(): ApplianceSettings;
   /** Undoes what an interrupted earlier run created; then records that this run changes things. */
   beginChanges(): Promise<void>;
   applySettings(s: ApplianceSettings): Promise<void>;
+  /** With DHCP, the address the interface has now (the group reaches the key server there). */
+  ownAddress(): Promise<string | undefined>;
+  /** Joins the group the token names, before the key server first starts; a failure leaves nothing behind. */
+  joinGroup(token: string, advertise: string): Promise<JoinedGroup>;
+  /** The server certificate, and the CA unless the appliance joined a group (it has the group's then). */
   createPki(s: ApplianceSettings): Promise<PkiSummary>;
   setPassword(password: string, hostname: string): Promise<void>;
   /** Makes this appliance's own SSH host keys (none are shipped in the image); their fingerprints. */
@@ -54,9 +64,13 @@ function createPkiIn(paths: AppliancePaths, s: ApplianceSettings): Promise<PkiSu
   return asDataOwner(paths, 'first-boot.pki', { hostname: s.hostname, ip: s.address.mode === 'static' ? [s.address.address] : [] });
 }
 
+function joinIn(paths: AppliancePaths, token: string, advertise: string): Promise<JoinedGroup> {
+  return asDataOwner(paths, 'mirror.join', { token, advertise, anchorFile: paths.anchorFile });
+}
+
 /** Removes everything under the data directory an interrupted run left (the key server never ran). */
 async function emptyDataDir(paths: AppliancePaths): Promise<void> {
-  if (existsSync(paths.dataDir)) await asDataOwner(paths, 'first-boot.reset', {});
+  if (existsSync(paths.dataDir)) await asDataOwner(paths, 'first-boot.reset', { anchorFile: paths.anchorFile });
 }
 
 export function realSystem(): FirstBootSystem {
@@ -72,6 +86,8 @@ export function realSystem(): FirstBootSystem {
       saveSettings(s);
       await applySettings(s);
     },
+    ownAddress,
+    joinGroup: (token, advertise) => joinIn(paths, token, advertise),
     createPki: (s) => createPkiIn(paths, s),
     setPassword: (password, hostname) => setAdminPassword(password, { hostname }),
     sshHostKeys: () => ensureHostKeys('/'),
@@ -114,6 +130,12 @@ export function sandboxSystem(root: string, initial: ApplianceSettings = parseAp
       mkdirSync(join(root, 'etc/keyhaven'), { recursive: true });
       writeFileSync(join(root, 'etc/keyhaven/appliance.json'), `${JSON.stringify(s, null, 2)}\n`);
       log('apply settings');
+    },
+    ownAddress: async () => '192.0.2.10',
+    joinGroup: async (token, advertise) => {
+      const joined = await joinIn(paths, token, advertise);
+      log(`joined mirror group as ${joined.node}`);
+      return joined;
     },
     createPki: (s) => createPkiIn(paths, s),
     setPassword: async (password, hostname) => {

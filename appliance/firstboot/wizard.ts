@@ -1,5 +1,6 @@
 // The first-boot wizard (tty1 and the serial console, instead of a login prompt, until it completes):
-// confirm or correct the settings, set the admin password, create the CA and server certificate,
+// confirm or correct the settings, set the admin password, found a new mirror group or join one,
+// create the CA (or take the group's) and the server certificate,
 // apply the firewall, start the key server, record completion. Interrupted at any point, the next
 // run starts over: nothing counts until completion is recorded, and what a half run created is removed.
 import { input } from '@inquirer/prompts';
@@ -7,6 +8,8 @@ import { KeyhavenError } from '../errors.js';
 import type { ApplianceSettings } from '../settings.js';
 import { askNewPassword } from './password-form.js';
 import type { PromptContext } from './prompt-context.js';
+import { chooseGroup } from './group-form.js';
+import { settleGroup } from './join-step.js';
 import { confirmSettings } from './settings-form.js';
 import type { FirstBootSystem } from './system.js';
 
@@ -26,15 +29,18 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
     out(`\nKeyhaven ${o.version} — first boot\n${'='.repeat(40)}\nThis appliance is not configured yet. The key server and SSH stay off until you finish here.\n`);
     const settings = await confirmSettings(o.system.readSettings(), o.ctx);
     const adminPassword = await askNewPassword(settings.hostname, o.ctx);
+    const group = await chooseGroup(o.ctx);
     // SSH opens only to the admin networks; without any it stays closed (the menu can open it later).
-    const final: ApplianceSettings = { ...settings, network: { ...settings.network, ssh: { ...settings.network.ssh, enabled: settings.network.adminNetworks.length > 0 } } };
+    const chosen: ApplianceSettings = { ...settings, network: { ...settings.network, ssh: { ...settings.network.ssh, enabled: settings.network.adminNetworks.length > 0 } } };
 
     out('\nApplying…\n');
     await o.system.beginChanges();
-    await o.system.applySettings(final);
+    const settled = await settleGroup(o.system, chosen, group, o.ctx);
+    const final = settled.settings;
     out('  settings saved; network, time sources and firewall applied\n');
+    if (settled.joined) out(`  joined the mirror group as ${settled.joined.node}; 6002 open to ${final.network.mirroring.peers.join(', ') || 'no other server yet'}\n`);
     const pki = await o.system.createPki(final);
-    out(`  ${pki.kept ? 'kept the CA placed on the disk before first boot' : 'created the appliance CA and the server certificate'}\n`);
+    out(`  ${settled.joined ? "the server certificate issued by the group's CA" : pki.kept ? 'kept the CA placed on the disk before first boot' : 'created the appliance CA and the server certificate'}\n`);
     await o.system.setPassword(adminPassword, final.hostname);
     out('  admin password set\n');
     // Before SSH starts, so the fingerprints shown are those it serves.
@@ -54,6 +60,7 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
         '  Server certificate SHA-256',
         `    ${pki.serverFingerprint}`,
         `  KMIP (vCenter key provider) ${final.address.mode === 'static' ? final.address.address : final.hostname}:6000`,
+        `  Mirroring                   ${settled.joined ? `member of a group of ${settled.joined.members.filter((m) => !m.removed).length} servers: it serves every key of the group` : 'a group of one (add servers from the menu: Mirroring)'}`,
         `  SSH                         ${final.network.ssh.enabled ? `open to ${final.network.adminNetworks.join(', ')}` : 'closed (open it from the menu)'}`,
         'SSH host key fingerprints (ssh shows one of them at the first connection: they must match):',
         ...(hostKeys.length ? hostKeys.map((k) => `  ${k.label.padEnd(8)} ${k.fingerprint}`) : ['  (none yet: see the console banner after the next boot)']),

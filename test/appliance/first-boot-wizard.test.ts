@@ -63,8 +63,11 @@ test('confirmed settings, refused passwords, then a complete first boot', { time
   await answer(t, `${GOOD}x`, /The two passwords differ/);
   assert.ok(!existsSync(join(sb.root, 'var/lib/keyhaven-appliance/first-boot-started')), 'nothing changed before the password is settled');
   await answer(t, GOOD, /Repeat the password/);
-  await answer(t, GOOD, /Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
+  await answer(t, GOOD, /Join an existing mirror group[\s\S]*navigate/);
+  t.press('Enter'); // a new group
+  await t.waitForTail(/Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
   const screen = t.screen();
+  assert.match(screen, /Mirroring +a group of one/);
   // The fingerprints shown are those of the certificates written.
   const ca = new X509Certificate(readFileSync(join(sb.root, 'var/lib/keyhaven/pki/ca.crt')));
   assert.ok(screen.replace(/\s/g, '').includes(ca.fingerprint256), 'CA fingerprint shown');
@@ -79,6 +82,7 @@ test('confirmed settings, refused passwords, then a complete first boot', { time
   assert.equal(await t.exitStatus(), 0);
   const saved = JSON.parse(readFileSync(join(sb.root, 'etc/keyhaven/appliance.json'), 'utf8'));
   assert.equal(saved.network.ssh.enabled, true, 'SSH opened for the admin networks');
+  assert.deepEqual(saved.network.mirroring, { peers: [], restrictInbound: true }, 'a group of one: 6002 closed');
   const log = commands(sb.root).split('\n');
   assert.deepEqual(log.filter((l) => !l.startsWith('<')), ['apply settings', 'set admin password', 'systemctl start keyhaven.service', 'systemctl enable --now ssh.service', 'hand over tty1', '']);
   // First boot is in the administration audit log (HMAC chain intact) and the system log.
@@ -154,7 +158,9 @@ test('a run interrupted half-way is undone before the next one starts; what is m
   t.press('Enter');
   await t.waitFor(/\? New admin password/);
   await answer(t, GOOD, /Repeat the password/);
-  await answer(t, GOOD, /Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
+  await answer(t, GOOD, /Join an existing mirror group[\s\S]*navigate/);
+  t.press('Enter');
+  await t.waitForTail(/Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
   assert.match(t.screen(), /created the appliance CA/);
   assert.doesNotThrow(() => new X509Certificate(readFileSync(join(sb.root, 'var/lib/keyhaven/pki/ca.crt'))), 'a fresh, valid CA replaced the leftover');
   assert.match(commands(sb.root), /^reset partial first boot\n/);
