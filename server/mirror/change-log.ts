@@ -125,6 +125,15 @@ export class ChangeLog implements ChangeRecorder {
   }
 
   /**
+   * Whether this server holds exactly `bytes` as the replica of `uid` already: then merging them
+   * changes nothing, and the peer's version (a copy another peer forwarded too) need not be decoded.
+   */
+  holds(uid: string, bytes: Buffer): boolean {
+    const stored = this.store.storedReplica(uid);
+    return !!stored && stored.equals(bytes);
+  }
+
+  /**
    * Merges a peer's version of an object into ours. Refuses (KH_MIRROR_PROTOCOL) what no honest peer
    * sends: an object without its create, or material that does not match its fingerprint.
    */
@@ -145,16 +154,17 @@ export class ChangeLog implements ChangeRecorder {
     const unchanged = row?.replica && mergedBytes.equals(row.replica);
     if (unchanged) return { changed: false, ...(conflict ? { conflict } : {}), ...(aheadMs ? { aheadMs } : {}) };
     // The material: none once destroyed; ours when the create kept is the one we hold; else theirs.
-    const keepOurs = row?.object.hasMaterial && ours.created?.material !== undefined && merged.created?.material === ours.created.material;
+    const keepOurs = row?.hasMaterial && ours.created?.material !== undefined && merged.created?.material === ours.created.material;
     const write = merged.created?.material === undefined ? null : keepOurs ? 'keep' : material!;
     // Not sent back to the peer only when it holds all of it already (what we had is in theirs):
     // otherwise our part would never reach it.
     const onlyTheirs = mergedBytes.equals(incoming.bytes ?? encodeReplica(theirs));
-    this.write(merged, mergedBytes, write, row, onlyTheirs ? fromPeer : '');
+    this.write(merged, mergedBytes, write, row ?? null, onlyTheirs ? fromPeer : '');
     return { changed: true, ...(conflict ? { conflict } : {}), ...(aheadMs ? { aheadMs } : {}) };
   }
 
-  private write(replica: ObjectReplica, bytes: Buffer, material: Buffer | null | 'keep' | undefined, row: MirroredRow | undefined, fromPeer: string): void {
+  /** `row`: the object's row as read in this transaction (null: there is none). */
+  private write(replica: ObjectReplica, bytes: Buffer, material: Buffer | null | 'keep' | undefined, row: MirroredRow | null, fromPeer: string): void {
     const c = replica.created!;
     const { state, attributes } = materialize(replica);
     this.replaceInDigest(row?.replica, bytes);
@@ -164,10 +174,11 @@ export class ChangeLog implements ChangeRecorder {
       owner: c.owner,
       state,
       attributes,
-      material: material === undefined ? (row?.object.hasMaterial && c.material !== undefined ? 'keep' : null) : material,
+      material: material === undefined ? (row?.hasMaterial && c.material !== undefined ? 'keep' : null) : material,
       replica: bytes,
       changeSeq: ++this.last,
       fromPeer,
+      known: row,
     });
   }
 }

@@ -99,11 +99,14 @@ export class InboundSession {
         for (const it of batch.items) {
           let replica;
           const bytes = Buffer.from(it.r, 'utf8');
+          // A version held already (another peer forwarded it first): nothing to merge or decode.
+          if (this.ctx.changes.holds(it.u, bytes)) continue;
           try {
             replica = decodeReplica(bytes);
           } catch (err) {
             throw new KeyhavenError(ErrorCodes.MIRROR_PROTOCOL, `change ${it.seq}: ${(err as Error).message}`);
           }
+          if (replica.uid !== it.u) throw new KeyhavenError(ErrorCodes.MIRROR_PROTOCOL, `change ${it.seq} names object ${it.u} but carries ${replica.uid}`);
           const material = it.m === undefined ? undefined : Buffer.from(it.m, 'base64');
           const r = this.ctx.changes.applyRemote({ replica, bytes, ...(material ? { material } : {}) }, this.peer);
           material?.fill(0);

@@ -224,7 +224,7 @@ export class PeerLink {
           // A version the peer itself sent us (and nothing of ours merged in) goes back to nobody but others.
           if (row.fromPeer === this.member.node && last > this.resendUpTo) continue;
           const material = row.material();
-          const item: WireItem = { seq: last, r: row.replica!.toString('utf8') };
+          const item: WireItem = { seq: last, u: row.uid, r: row.replica!.toString('utf8') };
           if (material) item.m = material.toString('base64');
           items.push(item);
           bytes += item.r.length + (item.m?.length ?? 0);

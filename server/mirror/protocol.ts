@@ -34,7 +34,8 @@ const address = z.string().min(3).max(300);
 export const member = z.object({ node: id, address, removed: z.boolean(), stamp: z.string().min(1).max(128) }).strict();
 export type Member = z.infer<typeof member>;
 
-const item = z.object({ seq, r: z.string().min(2).max(1024 * 1024), m: z.string().max(8 * 1024 * 1024).optional() }).strict();
+// u: the object's Unique Identifier (its replica names it too): lets the receiver see it holds this version already.
+const item = z.object({ seq, u: z.string().min(1).max(1024), r: z.string().min(2).max(1024 * 1024), m: z.string().max(8 * 1024 * 1024).optional() }).strict();
 export type WireItem = z.infer<typeof item>;
 
 export const senderMessage = z.discriminatedUnion('t', [

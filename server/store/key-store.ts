@@ -87,6 +87,9 @@ export interface ChangeRecorder {
 
 /** An object as mirroring reads it: the row, decoded and verified, and its material unwrapped on demand. */
 export interface MirroredRow {
+  uid: string;
+  /** Whether it holds key material (object.hasMaterial, without decoding the attributes). */
+  hasMaterial: boolean;
   object: StoredObject;
   replica: Buffer | null;
   changeSeq: number | null;
@@ -106,6 +109,8 @@ export interface MergedObject {
   replica: Buffer;
   changeSeq: number;
   fromPeer: string;
+  /** The row as mirroring read it in this transaction (loadMirrored), or null: it read none. Saves reading it again. */
+  known?: MirroredRow | null;
 }
 
 /** Attribute instances one object may hold, and their total encoded size (64 KiB). */
@@ -185,6 +190,8 @@ export type StoreChange =
 export class KeyStore {
   private readonly stmts;
   private scrubScheduled = false;
+  /** The raw rows behind the MirroredRow views handed out (mergeRow reuses them instead of reading again). */
+  private readonly rawRows = new WeakMap<MirroredRow, MirrorRow>();
   private readonly savepoints: LazySavepoints;
   /** The row and wrap keys as KeyObjects: imported once rather than on every HMAC or decryption. */
   private readonly rowKey: KeyObject;
@@ -213,6 +220,7 @@ export class KeyStore {
       byUid: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE uid = ?`),
       bySeq: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE seq = ?`),
       mirroredByUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
+      replicaByUid: db.prepare('SELECT replica FROM objects WHERE uid = ?').pluck(),
       mirroredBySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
       update: db.prepare('UPDATE objects SET state = ?, attributes = ?, material = ?, mac = ?, replica = ?, change_seq = ?, from_peer = ? WHERE seq = ?'),
       changedSince: db.prepare('SELECT * FROM objects WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq LIMIT ?'),
@@ -412,8 +420,9 @@ export class KeyStore {
   }
 
   private mergeRow(m: MergedObject): number {
-    // Read (and checked) by mirroring a moment ago, in this transaction: read once more, not checked twice.
-    const current = this.stmts.mirroredByUid.get(m.uid) as MirrorRow | undefined;
+    // Read (and checked) by mirroring a moment ago, in this transaction: not read or checked again.
+    const current = m.known === null ? undefined : ((m.known && this.rawRows.get(m.known)) ?? (this.stmts.mirroredByUid.get(m.uid) as MirrorRow | undefined));
+    if (current && current.uid !== m.uid) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `a merge of ${m.uid} was given the row of ${current.uid}`);
     const mirrored = { replica: m.replica, changeSeq: m.changeSeq, fromPeer: m.fromPeer };
     if (!current) {
       if (m.material === 'keep') throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${m.uid} has no stored material to keep`);
@@ -432,7 +441,9 @@ export class KeyStore {
     const replica = this.openReplica(row.uid, row.replica);
     let object: StoredObject | undefined;
     const wrapKey = this.wrapKey;
-    return {
+    const mirrored: MirroredRow = {
+      uid: row.uid,
+      hasMaterial: row.material !== null,
       get object() {
         return (object ??= {
           seq: row.seq,
@@ -449,6 +460,17 @@ export class KeyStore {
       fromPeer: row.from_peer,
       material: () => (row.material === null ? undefined : unwrapMaterial(wrapKey, row.uid, row.object_type, row.material)),
     };
+    this.rawRows.set(mirrored, row);
+    return mirrored;
+  }
+
+  /**
+   * The object's stored replica (its HMAC checked), null when it has none yet, undefined when there is
+   * no such object: lets mirroring see that it holds a peer's version already without reading the row.
+   */
+  storedReplica(uid: string): Buffer | null | undefined {
+    const stored = this.stmts.replicaByUid.get(uid) as Buffer | null | undefined;
+    return stored === undefined ? undefined : this.openReplica(uid, stored);
   }
 
   /** The object as mirroring reads it (undefined: no such object here). */

@@ -20,6 +20,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { neverHeldObjects, type Db, type Statement } from './database.js';
+import { publicRandomBytes } from './public-random.js';
 
 export const DIGEST_META_KEY = 'store_digest';
 export const STORE_ID_META_KEY = 'store_id';
@@ -199,7 +200,7 @@ export class StoreDigest {
     plain.writeBigUInt64BE(BigInt(s.generation), 0);
     plain.writeBigUInt64BE(BigInt(s.rows), 8);
     s.digest.copy(plain, 16);
-    const fresh = randomBytes(SALT_BYTES + NONCE_BYTES);
+    const fresh = publicRandomBytes(SALT_BYTES + NONCE_BYTES);
     const salt = fresh.subarray(0, SALT_BYTES);
     const nonce = fresh.subarray(SALT_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.subkey(salt), nonce);

@@ -1,7 +1,8 @@
 // Key material is wrapped with AES-256-GCM before it reaches disk. The associated data binds the
 // ciphertext to its object (id and type), so a row's material copied into another row, or an
 // object type swapped, fails authentication instead of yielding a key.
-import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { publicRandomBytes } from './public-random.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 
 /** Envelope version 1: 0x01 ‖ nonce (12) ‖ tag (16) ‖ ciphertext. */
@@ -15,7 +16,7 @@ function aad(uid: string, objectType: number): Buffer {
 
 export function wrapMaterial(key: Buffer | KeyObject, uid: string, objectType: number, plaintext: Buffer): Buffer {
   // A random 96-bit nonce per wrap; far below the 2^32 wraps per key bound of NIST SP 800-38D §8.3.
-  const nonce = randomBytes(NONCE);
+  const nonce = publicRandomBytes(NONCE);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad(uid, objectType));
   const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -9,7 +9,7 @@ import { runParameters } from '../support/property.js';
 
 const messages = [
   { t: 'hello', versions: [1, 1], node: 'na', group: 'g1', log: 'l1', head: 7 },
-  { t: 'changes', items: [{ seq: 3, r: '{"u":"x"}', m: 'AAEC' }, { seq: 5, r: '{"u":"y"}' }], upTo: 6 },
+  { t: 'changes', items: [{ seq: 3, u: 'x', r: '{"u":"x"}', m: 'AAEC' }, { seq: 5, u: 'y', r: '{"u":"y"}' }], upTo: 6 },
   { t: 'digest', digest: 'ab'.repeat(32), head: 6, applied: 2 },
 ];
 
@@ -55,7 +55,7 @@ test('messages are checked: unknown types, extra fields, bad values are refused 
   const bad: [unknown, RegExp][] = [
     [{ t: 'hello', versions: [1, 1], node: 'na', group: 'g', log: 'l', head: 1, extra: 1 }, /malformed or unknown message "hello"/],
     [{ t: 'gossip' }, /unknown message "gossip"/],
-    [{ t: 'changes', items: [{ seq: -1, r: '{}' }], upTo: 1 }, /items\.0\.seq/],
+    [{ t: 'changes', items: [{ seq: -1, u: 'x', r: '{}' }], upTo: 1 }, /items\.0\.seq/],
     [{ t: 'hello', versions: [3, 1], node: 'na', group: 'g', log: 'l', head: 1 }, /versions are \[lowest, highest\]/],
     [{ t: 'hello', versions: [1, 1], node: 'n a', group: 'g', log: 'l', head: 1 }, /node/],
   ];

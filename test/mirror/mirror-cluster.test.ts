@@ -280,6 +280,41 @@ test('a server removed from the group is refused by all: nothing it makes afterw
   await kill9(c);
 });
 
+test("a peer whose log went backwards (its store restored) is sent everything again; an item naming another object than its replica is refused", async () => {
+  // A change on B, so that A has applied some of B's log.
+  const onB = await KmipTestClient.connect(ports.kmipB, files);
+  await send(onB, [createAes()]);
+  onB.socket.end();
+  await within(15_000, 'converged', converged);
+  const { default: Database } = await import('better-sqlite3');
+  const dbB = new Database(join(dirB, 'keyhaven.db'), { readonly: true });
+  const idB = JSON.parse(String((dbB.prepare(`SELECT value FROM meta WHERE key = 'mirror_identity'`).get() as { value: Buffer }).value)) as { node: string; group: string; log: string };
+  const someReplica = (dbB.prepare('SELECT uid, replica FROM objects WHERE change_seq IS NOT NULL LIMIT 1').get() as { uid: string; replica: Buffer });
+  dbB.close();
+  const dbA = new Database(join(dirA, 'keyhaven.db'), { readonly: true });
+  const appliedByA = (dbA.prepare('SELECT applied FROM mirror_cursors WHERE peer = ? AND log_id = ?').get(idB.node, idB.log) as { applied: number }).applied;
+  dbA.close();
+  assert.ok(appliedByA > 0, 'A has applied part of B\'s log');
+  // The connection presents B's node certificate and says hello as B.
+  const node = nodeCertificatePaths(dirB);
+  const asB = { cert: readFileSync(node.cert), key: readFileSync(node.key), ca: readFileSync(files.ca), checkServerIdentity: () => undefined };
+  const hello = (head: number) => ({ t: 'hello', versions: [1, 1], node: idB.node, group: idB.group, log: idB.log, head });
+  const welcomed = async (head: number) => {
+    const r = await probe(asB, [hello(head)]);
+    const w = r.received[0] as { t: string; applied: number };
+    assert.equal(w.t, 'welcome', JSON.stringify(r.received));
+    return w.applied;
+  };
+  assert.equal(await welcomed(appliedByA), appliedByA, 'a log at least as long as what A applied: resumed where A stands');
+  assert.equal(await welcomed(appliedByA - 1), 0, 'a log shorter than what A applied: everything again, from the start');
+  // The replica (past its 32-byte HMAC) of one object, shipped under another identifier.
+  const r = await probe(asB, [hello(appliedByA + 1), { t: 'changes', items: [{ seq: appliedByA + 1, u: `not-${someReplica.uid}`, r: someReplica.replica.subarray(32).toString('utf8') }], upTo: appliedByA + 1 }]);
+  const refused = r.received.find((m) => (m as { t: string }).t === 'refuse') as { reason: string } | undefined;
+  assert.ok(refused, `refused: ${JSON.stringify(r.received)}`);
+  assert.match(refused.reason, /names object not-.* but carries/);
+  await within(15_000, 'converged after the probes', converged);
+});
+
 test('a divergence the logs do not explain is found by the digest comparison, reported, and repaired', async () => {
   // B is stopped and told (in its own store) that it applied more of A's log than it did: A then
   // never sends those changes, and only the digest comparison can notice.
