@@ -228,6 +228,8 @@ export class MirrorService implements MirrorContext {
     const session = new InboundSession(peer!.node, conn, this, address);
     this.sessions.get(peer!.node)?.conn.end('replaced by a newer connection from the same peer');
     this.sessions.set(peer!.node, session);
+    // The peer is up (it just reached us): our link to it need not wait out its backoff.
+    this.links.get(peer!.node)?.retryNow();
     conn.start(
       (msg) => session.onMessage(msg),
       () => {

@@ -47,6 +47,8 @@ export class PeerLink {
   private lastDigestAt = 0;
   private backoff = BACKOFF_MIN_MS;
   private timer: NodeJS.Timeout | undefined;
+  /** The pending reconnection while backing off. */
+  private retry: NodeJS.Timeout | undefined;
   private stopped = false;
   private pumping = false;
   /** While a full resend runs (up to this position), versions that came from the peer are sent too. */
@@ -81,6 +83,7 @@ export class PeerLink {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     this.conn?.end('mirroring stopped');
   }
 
@@ -155,7 +158,20 @@ export class PeerLink {
     if (this.stopped) return;
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
-    setTimeout(() => this.connect(), delay * (0.75 + Math.random() / 2)).unref();
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.connect();
+    }, delay * (0.75 + Math.random() / 2));
+    this.retry.unref();
+  }
+
+  /** Connects now if the link is waiting out a backoff (the peer was heard from: it is back). */
+  retryNow(): void {
+    if (!this.retry || this.stopped) return;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.backoff = BACKOFF_MIN_MS;
+    this.connect();
   }
 
   private onMessage(conn: FramedSocket<ReceiverMessage>, msg: ReceiverMessage): void {
