@@ -34,6 +34,8 @@ export interface VmOptions {
   /** The serial console as a Unix socket (interactive), besides the log file. */
   readonly consoleSocket?: string;
   readonly memoryMiB?: number;
+  /** Virtual CPUs (default 2, as the OVF asks); two VMs at once on a 2-core host get 1 each. */
+  readonly cpus?: number;
 }
 
 export interface Vm {
@@ -47,7 +49,7 @@ export function startVm(o: VmOptions): Vm {
   const args = [
     '-machine', 'pc,accel=tcg',
     '-cpu', 'max',
-    '-smp', '2',
+    '-smp', String(o.cpus ?? 2),
     '-m', String(o.memoryMiB ?? 2048),
     '-display', 'none',
     '-monitor', 'none',
