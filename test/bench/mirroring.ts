@@ -605,6 +605,8 @@ interface CatchupResult {
   statusMs: number;
   endToEndRate: number;
   transferRate: number;
+  /** B's CPU (all threads) per change, from its banner to holding them all. */
+  cpuUsPerChange: number;
 }
 
 async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<CatchupResult> {
@@ -624,16 +626,19 @@ async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<
   const t1 = performance.now();
   const started = await group.startMember(1);
   const readyMs = started.readyMs;
+  const cpuAtReady = processCpuMs(started.pid);
   // Poll B over KMIP for A's newest change: A and C each ship their log in order (C's holds A's changes in
   // A's order), so once B serves it, B has applied everything made before it, from whichever sent it first.
   const onB = await KmipTestClient.connect(b.kmipPort, group.files);
   const get = request([withUid(Enum.Operation.Get, sentinel)], { minor: o.minor });
   let appliedMs: number;
+  let cpuMs: number;
   try {
     for (;;) {
       const r = parseResponse(await onB.send(get));
       if (r.items[0]?.status === Enum.ResultStatus.Success) {
         appliedMs = performance.now() - t1;
+        cpuMs = processCpuMs(started.pid) - cpuAtReady;
         break;
       }
       if (performance.now() - t1 > 600_000) throw new Error('B did not catch up within 600 s');
@@ -668,6 +673,7 @@ async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<
     statusMs,
     endToEndRate: (n * 1000) / appliedMs,
     transferRate: (n * 1000) / (appliedMs - linkMs),
+    cpuUsPerChange: (cpuMs * 1000) / n,
   };
   log(`  B started again with the same command: banner after ${secs(readyMs)}, links to B up after ${linkUp.map((l) => `${secs(l.ms)} (${l.name}'s)`).join(', ')}, ` +
     `B serves A's newest change after ${secs(appliedMs)}, A's status shows B's queue empty and equal digests by ${secs(statusMs)} (status files: 1 s resolution)`);
@@ -889,6 +895,7 @@ async function mirroringSections(o: MirroringOptions, log: Log): Promise<Mirrori
       const c = await catchupRun(o, group!, log);
       line(`catch-up of ${fmtInt(c.changes)} changes: ${fmtInt(c.endToEndRate)} changes/s from B's restart to B holding them (${secs(c.appliedMs)}; status confirmed by ${secs(c.statusMs)}) ` +
         `(goal ≥ 20,000/s): ${verdict(c.endToEndRate >= 20_000)}; from the first peer's link up (${secs(c.linkMs)} after the restart; B's own start-up ${secs(c.readyMs)}): ${fmtInt(c.transferRate)} changes/s: ${verdict(c.transferRate >= 20_000)}`);
+      line(`  B's CPU per change caught up: ${fmtInt(c.cpuUsPerChange)} µs (from its banner on; a figure the machine's other load inflates far less than the rate): ${fmtInt(1e6 / c.cpuUsPerChange)} changes/s on a core of its own`);
       if (c.endToEndRate < 20_000 || c.transferRate < 20_000) missed.add('catchup');
     }
   } finally {
