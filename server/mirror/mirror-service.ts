@@ -8,7 +8,7 @@ import path from 'node:path';
 import tls, { type TLSSocket } from 'node:tls';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { KmipService } from '../kmip-service.js';
-import { ensureNodeCertificate, mirrorNodeOf } from '../pki/mirror-node.js';
+import { ensureNodeCertificate, mirrorNodeOf, NODE_RENEW_BEFORE_DAYS } from '../pki/mirror-node.js';
 import { issuedCertificates, mergeIssued } from '../pki/issued-merge.js';
 import type { IssuedCertificate } from '../pki/store.js';
 import { pkiPaths, readCrlInfo } from '../pki/index.js';
@@ -47,6 +47,8 @@ const STATUS_EVERY_MS = 1000;
 const LAG_WINDOW_MS = 60_000;
 /** How often the member list and the PKI index are checked for changes made outside the server (the CLI, the menu). */
 const WATCH_EVERY_MS = 2000;
+/** How often the node certificate's remaining validity is checked (renewNodeCertificate). */
+const RENEW_CHECK_EVERY_MS = 3_600_000;
 const LAG_SAMPLES = 200_000;
 
 export class MirrorService implements MirrorContext {
@@ -60,6 +62,7 @@ export class MirrorService implements MirrorContext {
   private nodeTls: NodeTls;
   private statusTimer: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private membersSeen = '';
   private indexSeen = 0;
   private crlSeen = 0;
@@ -133,6 +136,8 @@ export class MirrorService implements MirrorContext {
     svc.watch();
     svc.watchTimer = setInterval(() => svc.watch(), WATCH_EVERY_MS);
     svc.watchTimer.unref();
+    svc.renewTimer = setInterval(() => void svc.renewNodeCertificate(), RENEW_CHECK_EVERY_MS);
+    svc.renewTimer.unref();
     svc.writeStatus();
     return svc;
   }
@@ -292,6 +297,25 @@ export class MirrorService implements MirrorContext {
       }
     } catch (err) {
       this.o.log('warn', `checking the member list and PKI for changes failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Replaces the node certificate before it expires (ensureNodeCertificate decides): new handshakes,
+   * ours and to peers, present the new one; open connections keep theirs.
+   */
+  async renewNodeCertificate(now = Date.now()): Promise<boolean> {
+    try {
+      const certs = await ensureNodeCertificate(this.o.dataDir, this.identity.group, this.identity.node, now);
+      if (!certs.issued) return false;
+      const p = pkiPaths(this.o.dataDir);
+      this.nodeTls = { ...this.nodeTls, cert: Buffer.concat([fs.readFileSync(certs.cert), fs.readFileSync(p.caCert)]), key: fs.readFileSync(certs.key) };
+      this.server?.setSecureContext({ ca: this.nodeTls.ca, cert: this.nodeTls.cert, key: this.nodeTls.key, crl: this.nodeTls.crl });
+      this.report('info', 'Mirror Certificate Renewed', `this server's node certificate was close to its end (${NODE_RENEW_BEFORE_DAYS} days or less) and was replaced`);
+      return true;
+    } catch (err) {
+      this.report('error', 'Mirror Certificate Renewal Failed', `renewing this server's node certificate failed: ${(err as Error).message}; it is tried again within the hour`);
+      return false;
     }
   }
 
@@ -520,6 +544,7 @@ export class MirrorService implements MirrorContext {
     }
     if (this.statusTimer) clearInterval(this.statusTimer);
     if (this.watchTimer) clearInterval(this.watchTimer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
     for (const l of this.links.values()) l.stop();
     for (const s of this.sessions.values()) s.conn.end('server stopping');
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

@@ -39,16 +39,23 @@ export function mirrorNodeOf(x509: X509Certificate | undefined): { group: string
   return undefined;
 }
 
+/** A node certificate this close to its end is replaced (the service checks every hour). */
+export const NODE_RENEW_BEFORE_DAYS = 30;
+
 /**
- * Issues this server's node certificate unless one for this group and node exists. Needs the CA key
- * (every member holds the group's CA: see server/mirror/join.ts).
+ * Issues this server's node certificate unless one for this group and node exists that is valid for
+ * more than NODE_RENEW_BEFORE_DAYS after `now`: an expired node certificate would cut the server off
+ * from its group, so it is renewed (a new key) well before. Needs the CA key (every member holds the
+ * group's CA: see server/mirror/join.ts). `issued`: a new certificate was written.
  */
-export async function ensureNodeCertificate(dataDir: string, group: string, node: string): Promise<NodeCertificatePaths> {
+export async function ensureNodeCertificate(dataDir: string, group: string, node: string, now = Date.now()): Promise<NodeCertificatePaths & { issued: boolean }> {
   const out = nodeCertificatePaths(dataDir);
   if (fs.existsSync(out.cert) && fs.existsSync(out.key)) {
     const { X509Certificate } = await import('node:crypto');
-    const named = mirrorNodeOf(new X509Certificate(fs.readFileSync(out.cert)));
-    if (named?.group === group && named.node === node) return out;
+    const x509 = new X509Certificate(fs.readFileSync(out.cert));
+    const named = mirrorNodeOf(x509);
+    const fresh = Date.parse(x509.validTo) - now > NODE_RENEW_BEFORE_DAYS * 86_400_000;
+    if (named?.group === group && named.node === node && fresh) return { ...out, issued: false };
   }
   const p = pkiPaths(dataDir);
   const key = await generateRsaKey(2048);
@@ -68,6 +75,6 @@ export async function ensureNodeCertificate(dataDir: string, group: string, node
     const idx = readIndex(p);
     idx.certificates.push(indexEntry(leaf, `mirror-${node}`, 'server', 'generated', path.relative(p.root, out.cert)));
     writeIndex(p, idx);
-    return out;
+    return { ...out, issued: true };
   });
 }
