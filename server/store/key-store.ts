@@ -222,7 +222,7 @@ export class KeyStore {
       mirroredByUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
       replicaByUid: db.prepare('SELECT replica FROM objects WHERE uid = ?').pluck(),
       mirroredBySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
-      update: db.prepare('UPDATE objects SET state = ?, attributes = ?, material = ?, mac = ?, replica = ?, change_seq = ?, from_peer = ? WHERE seq = ?'),
+      update: db.prepare('UPDATE objects SET object_type = ?, owner = ?, state = ?, attributes = ?, material = ?, mac = ?, replica = ?, change_seq = ?, from_peer = ? WHERE seq = ?'),
       changedSince: db.prepare('SELECT * FROM objects WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq LIMIT ?'),
       latestChanged: db.prepare('SELECT * FROM objects WHERE change_seq IS NOT NULL ORDER BY change_seq DESC LIMIT 1'),
       unmirrored: db.prepare('SELECT seq FROM objects WHERE seq > ? AND change_seq IS NULL ORDER BY seq LIMIT ?'),
@@ -396,7 +396,7 @@ export class KeyStore {
     const replica = this.sealReplica(o.uid, m?.replica ?? null);
     const row = { seq: o.seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
     const mac = this.seal(row);
-    this.stmts.update.run(o.state, attributes, material, mac, replica, m?.changeSeq ?? null, m?.fromPeer ?? null, o.seq);
+    this.stmts.update.run(o.objectType, o.owner, o.state, attributes, material, mac, replica, m?.changeSeq ?? null, m?.fromPeer ?? null, o.seq);
     this.digest.update(o.seq, current.mac, mac);
     this.stmts.indexDelete.run(o.seq);
     this.index(o.seq, o.owner, o.attributes);
@@ -430,8 +430,11 @@ export class KeyStore {
       if (m.material) o.material = m.material;
       return this.insertRow(o, mirrored);
     }
-    const object: StoredObject = { seq: current.seq, uid: m.uid, objectType: current.object_type, owner: current.owner, state: m.state, attributes: m.attributes, hasMaterial: current.material !== null };
-    const material = m.material === 'keep' ? current.material : m.material === null ? null : wrapMaterial(this.wrapKey, m.uid, current.object_type, m.material);
+    // The type and owner are the create's the merge kept: another server's earlier create of the same
+    // identifier (a collision) replaces ours whole, and its material is wrapped for its type.
+    if (m.material === 'keep' && m.objectType !== current.object_type) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `object ${m.uid} keeps its material but changes its type`);
+    const object: StoredObject = { seq: current.seq, uid: m.uid, objectType: m.objectType, owner: m.owner, state: m.state, attributes: m.attributes, hasMaterial: current.material !== null };
+    const material = m.material === 'keep' ? current.material : m.material === null ? null : wrapMaterial(this.wrapKey, m.uid, m.objectType, m.material);
     return this.updateRow(object, material === null, { ...mirrored, material }, current);
   }
 

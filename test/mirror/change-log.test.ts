@@ -258,3 +258,28 @@ test("a replica changed outside Keyhaven is refused where mirroring reads it; Ge
   assert.throws(() => a!.store.loadMirrored('k9'), (e: unknown) => e instanceof KeyhavenError && e.code === ErrorCodes.STORE_CORRUPT && /mirroring state of object k9 failed its integrity check/.test(e.message));
   assert.equal(a!.store.load('k9')?.uid, 'k9', 'the row itself still verifies');
 });
+
+test('two servers creating one identifier (a collision): both keep the earlier create whole — type, owner, material — and the row reads back', (t) => {
+  const [a, b] = servers(2, t);
+  const early = keyBlock(randomBytes(32));
+  const late = keyBlock(randomBytes(16));
+  a!.store.insert({ uid: 'same', objectType: Enum.ObjectType.SymmetricKey, owner: 'alice', state: S.PreActive, attributes: [], material: early });
+  // b's create is stamped after a's (its clock has seen a moment pass).
+  const waitUntil = Date.now() + 2;
+  while (Date.now() < waitUntil) {
+    /* the next millisecond */
+  }
+  b!.store.insert({ uid: 'same', objectType: Enum.ObjectType.SecretData, owner: 'bob', state: S.PreActive, attributes: [], material: late });
+  const toB = b!.log.applyRemote({ replica: decodeReplica(a!.store.changedSince(0, 1e9, 10)[0]!.replica!), material: early }, a!.name);
+  assert.match(toB.conflict?.problem ?? '', /created twice/, 'the collision is reported');
+  ship(b!, a!);
+  for (const s of [a!, b!]) {
+    const got = s.store.loadWithMaterial('same');
+    assert.ok(got, `${s.name} holds the object`);
+    assert.equal(got.object.objectType, Enum.ObjectType.SymmetricKey, `${s.name}: the earlier create's type`);
+    assert.equal(got.object.owner, 'alice', `${s.name}: the earlier create's owner`);
+    assert.deepEqual(got.material, early, `${s.name}: the earlier create's material`);
+    assert.equal(s.store.scanOwner('bob', 0, 10, 'oldest').length, 0, `${s.name}: nothing left under the later create's owner`);
+  }
+  assert.equal(a!.log.digest(), b!.log.digest());
+});
