@@ -133,3 +133,40 @@ test('first boot joins a mirror group: bad tokens and an unreachable member leav
     onB.socket.destroy();
   }
 });
+
+test('a join that fails can give way to a new group: the appliance then has its own CA and 6002 closed', { timeout: 300_000 }, async () => {
+  const root = join(dir, 'root-new');
+  mkdirSync(root);
+  const paths = appliancePaths(root);
+  const settings = join(dir, 'settings-new.json');
+  writeFileSync(settings, JSON.stringify({ hostname: 'kms03.example.com', address: { mode: 'static', address: '10.1.2.5', prefix: 24, gateway: '10.1.2.1' } }));
+  const t = Terminal.start([process.execPath, KEYHAVEN, 'appliance', 'first-boot', '--tty', 'tty1', '--sandbox', root, '--settings', settings]);
+  terminals.push(t);
+  const enter = async (text: string, expect: RegExp, timeoutMs?: number) => {
+    t.type(text);
+    t.press('Enter');
+    await t.waitForTail(expect, timeoutMs, 8);
+  };
+  // A token of a CA nobody here has, naming a port nothing listens on.
+  const token = `KHJ1.${Buffer.from(JSON.stringify({ a: `127.0.0.1:${await freePort()}`, f: Array(32).fill('AB').join(':'), s: 'B'.repeat(32) })).toString('base64url')}`;
+  await t.waitFor(/Are these settings correct\?/);
+  t.press('Enter');
+  await t.waitFor(/\? New admin password/);
+  await enter(GOOD, /Repeat the password/);
+  await enter(GOOD, /Join an existing mirror group[\s\S]*navigate/);
+  t.press('Down', 'Enter');
+  await t.waitForTail(/\? Join token/, 20_000, 8);
+  await enter(token, /\? Is this the CA fingerprint the member's menu showed\? \(y\/N\)/);
+  await enter('y', /What now\?[\s\S]*Create a new mirror group instead/, 60_000);
+  assert.ok(!existsSync(paths.anchorFile), 'no anchor left by the attempt');
+  t.press('Down', 'Down', 'Enter');
+  await t.waitForTail(/Press Enter for the login prompt/, 120_000, 8);
+  const screen = t.history();
+  assert.match(screen, /created the appliance CA and the server certificate/);
+  assert.match(screen, /Mirroring +a group of one/);
+  t.press('Enter');
+  assert.equal(await t.exitStatus(), 0);
+  const ca = new X509Certificate(readFileSync(join(paths.dataDir, 'pki/ca.crt')));
+  assert.notEqual(ca.fingerprint256, Array(32).fill('AB').join(':'));
+  assert.deepEqual((JSON.parse(readFileSync(paths.settings, 'utf8')) as { network: { mirroring: unknown } }).network.mirroring, { peers: [], restrictInbound: true });
+});
