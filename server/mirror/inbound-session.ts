@@ -24,6 +24,11 @@ export class InboundSession {
     private readonly address: string,
   ) {}
 
+  /** The peer said hello and was welcomed: its changes reach us on this connection. */
+  get established(): boolean {
+    return this.log !== undefined && !this.conn.closed;
+  }
+
   onMessage(msg: SenderMessage): void {
     if (msg.t !== 'hello' && this.log === undefined) return this.refuse('the first message must be hello');
     switch (msg.t) {
@@ -36,7 +41,7 @@ export class InboundSession {
         this.applied = this.ctx.group.applied(this.peer, msg.log);
         // The peer's log is behind what we applied of it (its store was restored): take all of it again.
         if (this.applied > msg.head) this.applied = 0;
-        this.conn.send({ t: 'welcome', version: agreed.version, node: this.ctx.identity.node, applied: this.applied });
+        this.conn.send({ t: 'welcome', version: agreed.version, node: this.ctx.identity.node, applied: this.applied, hears: this.ctx.hears() });
         return;
       }
       case 'changes':
@@ -65,7 +70,8 @@ export class InboundSession {
         // being joins, both hold the same objects): a different digest then is a divergence.
         const mine = this.ctx.digestView(this.peer);
         const comparable = this.applied === msg.head && msg.applied === mine.head && this.queue.length === 0 && !this.applying;
-        const result = !comparable ? 'not-comparable' : mine.digest === msg.digest ? 'match' : 'differ';
+        // A partial sender left out versions of members we hear: a difference may be theirs, still on its way.
+        const result = !comparable ? 'not-comparable' : mine.digest === msg.digest ? 'match' : msg.partial ? 'not-comparable' : 'differ';
         this.conn.send({ t: 'digest-result', result, digest: mine.digest });
         if (result === 'differ') {
           this.ctx.report('error', 'Mirror Divergence', `${this.peer} (${this.address}) holds other objects than this server although both have applied each other's changes; each sends the other everything again to repair`, this.peer);
@@ -131,7 +137,7 @@ export class InboundSession {
         this.applied = Math.max(this.applied, batch.upTo);
         this.ctx.recordLag(walls);
         if (firstProblem) this.ctx.report('error', 'Mirror Conflict', firstProblem, this.peer);
-        this.conn.send({ t: 'ack', upTo: batch.upTo });
+        this.conn.send({ t: 'ack', upTo: batch.upTo, hears: this.ctx.hears() });
         this.next();
       },
     );

@@ -41,6 +41,8 @@ export interface MirrorContext {
   issuedCertificates(): IssuedCertificate[];
   /** A peer's issued certificates (and revocations): merged into ours (server/pki/issued-merge.ts). */
   mergePki(certificates: IssuedCertificate[], peer: string): void;
+  /** The members whose links to this server are up (their changes reach it directly). */
+  hears(): string[];
   /** A peer acknowledged our log up to `upTo` (durably applied). */
   peerAcked(upTo: number): void;
   /** Changes made at these wall times (their stamps) are now durable here: replication lag samples. */

@@ -439,6 +439,10 @@ export class MirrorService implements MirrorContext {
     return { changes: ms.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: ms.length === 0 ? null : ms[ms.length - 1]! };
   }
 
+  hears(): string[] {
+    return [...this.sessions].filter(([, s]) => s.established).map(([node]) => node);
+  }
+
   auditApplied(peer: string, address: string, changed: number, received: number, upTo: number): void {
     this.o.service.auditEvent({ identity: `mirror:${peer}`, address }, 'Mirror Apply', `${changed} of ${received} objects changed here, from ${peer}'s log up to ${upTo}`, 'success');
   }
@@ -522,6 +526,7 @@ export class MirrorService implements MirrorContext {
       ...(s?.lastError ? { lastError: s.lastError } : {}),
       ...(s?.lastDigestCheck ? { lastDigestCheck: s.lastDigestCheck } : {}),
       ...(ahead ? { clockAheadMs: ahead } : {}),
+      ...(s ? { sentObjects: s.sentObjects, notPassedOn: s.notPassedOn } : {}),
     };
   }
 

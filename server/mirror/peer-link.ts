@@ -34,6 +34,9 @@ export interface LinkStatus {
   acked: number;
   lastError?: string;
   lastDigestCheck?: { at: string; result: 'match' | 'differ' | 'not-comparable' };
+  /** Object versions sent to it, and versions of other members not passed on because it hears them (this run). */
+  sentObjects: number;
+  notPassedOn: number;
 }
 
 export class PeerLink {
@@ -53,13 +56,27 @@ export class PeerLink {
   private pumping = false;
   /** While a full resend runs (up to this position), versions that came from the peer are sent too. */
   private resendUpTo = 0;
+  /** The members whose changes reach the peer directly (it said so in its last welcome or ack). */
+  private peerHears = new Set<string>();
+  /**
+   * For each member whose versions were not passed on because the peer hears it, the first position
+   * skipped so. Should the peer stop hearing that member before a digest match shows it holds all we
+   * hold, sending starts again from there: a member cut off from the peer (or lost for good) still
+   * reaches it through us.
+   */
+  private readonly skippedFrom = new Map<string, number>();
+  /** Up to this position, versions from members the peer hears are passed on all the same (sendSkipped). */
+  private forwardUpTo = 0;
+  /** Our last position when the pending digest comparison was asked, and whether we had skipped versions then. */
+  private digestHead = 0;
+  private digestPartial = false;
   readonly status: LinkStatus;
 
   constructor(
     private member: Member,
     private readonly ctx: MirrorContext,
   ) {
-    this.status = { node: member.node, address: member.address, connected: false, acked: 0 };
+    this.status = { node: member.node, address: member.address, connected: false, acked: 0, sentObjects: 0, notPassedOn: 0 };
   }
 
   get node(): string {
@@ -181,6 +198,7 @@ export class PeerLink {
         this.ready = true;
         this.backoff = BACKOFF_MIN_MS;
         this.sent = this.acked = msg.applied;
+        this.heard(msg.hears);
         this.status.connected = true;
         this.status.acked = msg.applied;
         this.status.since = new Date().toISOString();
@@ -196,8 +214,9 @@ export class PeerLink {
       case 'ack': {
         const first = this.inFlight.shift();
         if (!first || first.upTo !== msg.upTo) return conn.end(`an acknowledgement of ${msg.upTo} that was not expected`);
-        this.acked = msg.upTo;
-        this.status.acked = msg.upTo;
+        this.acked = Math.max(this.acked, msg.upTo);
+        this.status.acked = this.acked;
+        this.heard(msg.hears);
         this.ctx.peerAcked(msg.upTo);
         this.pump();
         return;
@@ -205,6 +224,11 @@ export class PeerLink {
       case 'digest-result':
         this.digestAsked = undefined;
         this.status.lastDigestCheck = { at: new Date().toISOString(), result: msg.result };
+        // The peer holds all we held when asking: nothing skipped up to then needs sending again.
+        if (msg.result === 'match') for (const [origin, first] of this.skippedFrom) if (first <= this.digestHead) this.skippedFrom.delete(origin);
+        // Not the same although both sides had applied each other's logs: what we skipped may not have
+        // reached it (a member slow or gone). Send it, so that the next comparison is a full one.
+        if (msg.result === 'not-comparable' && this.digestPartial && this.inFlight.length === 0) this.sendSkipped();
         if (msg.result === 'differ') {
           this.ctx.report('error', 'Mirror Divergence', `${this.member.node} holds other objects than this server although both have applied each other's changes (its digest ${msg.digest.slice(0, 16)}…); sending it everything again to repair`, this.member.node);
           this.resendAll();
@@ -213,6 +237,27 @@ export class PeerLink {
       case 'joined':
         return conn.end('an unexpected joined message');
     }
+  }
+
+  /** The peer's latest `hears`: a member it no longer hears gets what we skipped of it sent after all. */
+  private heard(hears: string[] | undefined): void {
+    this.peerHears = new Set(hears ?? []);
+    const gone = [...this.skippedFrom.keys()].filter((origin) => !this.peerHears.has(origin));
+    if (gone.length > 0) this.sendSkipped(gone);
+  }
+
+  /** Sends again from the first position skipped for `origins` (all by default); the peer's merge keeps what it has. */
+  private sendSkipped(origins: string[] = [...this.skippedFrom.keys()]): void {
+    let from = Infinity;
+    for (const origin of origins) {
+      from = Math.min(from, this.skippedFrom.get(origin) ?? Infinity);
+      this.skippedFrom.delete(origin);
+    }
+    if (from === Infinity) return;
+    // Everything from there to our present head is passed on, whoever the peer hears.
+    this.forwardUpTo = Math.max(this.forwardUpTo, this.ctx.durableHead());
+    if (from <= this.sent) this.sent = from - 1;
+    this.pump();
   }
 
   private pump(): void {
@@ -237,8 +282,16 @@ export class PeerLink {
         for (const row of rows) {
           processed++;
           last = row.changeSeq!;
-          // A version the peer itself sent us (and nothing of ours merged in) goes back to nobody but others.
-          if (row.fromPeer === this.member.node && last > this.resendUpTo) continue;
+          // A version the peer itself sent us (and nothing of ours merged in) goes back to nobody but others;
+          // one from a member the peer hears reaches it from that member (not passed on: see skippedFrom).
+          if (row.fromPeer && last > this.resendUpTo) {
+            if (row.fromPeer === this.member.node) continue;
+            if (this.peerHears.has(row.fromPeer) && last > this.forwardUpTo) {
+              if (!this.skippedFrom.has(row.fromPeer)) this.skippedFrom.set(row.fromPeer, last);
+              this.status.notPassedOn++;
+              continue;
+            }
+          }
           const material = row.material();
           const item: WireItem = { seq: last, u: row.uid, r: row.replica!.toString('utf8') };
           if (material) item.m = material.toString('base64');
@@ -248,6 +301,7 @@ export class PeerLink {
         }
         if (processed === rows.length && rows.length < BATCH_OBJECTS) last = upTo;
         conn.send({ t: 'changes', items, upTo: last });
+        this.status.sentObjects += items.length;
         this.inFlight.push({ upTo: last, at: Date.now() });
         this.sent = last;
       }
@@ -271,7 +325,9 @@ export class PeerLink {
       this.lastDigestAt = now;
       this.digestAsked = now;
       const view = this.ctx.digestView(this.member.node);
-      conn.send({ t: 'digest', digest: view.digest, head: view.head, applied: view.applied });
+      this.digestHead = view.head;
+      this.digestPartial = this.skippedFrom.size > 0;
+      conn.send({ t: 'digest', digest: view.digest, head: view.head, applied: view.applied, ...(this.digestPartial ? { partial: true } : {}) });
     }
     this.pump();
   }

@@ -11,11 +11,16 @@
 //   hello {versions, node, group, log, head} →
 //                                           ← welcome {version, node, applied}   (or refuse)
 //   changes {items, upTo}                   →
-//                                           ← ack {upTo}                         (after a durable commit)
+//                                           ← ack {upTo, hears}                  (after a durable commit)
 //   members {members}                       →   (the group's member list, when it changes)
 //   pki {certificates}                      →   (the certificates it issued and revoked, when they change)
 //   digest {digest, head, applied}          →
 //                                           ← digest-result {result, digest}
+//
+// `hears` (welcome, ack): the members whose changes reach the receiver directly (their links to it
+// are up). The sender does not pass on to it what came from them (peer-link.ts); until a digest
+// comparison matches, its digests are `partial`: a difference then is what those members have not
+// delivered yet, not a divergence.
 //
 // A server that is not a member yet connects without a certificate and sends one message, join:
 //   join {versions, token, node, address}   →
@@ -43,7 +48,7 @@ export const senderMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('changes'), items: z.array(item).max(4096), upTo: seq }).strict(),
   z.object({ t: z.literal('members'), members: z.array(member).max(64) }).strict(),
   z.object({ t: z.literal('pki'), certificates: z.array(issuedEntry).max(100_000) }).strict(),
-  z.object({ t: z.literal('digest'), digest: z.string().regex(/^[0-9a-f]{64}$/), head: seq, applied: seq }).strict(),
+  z.object({ t: z.literal('digest'), digest: z.string().regex(/^[0-9a-f]{64}$/), head: seq, applied: seq, partial: z.boolean().optional() }).strict(),
   z.object({
     t: z.literal('join'),
     versions,
@@ -55,9 +60,9 @@ export const senderMessage = z.discriminatedUnion('t', [
 export type SenderMessage = z.infer<typeof senderMessage>;
 
 export const receiverMessage = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('welcome'), version: z.number().int().min(1), node: id, applied: seq }).strict(),
+  z.object({ t: z.literal('welcome'), version: z.number().int().min(1), node: id, applied: seq, hears: z.array(id).max(64).optional() }).strict(),
   z.object({ t: z.literal('refuse'), code: z.string().max(64), reason: z.string().max(2000) }).strict(),
-  z.object({ t: z.literal('ack'), upTo: seq }).strict(),
+  z.object({ t: z.literal('ack'), upTo: seq, hears: z.array(id).max(64).optional() }).strict(),
   z.object({ t: z.literal('digest-result'), result: z.enum(['match', 'differ', 'not-comparable']), digest: z.string().max(64) }).strict(),
   z.object({
     t: z.literal('joined'),

@@ -19,6 +19,9 @@ export interface PeerStatus {
   lastError?: string;
   lastDigestCheck?: { at: string; result: 'match' | 'differ' | 'not-comparable' };
   clockAheadMs?: number;
+  /** Object versions sent to it since this server started, and versions of other members not passed on because it hears them. */
+  sentObjects?: number;
+  notPassedOn?: number;
 }
 
 export interface MirrorStatus {

@@ -104,7 +104,7 @@ interface MirrorStatus {
   digest: string;
   head: number;
   objects: number;
-  peers: { node: string; address: string; connected: boolean; queueDepth: number; lagSeconds: number | null; lastError?: string }[];
+  peers: { node: string; address: string; connected: boolean; queueDepth: number; lagSeconds: number | null; lastError?: string; sentObjects?: number; notPassedOn?: number }[];
 }
 
 async function mirrorStatus(i: number): Promise<MirrorStatus | string> {
@@ -288,6 +288,10 @@ test(`mirroring under faults: ${ROUNDS} rounds of partitions, kill -9, SIGSTOP a
   const ended = outcomes(history.ops);
   const count = (o: string) => Object.entries(ended).reduce((n, [k, v]) => n + (k.endsWith(` ${o}`) ? v : 0), 0);
   t.diagnostic(`TOTAL: ${rounds} rounds in ${((Date.now() - started) / 1000).toFixed(0)} s, seed ${base} (rounds use seed + round index); ${kills9} kill -9; ${history.ops.length} operations sent (${count('ok')} acknowledged, ${count('refused')} refused, ${count('unknown')} unanswered); ${total.changesChecked} changes checked in the rounds; lost ${total.lost}, resurrected ${total.resurrected}, diverged ${total.diverged}, backward ${total.backward}, stale ${total.stale}, invented ${total.invented}, phantom ${total.phantom}; convergence max ${maxConvergeMs} ms, mean ${rounds ? Math.round(sumConvergeMs / rounds) : 0} ms`);
+  // Since each server's last start: how much of what came from a member was left to that member to deliver.
+  const links = (await Promise.all(dirs.map((_, i) => mirrorStatus(i)))).flatMap((s) => (typeof s === 'string' ? [] : s.peers));
+  const sum = (k: 'sentObjects' | 'notPassedOn') => links.reduce((n, p) => n + (p[k] ?? 0), 0);
+  t.diagnostic(`links since their servers' last start: ${sum('sentObjects')} object versions sent, ${sum('notPassedOn')} not passed on (the receiver heard their origin)`);
   t.diagnostic(`FINAL re-check of every round's objects (${final.ms !== undefined ? `converged in ${final.ms} ms` : 'NOT converged'}): ${formatTally(all.tally)}`);
   assert.deepEqual(failures.slice(0, 50), [], `${failures.length} problems`);
 });
