@@ -62,7 +62,11 @@ const infoOf = (i: pki.ServerCertificateInfo): z.input<typeof serverInfo> => ({ 
 
 const absolute = z.string().max(4096).refine(isAbsolute, 'must be an absolute path');
 const member = z.object({ node: text(64), address: text(300), removed: z.boolean() }).strict();
-/** server/mirror/status-file.ts MirrorStatus, checked field by field (the owner's account writes it). */
+/**
+ * server/mirror/status-file.ts MirrorStatus, checked field by field (the owner's account writes it).
+ * Fields this schema does not know are dropped, not refused: the key server may report more than the
+ * menu shows.
+ */
 const peerStatus = z
   .object({
     node: text(64),
@@ -77,7 +81,7 @@ const peerStatus = z
     lastDigestCheck: z.object({ at: text(64), result: z.enum(['match', 'differ', 'not-comparable']) }).strict().optional(),
     clockAheadMs: z.number().optional(),
   })
-  .strict();
+  .strip();
 const msOrNull = z.number().min(0).nullable();
 export const mirrorStatus = z
   .object({
@@ -94,7 +98,7 @@ export const mirrorStatus = z
     peers: z.array(peerStatus).max(64),
     updatedAt: text(64),
   })
-  .strict();
+  .strip();
 export type MirrorStatusResult = z.output<typeof mirrorStatus>;
 
 /** Removes everything in the data directory (and the anchor beside it): first boot starting over. */

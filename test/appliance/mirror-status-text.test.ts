@@ -1,8 +1,10 @@
 // The mirroring status as the menu prints it, from the status the key server writes: each peer
 // connected or not and since when, whether we hear it, queue, lag, last error, last digest comparison;
-// a group of one and a server that never ran with mirroring say so; removed members are listed apart.
+// a group of one and a server that never ran with mirroring say so; removed members are listed apart;
+// the helper keeps what it knows of the status file and refuses wrong values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mirrorStatus } from '../../appliance/admin/data-worker.js';
 import { mirrorStatusText } from '../../appliance/menu/mirroring/status-text.js';
 
 const base = {
@@ -39,4 +41,13 @@ test('each peer: link and since when, queue, lag, hearing, digest comparison, la
   assert.match(text, /Peer n3 at 10\.0\.0\.3:6002: NOT CONNECTED since 2026-12-06 08:00:00Z\n  queue 120 changes, lag 3600\.3 s; we do not hear it\n  last digest comparison: none yet\n  last error: connect ETIMEDOUT 10\.0\.0\.3:6002\n  its clock is 90 s ahead of ours: check NTP/);
   assert.doesNotMatch(text, /Peer n4/);
   assert.match(text, /Removed: n4 \(10\.0\.0\.4:6002\)/);
+});
+
+test("the helper's check of the status the key server wrote: fields it does not know are dropped, wrong ones refused", () => {
+  const peer = { node: 'n2', address: '10.0.0.2:6002', removed: false, connected: true, inbound: true, queueDepth: 0, lagSeconds: 0 };
+  const parsed = mirrorStatus.parse({ ...base, peers: [{ ...peer, sentObjects: 5 }], newerField: 1 });
+  assert.deepEqual(parsed.peers[0], peer);
+  assert.ok(!('newerField' in parsed));
+  assert.throws(() => mirrorStatus.parse({ ...base, peers: [{ ...peer, queueDepth: -1 }] }));
+  assert.throws(() => mirrorStatus.parse({ ...base, running: 'yes' }));
 });
