@@ -9,7 +9,7 @@ import { ErrorCodes, KeyhavenError } from './errors.js';
 import { GroupState, newId } from './mirror/group-state.js';
 import { formatHlc } from './mirror/hlc.js';
 import { JOIN_TOKEN_TTL_MS, requestJoin } from './mirror/join.js';
-import { formatJoinToken, joinAddress } from './mirror/join-token.js';
+import { formatJoinToken, joinAddress, parseJoinToken } from './mirror/join-token.js';
 import type { Member } from './mirror/protocol.js';
 import { readMirrorStatus, type MirrorStatus } from './mirror/status-file.js';
 import { ensureDir, MODE_PUBLIC, MODE_SECRET, pkiPaths, writeFileAtomic } from './pki/store.js';
@@ -54,10 +54,13 @@ export async function joinGroup(config: Config, token: string | (() => Promise<s
     }
     const p = pkiPaths(config.dataDir);
     const node = newId('n');
-    const joined = await requestJoin(typeof token === 'string' ? token : await token(), node, advertise);
-    if (fs.existsSync(p.caCert) && new X509Certificate(fs.readFileSync(p.caCert)).fingerprint256 !== new X509Certificate(joined.pki.caCert).fingerprint256) {
+    const text = typeof token === 'string' ? token : await token();
+    // Checked before the member is asked: a join refused here afterwards would leave the group a
+    // member that never comes, and the token used. (requestJoin checks the member's CA is the token's.)
+    if (fs.existsSync(p.caCert) && new X509Certificate(fs.readFileSync(p.caCert)).fingerprint256 !== parseJoinToken(text).caFingerprint) {
       throw new KeyhavenError(ErrorCodes.MIRROR_JOIN_REFUSED, `${p.caCert} is another CA than the group's: a server joins with a data directory without a CA (move ${p.root} away first)`);
     }
+    const joined = await requestJoin(text, node, advertise);
     ensureDir(p.root);
     writeFileAtomic(p.caKey, joined.pki.caKey, MODE_SECRET);
     writeFileAtomic(p.crl, joined.pki.crl, MODE_PUBLIC);

@@ -426,13 +426,16 @@ export const WORKER_OPS = {
     timeoutMs: KEYGEN_MS,
     async run(dataDir, p) {
       const { joinGroup } = await import('../../server/run.js');
-      const fresh = readdirSync(dataDir).length === 0;
+      const before = new Set(readdirSync(dataDir));
+      const anchorBefore = existsSync(p.anchorFile);
       mkdirSync(dirname(p.anchorFile), { recursive: true, mode: 0o700 });
       try {
         const joined = await joinGroup(parseConfig({ dataDir, store: { anchorFile: p.anchorFile } }, 'the data directory'), p.token, p.advertise);
         return { ...joined, members: joined.members.map((m) => ({ node: m.node, address: m.address, removed: m.removed })) };
       } catch (err) {
-        if (fresh) emptyDataDir(dataDir, p.anchorFile);
+        // What the attempt made goes (the store, the master key, the anchor); what was there stays.
+        for (const e of readdirSync(dataDir)) if (!before.has(e)) rmSync(join(dataDir, e), { recursive: true, force: true });
+        if (!anchorBefore) rmSync(p.anchorFile, { force: true });
         throw err;
       }
     },

@@ -10,8 +10,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { asDataOwner } from '../../appliance/admin/data-owner.js';
 import { appliancePaths } from '../../appliance/admin/paths.js';
-import { Enum } from '../../server/index.js';
+import { Enum, initPki } from '../../server/index.js';
 import { KmipTestClient } from '../support/kmip-client.js';
 import { createAes, withUid } from '../support/requests.js';
 import { Terminal } from '../support/terminal.js';
@@ -169,4 +170,24 @@ test('a join that fails can give way to a new group: the appliance then has its 
   const ca = new X509Certificate(readFileSync(join(paths.dataDir, 'pki/ca.crt')));
   assert.notEqual(ca.fingerprint256, Array(32).fill('AB').join(':'));
   assert.deepEqual((JSON.parse(readFileSync(paths.settings, 'utf8')) as { network: { mirroring: unknown } }).network.mirroring, { peers: [], restrictInbound: true });
+});
+
+test('a data directory with another CA is refused before the member is asked: the token stays unused, the CA placed there stays, nothing else is left', { timeout: 120_000 }, async () => {
+  const memberDir = join(dir, 'member-ca');
+  const ports = { kmip: await freePort(), mirror: await freePort() };
+  const member = await started(tryStartWith(['dev', '--data-dir', memberDir, '--kmip-port', String(ports.kmip), '--mirror-port', String(ports.mirror)], 60_000));
+  await within(10_000, "the member's banner", async () => /mirroring: /.test(member.stdout()));
+  const { token } = JSON.parse((await runCli(['mirror', 'token', '--data-dir', memberDir, '--json'])).stdout) as { token: string };
+  const other = appliancePaths(join(dir, 'root-other-ca'));
+  mkdirSync(other.dataDir, { recursive: true });
+  await initPki(other.dataDir, { name: 'another-ca', bits: 2048 });
+  await assert.rejects(asDataOwner(other, 'mirror.join', { token, advertise: '10.1.2.6:6002', anchorFile: other.anchorFile }), /is another CA than the group's/);
+  assert.deepEqual(readdirSync(other.dataDir), ['pki'], 'the CA placed there stays; the store the attempt opened is gone');
+  assert.ok(!existsSync(other.anchorFile), 'no anchor left');
+  // The member was never asked: its token still joins a server with an empty data directory.
+  const fresh = appliancePaths(join(dir, 'root-fresh'));
+  mkdirSync(fresh.dataDir, { recursive: true });
+  const joined = await asDataOwner(fresh, 'mirror.join', { token, advertise: '10.1.2.7:6002', anchorFile: fresh.anchorFile });
+  assert.equal(joined.result, 'joined');
+  assert.deepEqual(joined.members.map((m) => m.address).sort(), [`127.0.0.1:${ports.mirror}`, '10.1.2.7:6002'].sort());
 });
