@@ -421,7 +421,8 @@ export class KeyStore {
 
   private mergeRow(m: MergedObject): number {
     // Read (and checked) by mirroring a moment ago, in this transaction: not read or checked again.
-    const current = m.known === null ? undefined : ((m.known && this.rawRows.get(m.known)) ?? (this.stmts.mirroredByUid.get(m.uid) as MirrorRow | undefined));
+    // (Reading known.replica makes sure the row was checked.)
+    const current = m.known === null ? undefined : ((m.known && m.known.replica !== undefined && this.rawRows.get(m.known)) || (this.stmts.mirroredByUid.get(m.uid) as MirrorRow | undefined));
     if (current && current.uid !== m.uid) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `a merge of ${m.uid} was given the row of ${current.uid}`);
     const mirrored = { replica: m.replica, changeSeq: m.changeSeq, fromPeer: m.fromPeer };
     if (!current) {
@@ -440,14 +441,23 @@ export class KeyStore {
 
   /** The row checked (seal and replica HMAC); its attributes decoded only when asked for (a sender never does). */
   private mirroredRow(row: MirrorRow): MirroredRow {
-    this.verified(row);
-    const replica = this.openReplica(row.uid, row.replica);
+    // Checked (row seal, replica HMAC) once, when its contents are first read: a sender skips many rows
+    // by their routing fields alone (change_seq, from_peer), which decide only what is sent, not what.
+    let replica: Buffer | null | undefined;
+    const check = () => {
+      if (replica === undefined) {
+        this.verified(row);
+        replica = this.openReplica(row.uid, row.replica);
+      }
+      return replica;
+    };
     let object: StoredObject | undefined;
     const wrapKey = this.wrapKey;
     const mirrored: MirroredRow = {
       uid: row.uid,
       hasMaterial: row.material !== null,
       get object() {
+        check();
         return (object ??= {
           seq: row.seq,
           uid: row.uid,
@@ -458,10 +468,15 @@ export class KeyStore {
           hasMaterial: row.material !== null,
         });
       },
-      replica,
+      get replica() {
+        return check();
+      },
       changeSeq: row.change_seq,
       fromPeer: row.from_peer,
-      material: () => (row.material === null ? undefined : unwrapMaterial(wrapKey, row.uid, row.object_type, row.material)),
+      material: () => {
+        check();
+        return row.material === null ? undefined : unwrapMaterial(wrapKey, row.uid, row.object_type, row.material);
+      },
     };
     this.rawRows.set(mirrored, row);
     return mirrored;

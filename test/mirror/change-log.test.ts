@@ -255,7 +255,12 @@ test("a replica changed outside Keyhaven is refused where mirroring reads it; Ge
   const forged = Buffer.from(stored.replica);
   forged.writeUInt8(forged.readUInt8(forged.length - 3) ^ 0x01, forged.length - 3); // a byte of the JSON after the 32-byte HMAC
   a!.store.db.prepare("UPDATE objects SET replica = ? WHERE uid = 'k9'").run(forged);
-  assert.throws(() => a!.store.loadMirrored('k9'), (e: unknown) => e instanceof KeyhavenError && e.code === ErrorCodes.STORE_CORRUPT && /mirroring state of object k9 failed its integrity check/.test(e.message));
+  const corrupt = (e: unknown) => e instanceof KeyhavenError && e.code === ErrorCodes.STORE_CORRUPT && /mirroring state of object k9 failed its integrity check/.test(e.message);
+  // Checked when its contents are read (its replica, material or attributes); where it is in the log is not content.
+  assert.throws(() => a!.store.loadMirrored('k9')!.replica, corrupt);
+  assert.throws(() => a!.store.changedSince(0, 1e9, 10)[0]!.material(), corrupt);
+  assert.throws(() => a!.store.changedSince(0, 1e9, 10)[0]!.object, corrupt);
+  assert.equal(a!.store.changedSince(0, 1e9, 10)[0]!.fromPeer, null);
   assert.equal(a!.store.load('k9')?.uid, 'k9', 'the row itself still verifies');
 });
 
