@@ -336,6 +336,9 @@ async function main(argv: string[]): Promise<number> {
       serial.line(password);
       await serial.waitFor(/Repeat the password/, 60_000);
       serial.line(password);
+      // A new mirror group (the first choice): the appliance as most are deployed.
+      await serial.waitFor(/Mirror group[\s\S]*Join an existing mirror group/, 60_000);
+      serial.line('');
       await serial.waitFor(/Press Enter for the login prompt/, 600_000);
       serial.line('');
       log(`first boot completed on the serial console after ${((Date.now() - started) / 1000).toFixed(0)} s`);
