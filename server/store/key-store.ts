@@ -187,6 +187,19 @@ export type StoreChange =
   | { kind: 'update'; object: StoredObject; destroyMaterial: boolean }
   | { kind: 'merge'; object: MergedObject };
 
+/** A stored row as the object it holds (its seal checked by the caller). */
+function objectOf(row: Row): StoredObject {
+  return {
+    seq: row.seq,
+    uid: row.uid,
+    objectType: row.object_type,
+    owner: row.owner,
+    state: row.state,
+    attributes: decodeAttributes(row.attributes),
+    hasMaterial: row.material !== null,
+  };
+}
+
 export class KeyStore {
   private readonly stmts;
   private scrubScheduled = false;
@@ -356,16 +369,7 @@ export class KeyStore {
 
   private fromRow(row: Row | undefined): StoredObject | undefined {
     if (!row) return undefined;
-    this.verified(row);
-    return {
-      seq: row.seq,
-      uid: row.uid,
-      objectType: row.object_type,
-      owner: row.owner,
-      state: row.state,
-      attributes: decodeAttributes(row.attributes),
-      hasMaterial: row.material !== null,
-    };
+    return objectOf(this.verified(row));
   }
 
   load(uid: string): StoredObject | undefined {
@@ -421,8 +425,8 @@ export class KeyStore {
 
   private mergeRow(m: MergedObject): number {
     // Read (and checked) by mirroring a moment ago, in this transaction: not read or checked again.
-    // (Reading known.replica makes sure the row was checked.)
-    const current = m.known === null ? undefined : ((m.known && m.known.replica !== undefined && this.rawRows.get(m.known)) || (this.stmts.mirroredByUid.get(m.uid) as MirrorRow | undefined));
+    if (m.known) void m.known.replica; // reading it checks the row, if mirroring did not already
+    const current = m.known === null ? undefined : ((m.known && this.rawRows.get(m.known)) ?? (this.stmts.mirroredByUid.get(m.uid) as MirrorRow | undefined));
     if (current && current.uid !== m.uid) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `a merge of ${m.uid} was given the row of ${current.uid}`);
     const mirrored = { replica: m.replica, changeSeq: m.changeSeq, fromPeer: m.fromPeer };
     if (!current) {
@@ -458,15 +462,7 @@ export class KeyStore {
       hasMaterial: row.material !== null,
       get object() {
         check();
-        return (object ??= {
-          seq: row.seq,
-          uid: row.uid,
-          objectType: row.object_type,
-          owner: row.owner,
-          state: row.state,
-          attributes: decodeAttributes(row.attributes),
-          hasMaterial: row.material !== null,
-        });
+        return (object ??= objectOf(row));
       },
       get replica() {
         return check();
