@@ -283,11 +283,13 @@ export class KmipService {
     if (!epoch) return;
     this.epoch = undefined;
     try {
+      this.o.store.flushDeferred();
       this.o.audit.sealHead();
       this.commitStmt.run();
     } catch (err) {
       // Nothing of this epoch is stored, so nothing of it may be acknowledged.
       this.o.store.takeTransactionWrites();
+      this.o.store.discardDeferred();
       try {
         this.rollbackStmt.run();
       } catch {

@@ -10,7 +10,8 @@
 //
 // The group digest is a sum over objects of SHA-256 of each object's replica as stored (its encoding
 // is canonical: replica-codec.ts), updated with each write; two servers that applied the same changes
-// hold the same sum, whatever the order.
+// hold the same sum, whatever the order. Like the store digest it is summed in memory during a
+// transaction and written once, before the commit (the DeferredState half of this class).
 import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { Db, Statement } from '../store/database.js';
@@ -45,6 +46,8 @@ export class ChangeLog implements ChangeRecorder {
   private adoptedUpTo = 0;
   private readonly readDigest: Statement;
   private readonly writeDigest: Statement;
+  /** The group digest as the open transaction's writes left it (written by flush, before the commit). */
+  private pendingDigest: Buffer | undefined;
 
   constructor(
     private readonly db: Db,
@@ -69,7 +72,7 @@ export class ChangeLog implements ChangeRecorder {
 
   /** The group digest: equal on two servers exactly when they hold the same objects (hex). */
   digest(): string {
-    return this.storedDigest().toString('hex');
+    return (this.pendingDigest ?? this.storedDigest()).toString('hex');
   }
 
   private storedDigest(): Buffer {
@@ -79,10 +82,27 @@ export class ChangeLog implements ChangeRecorder {
 
   /** Replaces an object's contribution: `before` and `after` are its stored (canonical) replica bytes. */
   private replaceInDigest(before: Buffer | null | undefined, after: Buffer): void {
-    const d = this.storedDigest();
+    const d = (this.pendingDigest ??= this.storedDigest());
     if (before) subtractFrom(d, contribution(before));
     addInto(d, contribution(after));
-    this.writeDigest.run(d);
+  }
+
+  mark(): Buffer | undefined {
+    return this.pendingDigest && Buffer.from(this.pendingDigest);
+  }
+
+  restore(mark: unknown): void {
+    this.pendingDigest = mark === undefined ? undefined : Buffer.from(mark as Buffer);
+  }
+
+  flush(): void {
+    if (!this.pendingDigest) return;
+    this.writeDigest.run(this.pendingDigest);
+    this.pendingDigest = undefined;
+  }
+
+  discard(): void {
+    this.pendingDigest = undefined;
   }
 
   /** The material's fingerprint in a replica: an HMAC under the group key (reveals nothing of a weak secret). */

@@ -21,10 +21,22 @@ const GROUP_KEY = 'mirror_group_key';
 export const newId = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
 
 export class GroupState {
+  /** Prepared once: a cursor is read and written with every batch applied. */
+  private readonly stmts;
+
   constructor(
     private readonly db: Db,
     private readonly store: KeyStore,
-  ) {}
+  ) {
+    this.stmts = {
+      cursor: db.prepare('SELECT log_id, applied FROM mirror_cursors WHERE peer = ?'),
+      cursors: db.prepare('SELECT peer, log_id, applied FROM mirror_cursors'),
+      setCursor: db.prepare(
+        'INSERT INTO mirror_cursors (peer, log_id, applied, updated) VALUES (?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET log_id = excluded.log_id, applied = excluded.applied, updated = excluded.updated',
+      ),
+      members: db.prepare('SELECT node, address, removed, stamp FROM mirror_members ORDER BY node'),
+    };
+  }
 
   identity(): GroupIdentity | undefined {
     const row = this.db.prepare(`SELECT value FROM meta WHERE key = '${IDENTITY_KEY}'`).get() as { value: Buffer } | undefined;
@@ -55,7 +67,7 @@ export class GroupState {
   }
 
   members(): Member[] {
-    return (this.db.prepare('SELECT node, address, removed, stamp FROM mirror_members ORDER BY node').all() as { node: string; address: string; removed: number; stamp: string }[]).map(
+    return (this.stmts.members.all() as { node: string; address: string; removed: number; stamp: string }[]).map(
       (r) => ({ node: r.node, address: r.address, removed: r.removed === 1, stamp: r.stamp }),
     );
   }
@@ -81,21 +93,19 @@ export class GroupState {
 
   /** How far this server has applied `peer`'s log `log` (0: nothing, or another log of the peer's). */
   applied(peer: string, log: string): number {
-    const r = this.db.prepare('SELECT log_id, applied FROM mirror_cursors WHERE peer = ?').get(peer) as { log_id: string; applied: number } | undefined;
+    const r = this.stmts.cursor.get(peer) as { log_id: string; applied: number } | undefined;
     return r && r.log_id === log ? r.applied : 0;
   }
 
   /** Every peer's cursor (for the status and the digest comparison). */
   cursors(): Map<string, { log: string; applied: number }> {
-    const rows = this.db.prepare('SELECT peer, log_id, applied FROM mirror_cursors').all() as { peer: string; log_id: string; applied: number }[];
+    const rows = this.stmts.cursors.all() as { peer: string; log_id: string; applied: number }[];
     return new Map(rows.map((r) => [r.peer, { log: r.log_id, applied: r.applied }]));
   }
 
   /** Records, inside the transaction that applied them, how far `peer`'s log is applied. */
   setApplied(peer: string, log: string, applied: number): void {
-    this.db
-      .prepare('INSERT INTO mirror_cursors (peer, log_id, applied, updated) VALUES (?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET log_id = excluded.log_id, applied = excluded.applied, updated = excluded.updated')
-      .run(peer, log, applied, new Date().toISOString());
+    this.stmts.setCursor.run(peer, log, applied, new Date().toISOString());
   }
 
   /** A new join token's secret (returned once; only its hash is kept), valid for `ttlMs`. */

@@ -272,26 +272,28 @@ export class PeerLink {
     try {
       const upTo = this.ctx.durableHead();
       while (this.inFlight.length < WINDOW && this.sent < upTo && conn.queuedBytes < BATCH_BYTES * 2) {
-        const rows = this.ctx.store.changedSince(this.sent, upTo, BATCH_OBJECTS);
+        const routes = this.ctx.store.changeRoutes(this.sent, upTo, BATCH_OBJECTS);
         const items: WireItem[] = [];
         let bytes = 0;
         // No rows left below upTo (positions of rolled-back writes, or rows written again since): the
         // peer is told it is at upTo all the same, so its position matches ours for the digest check.
-        let last = rows.length === 0 ? upTo : this.sent;
+        let last = routes.length === 0 ? upTo : this.sent;
         let processed = 0;
-        for (const row of rows) {
+        for (const [changeSeq, fromPeer] of routes) {
           processed++;
-          last = row.changeSeq!;
+          last = changeSeq;
           // A version the peer itself sent us (and nothing of ours merged in) goes back to nobody but others;
           // one from a member the peer hears reaches it from that member (not passed on: see skippedFrom).
-          if (row.fromPeer && last > this.resendUpTo) {
-            if (row.fromPeer === this.member.node) continue;
-            if (this.peerHears.has(row.fromPeer) && last > this.forwardUpTo) {
-              if (!this.skippedFrom.has(row.fromPeer)) this.skippedFrom.set(row.fromPeer, last);
+          if (fromPeer && last > this.resendUpTo) {
+            if (fromPeer === this.member.node) continue;
+            if (this.peerHears.has(fromPeer) && last > this.forwardUpTo) {
+              if (!this.skippedFrom.has(fromPeer)) this.skippedFrom.set(fromPeer, last);
               this.status.notPassedOn++;
               continue;
             }
           }
+          // Read in the same turn as its route (no write in between): it is there.
+          const row = this.ctx.store.loadChanged(changeSeq)!;
           const material = row.material();
           const item: WireItem = { seq: last, u: row.uid, r: row.replica!.toString('utf8') };
           if (material) item.m = material.toString('base64');
@@ -299,7 +301,14 @@ export class PeerLink {
           bytes += item.r.length + (item.m?.length ?? 0);
           if (bytes >= BATCH_BYTES) break;
         }
-        if (processed === rows.length && rows.length < BATCH_OBJECTS) last = upTo;
+        if (processed === routes.length && routes.length < BATCH_OBJECTS) last = upTo;
+        if (items.length === 0) {
+          // Nothing for the peer (all of it came from the peer or from members it hears): the bare
+          // advance waits for the next batch, or for tick() once the link is idle. Sent at once it
+          // cost the peer a transaction, an fsync and an acknowledgement per batch we applied.
+          this.sent = last;
+          continue;
+        }
         conn.send({ t: 'changes', items, upTo: last });
         this.status.sentObjects += items.length;
         this.inFlight.push({ upTo: last, at: Date.now() });
@@ -318,6 +327,11 @@ export class PeerLink {
     const now = Date.now();
     const oldest = this.inFlight[0];
     if (oldest && now - oldest.at > ANSWER_TIMEOUT_MS) return conn.end(`no acknowledgement for ${ANSWER_TIMEOUT_MS / 1000} s`);
+    // Idle with positions passed over (pump): the peer learns it is at our head (its digest comparison needs that).
+    if (this.inFlight.length === 0 && this.sent > this.acked) {
+      conn.send({ t: 'changes', items: [], upTo: this.sent });
+      this.inFlight.push({ upTo: this.sent, at: now });
+    }
     if (this.digestAsked !== undefined && now - this.digestAsked > ANSWER_TIMEOUT_MS) return conn.end(`no digest answer for ${ANSWER_TIMEOUT_MS / 1000} s`);
     // Compare digests when idle (everything sent is acknowledged); it also tells a silent peer from a live one.
     if (this.digestAsked === undefined && this.inFlight.length === 0 && now - this.lastDigestAt >= DIGEST_EVERY_MS) {

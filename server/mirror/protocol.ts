@@ -86,6 +86,32 @@ export function agreeVersion(theirs: readonly [number, number]): { version: numb
   return { version: high };
 }
 
+const ITEM_KEYS = new Set(['seq', 'u', 'r', 'm']);
+const isSeq = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isText = (v: unknown, min: number, max: number) => typeof v === 'string' && v.length >= min && v.length <= max;
+
+/**
+ * The `changes` message checked by hand, by the rules of `item` and `senderMessage` above (a test
+ * holds the two to the same verdicts): zod took about 12 µs per item, a tenth of what applying a
+ * mirrored change costs. Returns what is wrong, or undefined.
+ */
+export function checkChanges(j: Record<string, unknown>): string | undefined {
+  for (const k of Object.keys(j)) if (k !== 't' && k !== 'items' && k !== 'upTo') return `${k} is not a field of changes`;
+  if (!isSeq(j.upTo)) return 'upTo is not a position';
+  const items = j.items;
+  if (!Array.isArray(items) || items.length > 4096) return 'items is not a list of at most 4096';
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i] as Record<string, unknown>;
+    if (typeof it !== 'object' || it === null || Array.isArray(it)) return `items.${i} is not an object`;
+    for (const k of Object.keys(it)) if (!ITEM_KEYS.has(k)) return `items.${i}.${k} is not a field of an item`;
+    if (!isSeq(it.seq)) return `items.${i}.seq is not a position`;
+    if (!isText(it.u, 1, 1024)) return `items.${i}.u is not a text of 1 to 1024 characters`;
+    if (!isText(it.r, 2, 1024 * 1024)) return `items.${i}.r is not a text of 2 to ${1024 * 1024} characters`;
+    if (it.m !== undefined && !isText(it.m, 0, 8 * 1024 * 1024)) return `items.${i}.m is not a text of at most ${8 * 1024 * 1024} characters`;
+  }
+  return undefined;
+}
+
 /** A message parsed and checked, or a sentence saying what is wrong with it. */
 export function parseMessage<T>(schema: z.ZodType<T>, body: Buffer): { ok: true; message: T } | { ok: false; problem: string } {
   let json: unknown;
@@ -93,6 +119,10 @@ export function parseMessage<T>(schema: z.ZodType<T>, body: Buffer): { ok: true;
     json = JSON.parse(body.toString('utf8'));
   } catch {
     return { ok: false, problem: 'a message that is not JSON' };
+  }
+  if (schema === (senderMessage as unknown) && typeof json === 'object' && json !== null && (json as { t?: unknown }).t === 'changes') {
+    const problem = checkChanges(json as Record<string, unknown>);
+    return problem === undefined ? { ok: true, message: json as T } : { ok: false, problem: `a malformed or unknown message "changes": ${problem}` };
   }
   const r = schema.safeParse(json);
   if (!r.success) {

@@ -8,7 +8,36 @@
 // savepoint, a release hands the mark to the enclosing one (or to the transaction), a rollback drops
 // it. takeTransactionWrites() then says whether the transaction about to commit holds a write, so
 // durability follows from the writes themselves rather than from each caller remembering.
+//
+// A writer may keep state in memory for the whole transaction and store it once, at its commit (the
+// store digest, sealed once per transaction rather than once per write): each issued savepoint takes
+// a mark of that state, a rollback to it restores the mark, and a savepoint that began the transaction
+// (none was open) has the state stored before its RELEASE commits.
 import type { Db, Statement } from './database.js';
+
+/** State a writer keeps in memory for the open transaction and stores once, just before it commits. */
+export interface DeferredState {
+  /** A copy of the state as it is now (taken when a savepoint is issued). */
+  mark(): unknown;
+  /** Back to a mark: the savepoint it was taken at was rolled back. */
+  restore(mark: unknown): void;
+  /** Stores the state in the database (inside the transaction, just before COMMIT). */
+  flush(): void;
+  /** The transaction was rolled back: forgets the state. */
+  discard(): void;
+}
+
+const NOTHING_DEFERRED: DeferredState = { mark: () => undefined, restore: () => {}, flush: () => {}, discard: () => {} };
+
+interface Savepoint {
+  name: string;
+  issued: boolean;
+  wrote: boolean;
+  /** The deferred state's mark, taken when issued. */
+  mark?: unknown;
+  /** Issued outside any transaction: its RELEASE commits. */
+  beganTransaction?: boolean;
+}
 
 interface Statements {
   begin: Statement;
@@ -18,12 +47,15 @@ interface Statements {
 
 export class LazySavepoints {
   /** Savepoints asked for, innermost last; the issued ones are always a prefix. */
-  private readonly stack: { name: string; issued: boolean; wrote: boolean }[] = [];
+  private readonly stack: Savepoint[] = [];
   /** Writes kept outside any open savepoint since the last takeTransactionWrites(). */
   private transactionWrote = false;
   private readonly prepared = new Map<string, Statements>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly deferred: DeferredState = NOTHING_DEFERRED,
+  ) {}
 
   open(name: string): void {
     this.stack.push({ name, issued: false, wrote: false });
@@ -33,6 +65,8 @@ export class LazySavepoints {
   beforeWrite(): void {
     for (const s of this.stack) {
       if (s.issued) continue;
+      s.beganTransaction = !this.db.inTransaction;
+      s.mark = this.deferred.mark();
       this.statements(s.name).begin.run();
       s.issued = true;
     }
@@ -52,7 +86,11 @@ export class LazySavepoints {
   release(name: string): void {
     let wrote = false;
     for (let i = this.indexOf(name); i < this.stack.length; i++) wrote ||= this.stack[i]!.wrote;
-    if (this.pop(name)) this.statements(name).release.run();
+    const s = this.pop(name);
+    if (s.issued) {
+      if (s.beganTransaction) this.deferred.flush(); // this RELEASE commits
+      this.statements(name).release.run();
+    }
     if (!wrote) return;
     const outer = this.stack[this.stack.length - 1];
     if (outer) outer.wrote = true;
@@ -61,25 +99,27 @@ export class LazySavepoints {
 
   /** ROLLBACK TO, then RELEASE: undoes what was written since `name`, and ends it. */
   rollbackTo(name: string): void {
-    if (this.pop(name)) {
-      const s = this.statements(name);
-      s.rollbackTo.run();
-      s.release.run();
+    const s = this.pop(name);
+    if (s.issued) {
+      const stmts = this.statements(name);
+      stmts.rollbackTo.run();
+      stmts.release.run();
+      this.deferred.restore(s.mark);
     }
   }
 
-  /** Removes `name` and everything inside it; returns whether `name` was issued. */
   private indexOf(name: string): number {
     const at = this.stack.findLastIndex((s) => s.name === name);
     if (at < 0) throw new Error(`no savepoint ${name} is open`);
     return at;
   }
 
-  private pop(name: string): boolean {
+  /** Removes `name` and everything inside it; returns `name`'s entry. */
+  private pop(name: string): Savepoint {
     const at = this.indexOf(name);
-    const issued = this.stack[at]!.issued;
+    const s = this.stack[at]!;
     this.stack.length = at;
-    return issued;
+    return s;
   }
 
   /** Prepared once per name: exec would parse the statement on every request. */

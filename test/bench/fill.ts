@@ -93,6 +93,7 @@ export function fillStore(
           audit.append({ time, identity: owner, address: '127.0.0.1', operation: o.operation, objectId: o.objectIds.join(','), result: o.result, reason: o.reason });
         }
       }
+      store.flushDeferred();
       audit.sealHead();
       db.exec('COMMIT');
       onProgress?.(done);

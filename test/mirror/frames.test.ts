@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { frame, FrameError, FrameReader } from '../../server/mirror/frames.js';
-import { agreeVersion, parseMessage, PROTOCOL, receiverMessage, senderMessage } from '../../server/mirror/protocol.js';
+import { agreeVersion, checkChanges, parseMessage, PROTOCOL, receiverMessage, senderMessage } from '../../server/mirror/protocol.js';
 import { runParameters } from '../support/property.js';
 
 const messages = [
@@ -67,6 +67,38 @@ test('messages are checked: unknown types, extra fields, bad values are refused 
   assert.match((parseMessage(senderMessage, Buffer.from('{nope')) as { problem: string }).problem, /not JSON/);
   // The receiver's messages are a schema of their own: a sender's message is not one.
   assert.equal(parseMessage(receiverMessage, Buffer.from(JSON.stringify(messages[0]))).ok, false);
+});
+
+test('the hand check of changes gives the zod schema\'s verdict on valid and broken messages alike', (t) => {
+  // Values near each rule's edges, valid or not; fields sometimes missing, sometimes extra.
+  const seq = fc.oneof(fc.constantFrom(0, 1, Number.MAX_SAFE_INTEGER, -1, 1.5, Number.MAX_SAFE_INTEGER + 1), fc.constantFrom('3', null, true));
+  const text = fc.oneof(fc.constantFrom('', 'x', 'ab', '{"u":"x"}', 'é'.repeat(1024), 'a'.repeat(1025)), fc.constantFrom(7, null, ['x']));
+  const goodItem = fc.record({ seq: fc.nat(), u: fc.constantFrom('x', 'a-1'), r: fc.constantFrom('{}', '{"u":"x"}'), m: fc.constantFrom('', 'AAEC') }, { requiredKeys: ['seq', 'u', 'r'] });
+  const item = fc.oneof(
+    { arbitrary: goodItem, weight: 6 },
+    { arbitrary: fc.record({ seq, u: text, r: text, m: text, extra: fc.constant(1) }, { requiredKeys: [] }), weight: 1 },
+    { arbitrary: fc.constantFrom(null, 3, 'item', [1]), weight: 1 },
+  );
+  const message = fc.oneof(
+    fc.record({ t: fc.constant('changes'), items: fc.array(item, { maxLength: 3 }), upTo: fc.nat() }),
+    fc.record({ t: fc.constant('changes'), items: fc.oneof(fc.array(item, { maxLength: 4 }), fc.constantFrom(null, {}, 'x')), upTo: seq, other: fc.constant(0) }, { requiredKeys: ['t'] }),
+  );
+  let valid = 0;
+  fc.assert(
+    fc.property(message, (m) => {
+      const zod = senderMessage.safeParse(m).success;
+      const hand = checkChanges(m as Record<string, unknown>) === undefined;
+      if (zod) valid++;
+      assert.equal(hand, zod, JSON.stringify(m).slice(0, 300));
+      assert.equal(parseMessage(senderMessage, Buffer.from(JSON.stringify(m))).ok, zod);
+    }),
+    runParameters(t, 3000),
+  );
+  assert.ok(valid > 200 && valid < 2800, `the generator made ${valid} valid messages: both verdicts were exercised`);
+  // Bounds of the list itself.
+  const many = { t: 'changes', items: Array.from({ length: 4097 }, (_, i) => ({ seq: i, u: 'x', r: '{}' })), upTo: 1 };
+  assert.equal(checkChanges(many), 'items is not a list of at most 4096');
+  assert.equal(senderMessage.safeParse(many).success, false);
 });
 
 test('versions: the highest both speak, or a refusal naming both ranges', () => {

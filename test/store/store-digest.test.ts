@@ -66,11 +66,46 @@ test('savepoints rolled back inside a transaction leave the digest matching the 
     z.state = 3;
     store.save(z);
     store.rollbackTo('kh_msg'); // the whole second message: Z's insert and update
+    store.flushDeferred();
     db.exec('COMMIT');
     const s = assertConsistent(store, 'after the rollbacks');
     assert.equal(s.rows, 2, 'X and Y');
     assert.equal(s.generation, 2, 'one generation per kept write: X inserted, Y inserted');
     assert.equal(store.load('X')!.state, 1);
+  } finally {
+    done();
+  }
+});
+
+test('inside a transaction the digest is sealed once, before the commit; a rolled-back transaction leaves the committed one', () => {
+  const { db, store, done } = open();
+  try {
+    const blob = () => (db.prepare("SELECT value FROM meta WHERE key = 'store_digest'").get() as { value: Buffer }).value;
+    store.insert(object('A'));
+    const committed = blob();
+    db.exec('BEGIN');
+    for (let i = 0; i < 5; i++) store.insert(object(`B${i}`));
+    assert.ok(blob().equals(committed), 'the writes of the open transaction are summed in memory, not sealed one by one');
+    store.flushDeferred();
+    db.exec('COMMIT');
+    const s = assertConsistent(store, 'after a transaction of five inserts');
+    assert.deepEqual([s.rows, s.generation], [6, 6]);
+    const sealed = blob();
+    assert.ok(!sealed.equals(committed), 'sealed anew at the commit');
+    // A transaction rolled back (a failed commit): its sum is forgotten, the next write starts from the committed one.
+    db.exec('BEGIN');
+    store.insert(object('C'));
+    db.exec('ROLLBACK');
+    store.discardDeferred();
+    assert.ok(blob().equals(sealed));
+    store.insert(object('D'));
+    assert.deepEqual([assertConsistent(store, 'after the rollback and one more insert').generation], [7]);
+    // A savepoint issued outside any transaction begins one: its release commits, with the digest stored first.
+    store.savepoint('kh_msg');
+    store.insert(object('E'));
+    store.release('kh_msg');
+    assert.equal(db.inTransaction, false);
+    assert.equal(assertConsistent(store, 'after a savepoint that was the transaction').generation, 8);
   } finally {
     done();
   }

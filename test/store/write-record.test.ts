@@ -56,6 +56,7 @@ test('released savepoints hand their writes outwards; rolled-back ones drop them
   store.load('c');
   store.release('kh_msg');
   assert.equal(store.takeTransactionWrites(), false);
+  store.flushDeferred();
   db.exec('COMMIT');
   db.close();
 });
