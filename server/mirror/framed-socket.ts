@@ -2,7 +2,7 @@
 // one way to end it (with a reason, once).
 import type { TLSSocket } from 'node:tls';
 import type { z } from 'zod';
-import { frame, FrameError, FrameReader } from './frames.js';
+import { frame, frameJson, FrameError, FrameReader } from './frames.js';
 import { parseMessage } from './protocol.js';
 
 export class FramedSocket<In> {
@@ -73,6 +73,12 @@ export class FramedSocket<In> {
   send(message: unknown): void {
     if (this.ended) return;
     this.socket.write(frame(message));
+  }
+
+  /** Sends a message already written as JSON (its parts shared between connections). */
+  sendJson(json: string): void {
+    if (this.ended) return;
+    this.socket.write(frameJson(json));
   }
 
   /** Ends the connection (after flushing what was sent); the end handler hears `reason`, once. */

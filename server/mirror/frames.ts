@@ -8,7 +8,12 @@ export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 export class FrameError extends Error {}
 
 export function frame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  return frameJson(JSON.stringify(message));
+}
+
+/** The frame of a message already written as JSON. */
+export function frameJson(json: string): Buffer {
+  const body = Buffer.from(json, 'utf8');
   if (body.length > MAX_FRAME_BYTES) throw new FrameError(`a message of ${body.length} bytes is more than a frame holds (${MAX_FRAME_BYTES})`);
   const out = Buffer.allocUnsafe(FRAME_HEADER + body.length);
   out.writeUInt32BE(body.length, 0);

@@ -32,15 +32,29 @@ const LOGICAL_DIGITS = 8; // hex: 4 billion stamps in one millisecond
 
 /** Text that sorts as compareHlc does (for SQLite columns and logs): "000001733486400000-0000002a-node". */
 export function formatHlc(h: Hlc): string {
-  return `${String(h.wall).padStart(WALL_DIGITS, '0')}-${h.logical.toString(16).padStart(LOGICAL_DIGITS, '0')}-${h.node}`;
+  // The slots of one change share its stamp (one object): a replica's stamps are mostly one text.
+  if (h === formatted.stamp) return formatted.text;
+  const text = `${String(h.wall).padStart(WALL_DIGITS, '0')}-${h.logical.toString(16).padStart(LOGICAL_DIGITS, '0')}-${h.node}`;
+  formatted.stamp = h;
+  formatted.text = text;
+  return text;
 }
 
 /** The stamp formatHlc wrote, or an Error naming what is wrong. */
 export function parseHlc(text: string): Hlc {
+  // The same text again (the slots of one change): the same (immutable) stamp.
+  if (text === parsed.text) return parsed.stamp;
   const m = /^(\d{15})-([0-9a-f]{8})-(.+)$/.exec(text);
   if (!m) throw new Error(`"${text.slice(0, 80)}" is not a hybrid logical clock stamp`);
-  return { wall: Number(m[1]), logical: parseInt(m[2]!, 16), node: m[3]! };
+  const stamp: Hlc = Object.freeze({ wall: Number(m[1]), logical: parseInt(m[2]!, 16), node: m[3]! });
+  parsed.text = text;
+  parsed.stamp = stamp;
+  return stamp;
 }
+
+/** The last stamp each of formatHlc and parseHlc handled (stamps are never changed once made). */
+const formatted: { stamp: Hlc | undefined; text: string } = { stamp: undefined, text: '' };
+const parsed: { text: string; stamp: Hlc } = { text: '', stamp: { wall: 0, logical: 0, node: '' } };
 
 /** What receive() made of a peer's stamp. */
 export interface Received {

@@ -106,7 +106,8 @@ export class InboundSession {
           let replica;
           const bytes = Buffer.from(it.r, 'utf8');
           // A version held already (another peer forwarded it first): nothing to merge or decode.
-          if (this.ctx.changes.holds(it.u, bytes)) continue;
+          const { held, row } = this.ctx.changes.known(it.u, bytes);
+          if (held) continue;
           try {
             replica = decodeReplica(bytes);
           } catch (err) {
@@ -114,7 +115,7 @@ export class InboundSession {
           }
           if (replica.uid !== it.u) throw new KeyhavenError(ErrorCodes.MIRROR_PROTOCOL, `change ${it.seq} names object ${it.u} but carries ${replica.uid}`);
           const material = it.m === undefined ? undefined : Buffer.from(it.m, 'base64');
-          const r = this.ctx.changes.applyRemote({ replica, bytes, ...(material ? { material } : {}) }, this.peer);
+          const r = this.ctx.changes.applyRemote({ replica, bytes, row, ...(material ? { material } : {}) }, this.peer);
           material?.fill(0);
           if (r.changed) {
             changed++;

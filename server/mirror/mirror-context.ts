@@ -20,6 +20,8 @@ export interface MirrorContext {
   tls(): NodeTls;
   /** The data directory holding pki/ (the group's CA, handed to a joining server). */
   pkiDataDir(): string;
+  /** The JSON of the wire item for our version at `changeSeq` (sent-items.ts; undefined: no row is there). */
+  sentItem(changeSeq: number): string | undefined;
   /** The last position of our log that is committed and durable: what may be sent. */
   durableHead(): number;
   /** What a digest comparison with `peer` needs: our digest, our last committed position, how far we applied the peer's log. */

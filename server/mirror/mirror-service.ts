@@ -25,6 +25,7 @@ import type { MirrorContext, NodeTls } from './mirror-context.js';
 import { PeerLink, type LinkStatus } from './peer-link.js';
 import { senderMessage, type Member } from './protocol.js';
 import { decodeReplica } from './replica-codec.js';
+import { SentItems } from './sent-items.js';
 import { mirrorStatusPath, writeStatusFile, type MirrorStatus } from './status-file.js';
 
 export interface MirrorOptions {
@@ -73,6 +74,7 @@ export class MirrorService implements MirrorContext {
   private peerReached = 0;
   private removedHere = false;
   private readonly headStmt;
+  private readonly sentItems: SentItems;
   private peerWaiters: { seq: number; done: (err?: Error) => void; timer: NodeJS.Timeout }[] = [];
   readonly address: string;
   private bound: { host: string; port: number } | undefined;
@@ -92,6 +94,11 @@ export class MirrorService implements MirrorContext {
     this.nodeTls = nodeTls;
     this.durable = this.changes.head;
     this.headStmt = o.db.prepare('SELECT max(change_seq) AS n FROM objects WHERE change_seq IS NOT NULL');
+    this.sentItems = new SentItems(o.store);
+  }
+
+  sentItem(changeSeq: number): string | undefined {
+    return this.sentItems.json(changeSeq);
   }
 
   /**
@@ -531,6 +538,7 @@ export class MirrorService implements MirrorContext {
   }
 
   private writeStatus(): void {
+    this.sentItems.clear(); // every second: what the links shared is not kept longer (it holds material)
     if (this.o.db.inTransaction) return; // next time: a status of committed state only
     try {
       const file = mirrorStatusPath(this.o.dataDir);
@@ -548,6 +556,7 @@ export class MirrorService implements MirrorContext {
       w.done(new KeyhavenError(ErrorCodes.MIRROR_NO_PEER, 'the server is stopping before a peer confirmed the change'));
     }
     if (this.statusTimer) clearInterval(this.statusTimer);
+    this.sentItems.clear();
     if (this.watchTimer) clearInterval(this.watchTimer);
     if (this.renewTimer) clearInterval(this.renewTimer);
     for (const l of this.links.values()) l.stop();

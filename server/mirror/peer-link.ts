@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { FramedSocket } from './framed-socket.js';
 import { splitAddress } from './join-token.js';
 import { mirrorNodeOf } from '../pki/mirror-node.js';
-import { PROTOCOL, receiverMessage, type Member, type ReceiverMessage, type WireItem } from './protocol.js';
+import { PROTOCOL, receiverMessage, type Member, type ReceiverMessage } from './protocol.js';
 import type { MirrorContext } from './mirror-context.js';
 import type { IssuedCertificate } from '../pki/store.js';
 
@@ -273,7 +273,7 @@ export class PeerLink {
       const upTo = this.ctx.durableHead();
       while (this.inFlight.length < WINDOW && this.sent < upTo && conn.queuedBytes < BATCH_BYTES * 2) {
         const routes = this.ctx.store.changeRoutes(this.sent, upTo, BATCH_OBJECTS);
-        const items: WireItem[] = [];
+        const items: string[] = [];
         let bytes = 0;
         // No rows left below upTo (positions of rolled-back writes, or rows written again since): the
         // peer is told it is at upTo all the same, so its position matches ours for the digest check.
@@ -293,12 +293,9 @@ export class PeerLink {
             }
           }
           // Read in the same turn as its route (no write in between): it is there.
-          const row = this.ctx.store.loadChanged(changeSeq)!;
-          const material = row.material();
-          const item: WireItem = { seq: last, u: row.uid, r: row.replica!.toString('utf8') };
-          if (material) item.m = material.toString('base64');
+          const item = this.ctx.sentItem(changeSeq)!;
           items.push(item);
-          bytes += item.r.length + (item.m?.length ?? 0);
+          bytes += item.length;
           if (bytes >= BATCH_BYTES) break;
         }
         if (processed === routes.length && routes.length < BATCH_OBJECTS) last = upTo;
@@ -309,7 +306,8 @@ export class PeerLink {
           this.sent = last;
           continue;
         }
-        conn.send({ t: 'changes', items, upTo: last });
+        // The message `{ t: 'changes', items, upTo }`, its items already JSON (shared with the other links).
+        conn.sendJson(`{"t":"changes","items":[${items.join(',')}],"upTo":${last}}`);
         this.status.sentObjects += items.length;
         this.inFlight.push({ upTo: last, at: Date.now() });
         this.sent = last;

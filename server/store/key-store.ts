@@ -252,7 +252,6 @@ export class KeyStore {
       byUid: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE uid = ?`),
       bySeq: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE seq = ?`),
       mirroredByUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
-      replicaByUid: db.prepare('SELECT replica FROM objects WHERE uid = ?').pluck(),
       mirroredBySeq: db.prepare('SELECT * FROM objects WHERE seq = ?'),
       update: db.prepare('UPDATE objects SET object_type = ?, owner = ?, state = ?, attributes = ?, material = ?, mac = ?, replica = ?, change_seq = ?, from_peer = ? WHERE seq = ?'),
       changedSince: db.prepare('SELECT * FROM objects WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq LIMIT ?'),
@@ -508,15 +507,6 @@ export class KeyStore {
     };
     this.rawRows.set(mirrored, row);
     return mirrored;
-  }
-
-  /**
-   * The object's stored replica (its HMAC checked), null when it has none yet, undefined when there is
-   * no such object: lets mirroring see that it holds a peer's version already without reading the row.
-   */
-  storedReplica(uid: string): Buffer | null | undefined {
-    const stored = this.stmts.replicaByUid.get(uid) as Buffer | null | undefined;
-    return stored === undefined ? undefined : this.openReplica(uid, stored);
   }
 
   /** The object as mirroring reads it (undefined: no such object here). */

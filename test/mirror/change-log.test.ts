@@ -18,6 +18,7 @@ import { Enum, Tag } from '../../server/kmip/tables.js';
 import { ChangeLog } from '../../server/mirror/change-log.js';
 import { compareHlc, type Hlc } from '../../server/mirror/hlc.js';
 import { decodeReplica, encodeReplica } from '../../server/mirror/replica-codec.js';
+import { SentItems } from '../../server/mirror/sent-items.js';
 import { openDatabase } from '../../server/store/database.js';
 import { KeyStore } from '../../server/store/key-store.js';
 import { deriveKeys } from '../../server/store/master-key.js';
@@ -287,4 +288,27 @@ test('two servers creating one identifier (a collision): both keep the earlier c
     assert.equal(s.store.scanOwner('bob', 0, 10, 'oldest').length, 0, `${s.name}: nothing left under the later create's owner`);
   }
   assert.equal(a!.log.digest(), b!.log.digest());
+});
+
+test('the links share a version\'s wire item: read once, the same JSON for every link, gone once the row is written again', (t) => {
+  const [a] = servers(1, t);
+  const material = keyBlock(randomBytes(32));
+  const o = a!.store.insert({ uid: 'w1', objectType: Enum.ObjectType.SymmetricKey, owner: 'o', state: S.PreActive, attributes: [], material });
+  const items = new SentItems(a!.store);
+  const [at] = a!.store.changeRoutes(0, 1e9, 10)[0]!;
+  const first = items.json(at)!;
+  const item = JSON.parse(first) as { seq: number; u: string; r: string; m: string };
+  assert.deepEqual([item.seq, item.u], [at, 'w1']);
+  assert.ok(Buffer.from(item.m, 'base64').equals(material), 'the material travels as it was stored (unwrapped)');
+  assert.equal(decodeReplica(Buffer.from(item.r)).uid, 'w1');
+  assert.equal(items.json(at), first);
+  assert.equal(items.hits, 1, 'the second link is served from what the first read');
+  // Written again: the version moves to a new position; the old one names no row (routes never list it).
+  o.state = S.Active;
+  a!.store.save(o);
+  const [moved] = a!.store.changeRoutes(0, 1e9, 10)[0]!;
+  assert.ok(moved > at);
+  items.clear();
+  assert.equal(items.json(at), undefined, 'no row is at the old position');
+  assert.notEqual(items.json(moved), first);
 });
