@@ -102,6 +102,8 @@ export class KmipService {
    */
   private readonly answerEnv: AnswerEnvironment;
   private durableHook: { mark: () => number; durable: (mark: number) => void } | undefined;
+  /** Waiting for the open epoch to end (whenNoTransaction). */
+  private afterCommit: (() => void)[] = [];
   private peerAck: PeerAcknowledgement | undefined;
 
   constructor(private readonly o: ServiceOptions) {
@@ -237,6 +239,31 @@ export class KmipService {
     this.durableHook = hook;
   }
 
+  /**
+   * Runs `fn` once no transaction is open: now, or just after the open epoch commits (or fails).
+   * For readers that must not see uncommitted rows (mirroring's senders): waiting by setImmediate
+   * instead kept the event loop from ever blocking in poll while requests flowed, which cost 7 % of
+   * Get throughput on a server with peers.
+   */
+  whenNoTransaction(fn: () => void): void {
+    if (!this.o.store.db.inTransaction) fn();
+    else if (this.epoch) this.afterCommit.push(fn);
+    else setImmediate(() => this.whenNoTransaction(fn)); // not an epoch's: a synchronous one cannot be open here
+  }
+
+  private runAfterCommit(): void {
+    if (this.afterCommit.length === 0) return;
+    const waiting = this.afterCommit;
+    this.afterCommit = [];
+    for (const fn of waiting) {
+      try {
+        fn();
+      } catch (err) {
+        this.o.onInternalError(err);
+      }
+    }
+  }
+
   /** Records an event that is not a request (a refused connection, a server start). */
   auditEvent(session: Session, operation: string, reason: string, result: 'success' | 'failure' = 'failure'): void {
     this.openEpoch();
@@ -299,6 +326,7 @@ export class KmipService {
       if (this.epochRecords) this.epochRecords.length = 0;
       this.o.onInternalError(err);
       for (const p of epoch.pending) p.reply(err as Error);
+      this.runAfterCommit();
       return;
     }
     if (this.epochRecords && this.epochRecords.length > 0) this.forwardAudit(this.epochRecords);
@@ -308,6 +336,7 @@ export class KmipService {
     if (wrote) this.lastWrite = n;
     const hook = wrote ? this.durableHook : undefined;
     const mark = hook?.mark();
+    this.runAfterCommit();
     this.o.durability.whenDurable(this.lastWrite, (err) => {
       if (!err && hook) hook.durable(mark!);
       for (const p of epoch.pending) {

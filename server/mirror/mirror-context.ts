@@ -31,6 +31,8 @@ export interface MirrorContext {
    * hears once the commit is durable, or the error that undid it.
    */
   write(fn: () => void | (() => void), done: (err?: Error) => void): void;
+  /** Runs `fn` once no transaction is open (at once, or when the open one ends). */
+  whenNoTransaction(fn: () => void): void;
   /** A mirroring event: logged, and audited (so the SIEM hears it). */
   report(level: 'info' | 'warn' | 'error', operation: string, detail: string, peer?: string): void;
   /** The member list changed (a join, a removal, news from a peer). */

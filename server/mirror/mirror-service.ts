@@ -427,6 +427,10 @@ export class MirrorService implements MirrorContext {
     this.o.service.runWrite(fn, done);
   }
 
+  whenNoTransaction(fn: () => void): void {
+    this.o.service.whenNoTransaction(fn);
+  }
+
   report(level: 'info' | 'warn' | 'error', operation: string, detail: string, peer?: string): void {
     this.o.log(level, `${operation}: ${detail}`, peer ? { peer } : {});
     this.o.service.auditEvent({ identity: `mirror:${this.identity.node}`, address: peer ?? '-' }, operation, detail, level === 'info' ? 'success' : 'failure');

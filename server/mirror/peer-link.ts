@@ -54,6 +54,8 @@ export class PeerLink {
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
   private pumping = false;
+  /** A pump waits for the open transaction to end (whenNoTransaction). */
+  private pumpWaiting = false;
   /** While a full resend runs (up to this position), versions that came from the peer are sent too. */
   private resendUpTo = 0;
   /** The members whose changes reach the peer directly (it said so in its last welcome or ack). */
@@ -265,7 +267,12 @@ export class PeerLink {
     if (!conn || !this.ready || this.pumping) return;
     // Read only between transactions: inside one, rows of an uncommitted write would be seen.
     if (this.ctx.store.db.inTransaction) {
-      setImmediate(() => this.pump());
+      if (this.pumpWaiting) return;
+      this.pumpWaiting = true;
+      this.ctx.whenNoTransaction(() => {
+        this.pumpWaiting = false;
+        this.pump();
+      });
       return;
     }
     this.pumping = true;

@@ -43,7 +43,7 @@ function service(vendor: string) {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { store, send, internal, close };
+  return { svc, store, send, internal, close };
 }
 
 const createThenQuery = request([
@@ -73,6 +73,23 @@ test('the same batch with an encodable response keeps its write (the control)', 
     const r = parseResponse(await s.send(createThenQuery));
     assert.deepEqual(r.items.map((i) => i.status), [Enum.ResultStatus.Success, Enum.ResultStatus.Success]);
     assert.equal(s.store.count().objects, 1);
+  } finally {
+    s.close();
+  }
+});
+
+test('whenNoTransaction runs at once between epochs, and just after the open epoch commits otherwise', async () => {
+  const s = service('test');
+  try {
+    const seen: string[] = [];
+    s.svc.whenNoTransaction(() => seen.push(`idle:${s.store.db.inTransaction}`));
+    assert.deepEqual(seen, ['idle:false'], 'no epoch open: at once');
+    const answered = s.send(request([createAes()]));
+    assert.equal(s.store.db.inTransaction, true, 'the request opened an epoch');
+    s.svc.whenNoTransaction(() => seen.push(`after:${s.store.db.inTransaction}:${s.store.count().objects}`));
+    assert.equal(seen.length, 1, 'not inside the open epoch');
+    await answered;
+    assert.deepEqual(seen, ['idle:false', 'after:false:1'], 'after the commit, which holds the Create');
   } finally {
     s.close();
   }
