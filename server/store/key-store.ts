@@ -246,9 +246,9 @@ export class KeyStore {
     this.digest.initIfPristine();
     this.stmts = {
       insert: db.prepare(
-        'INSERT INTO objects (uid, object_type, owner, state, attributes, material, mac, replica, change_seq, from_peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO objects (seq, uid, object_type, owner, state, attributes, material, mac, replica, change_seq, from_peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      setMac: db.prepare('UPDATE objects SET mac = ? WHERE seq = ?'),
+      lastSeq: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'objects'").pluck(),
       byUid: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE uid = ?`),
       bySeq: db.prepare(`SELECT ${ROW_COLUMNS} FROM objects WHERE seq = ?`),
       mirroredByUid: db.prepare('SELECT * FROM objects WHERE uid = ?'),
@@ -376,12 +376,13 @@ export class KeyStore {
     if (!mirrored) this.localInserts++;
     const m = mirrored ?? (this.recorder ? { ...this.recorder.onInsert(o), fromPeer: null } : undefined);
     const replica = this.sealReplica(o.uid, m?.replica ?? null);
-    // The seal covers seq, known only after the insert: insert with a placeholder, then seal.
-    const { lastInsertRowid } = this.stmts.insert.run(o.uid, o.objectType, o.owner, o.state, attributes, material, Buffer.alloc(0), replica, m?.changeSeq ?? null, m?.fromPeer ?? null);
-    const seq = Number(lastInsertRowid);
+    // The seal covers seq: the one AUTOINCREMENT would give (the greatest ever used, plus one; read
+    // inside this write transaction), so that the row is sealed before it is inserted. Inserting a
+    // placeholder and sealing after cost a second write of the whole row.
+    const seq = ((this.stmts.lastSeq.get() as number | undefined) ?? 0) + 1;
     const row = { seq, uid: o.uid, object_type: o.objectType, owner: o.owner, state: o.state, attributes, material };
     const mac = this.seal(row);
-    this.stmts.setMac.run(mac, seq);
+    this.stmts.insert.run(seq, o.uid, o.objectType, o.owner, o.state, attributes, material, mac, replica, m?.changeSeq ?? null, m?.fromPeer ?? null);
     this.digest.update(seq, undefined, mac);
     this.index(seq, o.owner, o.attributes);
     return seq;

@@ -616,10 +616,13 @@ async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<
   const sentinel = await createMany(group.a.spec.kmipPort, group.files, o.catchup, o.minor);
   const makeMs = performance.now() - t0;
   log(`  B killed with SIGKILL; ${fmtInt(o.catchup)} Creates made on A in ${secs(makeMs)} (batches of 64 over 4 connections), then one more: the newest change of A's log`);
-  // C applies them meanwhile; B's restart is timed with A and C idle.
+  // C applies them meanwhile; B's restart is timed with A and C idle. Both statuses written after the
+  // last Create was answered: two older ones can agree on a state without it, and the count taken
+  // from them would then never be B's (this made a profiled run wait out its 120 s once).
+  const madeAt = Date.now();
   await until('C holds what A holds', 300_000, () => {
     const [sa, sc] = [status(group.specs[0]!.dir), status(group.specs[2]!.dir)];
-    return sa && sc && sa.digest === sc.digest && sa.objects === sc.objects && Date.parse(sc.updatedAt) > Date.now() - 1500;
+    return sa && sc && sa.digest === sc.digest && sa.objects === sc.objects && Date.parse(sa.updatedAt) > madeAt && Date.parse(sc.updatedAt) > madeAt;
   }, 100);
   const objects = status(group.specs[0]!.dir)!.objects;
   const restartAt = Date.now();
