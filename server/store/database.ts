@@ -132,8 +132,8 @@ export function openDatabase(path: string, options: { create: boolean }): Opened
     db.pragma('secure_delete = ON'); // freed pages (e.g. destroyed wrapped keys) are zeroed
     db.pragma('foreign_keys = ON');
     // 64 MiB of page cache (SQLite's default is 2 MiB). A mirrored object's row (its replica included)
-    // nearly fills a 4 KiB page, so 2 MiB held about 500 objects: Gets over a thousand keys already
-    // read pages from the OS, measured 5–7 % of Get throughput. The appliance has 2 GiB.
+    // nearly fills a 4 KiB page, so 2 MiB holds about 500 objects and every other read goes to the
+    // OS. The appliance has 2 GiB. (Measured: no change in Get throughput over 1,000 keys.)
     db.pragma('cache_size = -65536');
     const integrity = db.pragma('quick_check', { simple: true });
     if (integrity !== 'ok') throw new Error(`integrity check failed: ${String(integrity)}`);
