@@ -17,7 +17,7 @@ import { Tag } from '../kmip/tables.js';
 import type { Attribute } from '../kmip/attribute-codec.js';
 import { compareHlc, formatHlc, maxHlc, type Hlc } from './hlc.js';
 import { factsOf, joinFacts, stateOf } from './lifecycle-join.js';
-import type { ObjectReplica, SlotValue } from './merge-rules.js';
+import { slotRecord, type ObjectReplica } from './merge-rules.js';
 
 const STATE = 'State';
 
@@ -60,7 +60,7 @@ export function materialize(r: ObjectReplica): { state: number; attributes: Attr
   const placed: Placed[] = [];
   for (const [name, list] of byName) {
     if (!isMulti(name)) {
-      for (const p of list) placed.push({ slot: p.slot, attribute: { ...p.attribute, index: 0 } });
+      for (const p of list) placed.push({ slot: p.slot, attribute: p.attribute.index === 0 ? p.attribute : { ...p.attribute, index: 0 } });
       continue;
     }
     list.sort((x, y) => x.attribute.index - y.attribute.index || compareHlc(x.hlc, y.hlc) || (x.slot < y.slot ? -1 : 1));
@@ -95,7 +95,7 @@ export interface LocalObject {
  * `materialFingerprint` is the new object's; an update keeps the create's (or drops it: destroyed).
  */
 export function replicaAfterLocalWrite(before: ObjectReplica | undefined, after: LocalObject, stamp: Hlc, materialFingerprint?: string): ObjectReplica {
-  const slots: Record<string, SlotValue> = { ...(before?.slots ?? {}) };
+  const slots = slotRecord(before?.slots);
   const where = new Map<string, Placed>();
   if (before) for (const p of materialize(before).placed) where.set(`${p.attribute.name}\u0000${p.attribute.index}`, p);
   const seen = new Set<string>();

@@ -5,7 +5,7 @@
 // material itself travels beside it, and the receiver checks it against the fingerprint.
 import { formatHlc, parseHlc, type Hlc } from './hlc.js';
 import type { LifecycleFacts } from './lifecycle-join.js';
-import type { ObjectReplica, SlotValue } from './merge-rules.js';
+import { slotRecord, type ObjectReplica } from './merge-rules.js';
 
 type Json = {
   u: string;
@@ -65,7 +65,7 @@ export function decodeReplica(bytes: Buffer): ObjectReplica {
   if ((compromised !== 0 && compromised !== 1) || (destroyed !== 0 && destroyed !== 1)) fail('lifecycle flags are not 0 or 1');
   const lifecycle: LifecycleFacts = { phase: phase as 1 | 2 | 3, compromised: compromised === 1, destroyed: destroyed === 1 };
   if (!Array.isArray(j.s) || j.s.length > MAX_REPLICA_SLOTS) fail(`slots are not a list of at most ${MAX_REPLICA_SLOTS}`);
-  const slots: Record<string, SlotValue> = Object.create(null) as Record<string, SlotValue>;
+  const slots = slotRecord();
   for (const s of j.s) {
     if (!Array.isArray(s) || s.length !== 3) fail('a slot is not [key, stamp, value]');
     const key = text(s[0], 'a slot key');
@@ -88,7 +88,7 @@ export function decodeReplica(bytes: Buffer): ObjectReplica {
     if (lifecycle.destroyed && created.material !== undefined) fail('a destroyed object with material');
   }
   const latest = j.t === null ? undefined : stamp(j.t, 'the latest stamp');
-  return { uid, lifecycle, slots: { ...slots }, ...(created ? { created } : {}), ...(latest ? { latest } : {}) };
+  return { uid, lifecycle, slots, ...(created ? { created } : {}), ...(latest ? { latest } : {}) };
 }
 
 export const isReplicaFormatError = (err: unknown): boolean => err instanceof ReplicaFormatError;

@@ -8,7 +8,7 @@ import { enumeration, integer, textString } from '../../server/kmip/item.js';
 import { Tag } from '../../server/kmip/tables.js';
 import { decodeSlotValue, encodeSlotValue, materialize, replicaAfterLocalWrite } from '../../server/mirror/attribute-slots.js';
 import type { Hlc } from '../../server/mirror/hlc.js';
-import { canonicalReplica, type ObjectReplica } from '../../server/mirror/merge-rules.js';
+import { applyChange, canonicalReplica, mergeReplicas, type ObjectReplica } from '../../server/mirror/merge-rules.js';
 import { decodeReplica, encodeReplica, isReplicaFormatError } from '../../server/mirror/replica-codec.js';
 import { runParameters } from '../support/property.js';
 
@@ -95,4 +95,31 @@ test('attribute slots: a local write is a write of exactly the instances it chan
   assert.deepEqual(names.sort(), [[0, 'a'], [1, 'mine'], [2, 'theirs']]);
   assert.equal(materialize(both).state, 1);
   assert.throws(() => decodeSlotValue(encodeSlotValue({ name: 'State', index: 0, value: enumeration(AV, 2) })), /not an attribute a slot holds/);
+});
+
+test('a slot key is data: keys named like Object.prototype members merge and survive like any other, in either order', () => {
+  const at = (wall: number, node = 'na'): Hlc => ({ wall, logical: 0, node });
+  const value = encodeSlotValue({ name: 'Cryptographic Length', index: 0, value: integer(AV, 256) });
+  const slots = (wall: number, node: string) => {
+    const s = JSON.parse('{}') as Record<string, { hlc: Hlc; value: string | undefined }>;
+    for (const k of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) Object.defineProperty(s, k, { value: { hlc: at(wall, node), value }, enumerable: true, writable: true, configurable: true });
+    return s;
+  };
+  const created = { id: 'c1', hlc: at(1), objectType: 2, owner: 'o' };
+  const a: ObjectReplica = { uid: 'k', lifecycle: { phase: 2, compromised: false, destroyed: false }, slots: slots(5, 'na'), created, latest: at(5) };
+  const b: ObjectReplica = { uid: 'k', lifecycle: { phase: 2, compromised: false, destroyed: false }, slots: slots(7, 'nb'), created, latest: at(7, 'nb') };
+  // As a peer sends them: decoded from bytes.
+  const [da, db] = [decodeReplica(encodeReplica(a)), decodeReplica(encodeReplica(b))];
+  assert.equal(Object.getPrototypeOf(da.slots), null, 'no prototype to reach through a key');
+  assert.deepEqual(Object.keys(da.slots).sort(), ['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+  const ab = mergeReplicas(da, db).replica;
+  const ba = mergeReplicas(db, da).replica;
+  assert.deepEqual(encodeReplica(ab), encodeReplica(ba));
+  for (const k of Object.keys(da.slots)) assert.equal(ab.slots[k]!.hlc.node, 'nb', `slot ${k}: the later write wins`);
+  // A set and an unset of such a slot on a replica that lacks it.
+  const empty = decodeReplica(encodeReplica({ uid: 'k', lifecycle: a.lifecycle, slots: {}, created, latest: at(1) }));
+  const set = applyChange(empty, { id: 's1', hlc: at(9), uid: 'k', kind: 'set', slot: 'constructor', value });
+  assert.deepEqual(Object.keys(set.replica.slots), ['constructor']);
+  const unset = applyChange(empty, { id: 's2', hlc: at(9), uid: 'k', kind: 'unset', slot: 'valueOf' });
+  assert.deepEqual(Object.keys(unset.replica.slots), ['valueOf']);
 });
