@@ -50,6 +50,8 @@ export class ChangeLog implements ChangeRecorder {
   private readonly writeDigest: Statement;
   /** The group digest as the open transaction's writes left it (written by flush, before the commit). */
   private pendingDigest: Buffer | undefined;
+  /** Told of each object created here, as written (sent-items.ts remembers it for the links). */
+  created?: (changeSeq: number, uid: string, replica: Buffer, material: Buffer | undefined) => void;
 
   constructor(
     private readonly db: Db,
@@ -115,7 +117,9 @@ export class ChangeLog implements ChangeRecorder {
   onInsert(o: NewObject): { replica: Buffer; changeSeq: number } {
     const bytes = encodeReplica(replicaAfterLocalWrite(undefined, o, this.clock.now(), this.fingerprint(o.material)));
     this.replaceInDigest(undefined, bytes);
-    return { replica: bytes, changeSeq: ++this.last };
+    const changeSeq = ++this.last;
+    this.created?.(changeSeq, o.uid, bytes, o.material);
+    return { replica: bytes, changeSeq };
   }
 
   onUpdate(before: MirroredRow, after: StoredObject): { replica: Buffer; changeSeq: number } {

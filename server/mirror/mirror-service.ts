@@ -95,6 +95,7 @@ export class MirrorService implements MirrorContext {
     this.durable = this.changes.head;
     this.headStmt = o.db.prepare('SELECT max(change_seq) AS n FROM objects WHERE change_seq IS NOT NULL');
     this.sentItems = new SentItems(o.store);
+    this.changes.created = (changeSeq, uid, replica, material) => this.sentItems.remember(changeSeq, uid, replica, material);
   }
 
   sentItem(changeSeq: number): string | undefined {

@@ -312,3 +312,33 @@ test('the links share a version\'s wire item: read once, the same JSON for every
   assert.equal(items.json(at), undefined, 'no row is at the old position');
   assert.notEqual(items.json(moved), first);
 });
+
+test('a version created here is remembered as written: its item is what reading the row back gives, and a rolled-back create\'s position is never reused', (t) => {
+  const [a] = servers(1, t);
+  const remembered = new SentItems(a!.store);
+  a!.log.created = (seq, uid, replica, material) => remembered.remember(seq, uid, replica, material);
+  const db = a!.store.db;
+  const insert = (uid: string) => a!.store.insert({ uid, objectType: Enum.ObjectType.SymmetricKey, owner: 'o', state: S.PreActive, attributes: [], material: keyBlock(randomBytes(32)) });
+  insert('r1');
+  // A create rolled back: its position was remembered, then the write undone.
+  db.exec('BEGIN');
+  insert('r2');
+  const rolledBack = a!.log.head;
+  db.exec('ROLLBACK');
+  a!.log.discard();
+  insert('r3');
+  const routes = a!.store.changeRoutes(0, 1e9, 10).map(([seq]) => seq);
+  assert.equal(routes.length, 2);
+  assert.ok(!routes.includes(rolledBack), 'the rolled-back position names no row');
+  assert.ok(routes.every((seq) => seq !== rolledBack && seq > 0));
+  assert.ok(Math.max(...routes) > rolledBack, 'the next create took a new position, not the rolled-back one');
+  const readBack = new SentItems(a!.store);
+  const rows = routes.map((seq) => readBack.json(seq));
+  let reads = 0;
+  const load = a!.store.loadChanged.bind(a!.store);
+  a!.store.loadChanged = (seq) => (reads++, load(seq));
+  routes.forEach((seq, i) => assert.equal(remembered.json(seq), rows[i], `position ${seq}: the remembered item is the row's`));
+  assert.equal(reads, 0, 'no row was read back');
+  assert.equal(remembered.json(routes[0]!), rows[0]);
+  assert.equal(remembered.hits, 1, 'made into JSON once');
+});
