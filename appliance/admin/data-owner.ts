@@ -103,8 +103,10 @@ export async function asDataOwner<N extends WorkerOpName>(paths: AppliancePaths,
       f();
     };
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      // Reported before the kill: a kill that fails (EPERM where the helper lacks CAP_KILL) emits an
+      // 'error', which was reported instead as the worker not starting.
       finish(() => fail(`did not answer within ${definition.timeoutMs / 1000} s`));
+      child.kill('SIGKILL');
     }, definition.timeoutMs);
     child.on('error', (e) => finish(() => fail(`could not be started: ${e.message}`)));
     child.stdout.on('data', (d: Buffer) => {

@@ -231,7 +231,9 @@ export const WORKER_OPS = {
   'store.await-audit': op({
     params: z.object({ operation: text(256), since: iso, contains: text(256), timeoutMs: z.number().int().min(0).max(20_000) }).strict(),
     result: z.union([auditRecord, z.null()]),
-    timeoutMs: READ_MS,
+    // A read's time plus the wait itself (at most 20 s): on a slow guest a worker's start alone took
+    // half of READ_MS, and the renewal then reported a reload it could not confirm.
+    timeoutMs: READ_MS + 20_000,
     run: (dataDir, p) =>
       withStore(dataDir, async (db) => {
         // ISO 8601 UTC times with milliseconds sort as text.
@@ -544,5 +546,9 @@ export async function runDataWorkerCli(): Promise<number> {
     return 1;
   }
   process.umask(0o077); // as the key server (keyhaven.service UMask=0077)
+  // The helper gives up on a worker at its operation's deadline but cannot kill it (its unit keeps no
+  // CAP_KILL, and the worker runs as another user): past every deadline, a worker ends itself.
+  const latest = Math.max(...Object.values(WORKER_OPS).map((o) => o.timeoutMs));
+  setTimeout(() => process.exit(1), latest + 5000).unref();
   return serveWorkerRequest(process.stdin, process.stdout);
 }
