@@ -80,7 +80,7 @@ test('first boot joins a mirror group: bad tokens and an unreachable member leav
   await t.waitFor(/Are these settings correct\?/);
   t.press('Enter');
   await t.waitFor(/\? New admin password/);
-  await paste(GOOD, /Repeat the password/);
+  await paste(GOOD, /^\? Repeat the password\s*$/m);
   await paste(GOOD, /\? Mirror group/);
   t.press('Down', 'Enter');
   await t.waitForTail(/\? Join token/, 20_000, 8);
@@ -153,7 +153,7 @@ test('a join that fails can give way to a new group: the appliance then has its 
   await t.waitFor(/Are these settings correct\?/);
   t.press('Enter');
   await t.waitFor(/\? New admin password/);
-  await enter(GOOD, /Repeat the password/);
+  await enter(GOOD, /^\? Repeat the password\s*$/m);
   await enter(GOOD, /Join an existing mirror group[\s\S]*navigate/);
   t.press('Down', 'Enter');
   await t.waitForTail(/\? Join token/, 20_000, 8);

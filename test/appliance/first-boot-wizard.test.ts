@@ -59,10 +59,10 @@ test('confirmed settings, refused passwords, then a complete first boot', { time
   await answer(t, 'short', /Use at least 15 characters \(this has 5\)/);
   await answer(t, 'aaaaaaaaaaaaaaaaaaa', /Avoid runs such as/);
   await answer(t, 'admin-kms01-Password1', /Do not build the password from common words/);
-  await answer(t, GOOD, /Repeat the password/);
+  await answer(t, GOOD, /^\? Repeat the password\s*$/m);
   await answer(t, `${GOOD}x`, /The two passwords differ/);
   assert.ok(!existsSync(join(sb.root, 'var/lib/keyhaven-appliance/first-boot-started')), 'nothing changed before the password is settled');
-  await answer(t, GOOD, /Repeat the password/);
+  await answer(t, GOOD, /^\? Repeat the password\s*$/m);
   await answer(t, GOOD, /Join an existing mirror group[\s\S]*navigate/);
   t.press('Enter'); // a new group
   await t.waitForTail(/Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
@@ -157,7 +157,7 @@ test('a run interrupted half-way is undone before the next one starts; what is m
   await t.waitFor(/Are these settings correct\?/);
   t.press('Enter');
   await t.waitFor(/\? New admin password/);
-  await answer(t, GOOD, /Repeat the password/);
+  await answer(t, GOOD, /^\? Repeat the password\s*$/m);
   await answer(t, GOOD, /Join an existing mirror group[\s\S]*navigate/);
   t.press('Enter');
   await t.waitForTail(/Press Enter for the login prompt/, 90_000); // RSA 3072 CA and server keys
