@@ -5,7 +5,7 @@
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { FramedSocket } from './framed-socket.js';
 import type { MirrorContext } from './mirror-context.js';
-import { agreeVersion, type SenderMessage } from './protocol.js';
+import { agreeVersion, CURSORS_SINCE, type SenderMessage } from './protocol.js';
 import { decodeReplica } from './replica-codec.js';
 
 /** Batches received and not yet applied (the sender keeps at most 4 in flight). */
@@ -13,6 +13,7 @@ const MAX_QUEUED = 8;
 
 export class InboundSession {
   private log: string | undefined;
+  private version = 0;
   private applied = 0;
   private readonly queue: { items: Extract<SenderMessage, { t: 'changes' }>['items']; upTo: number }[] = [];
   private applying = false;
@@ -38,6 +39,7 @@ export class InboundSession {
         if ('problem' in agreed) return this.refuse(agreed.problem);
         if (msg.group !== this.ctx.identity.group || msg.node !== this.peer) return this.refuse(`hello from ${msg.node} of ${msg.group} on a connection certified for ${this.peer}`);
         this.log = msg.log;
+        this.version = agreed.version;
         this.applied = this.ctx.group.applied(this.peer, msg.log);
         // The peer's log is behind what we applied of it (its store was restored): take all of it again.
         if (this.applied > msg.head) this.applied = 0;
@@ -72,7 +74,7 @@ export class InboundSession {
         const comparable = this.applied === msg.head && msg.applied === mine.head && this.queue.length === 0 && !this.applying;
         // A partial sender left out versions of members we hear: a difference may be theirs, still on its way.
         const result = !comparable ? 'not-comparable' : mine.digest === msg.digest ? 'match' : msg.partial ? 'not-comparable' : 'differ';
-        this.conn.send({ t: 'digest-result', result, digest: mine.digest });
+        this.conn.send({ t: 'digest-result', result, digest: mine.digest, ...(this.version >= CURSORS_SINCE ? { cursors: this.ctx.heardCursors() } : {}) });
         if (result === 'differ') {
           this.ctx.report('error', 'Mirror Divergence', `${this.peer} (${this.address}) holds other objects than this server although both have applied each other's changes; each sends the other everything again to repair`, this.peer);
           this.ctx.resendTo(this.peer);
@@ -82,6 +84,11 @@ export class InboundSession {
       case 'join':
         return this.refuse('join on a member connection');
     }
+  }
+
+  /** The peer's log and how far it is applied here, once the peer said hello. */
+  cursor(): { log: string; applied: number } | undefined {
+    return this.log === undefined || this.conn.closed ? undefined : { log: this.log, applied: this.applied };
   }
 
   private refuse(reason: string): void {

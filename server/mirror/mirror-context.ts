@@ -47,6 +47,8 @@ export interface MirrorContext {
   mergePki(certificates: IssuedCertificate[], peer: string): void;
   /** The members whose links to this server are up (their changes reach it directly). */
   hears(): string[];
+  /** For each member it hears, its log and how far this server has applied it (durably). */
+  heardCursors(): { node: string; log: string; applied: number }[];
   /** A peer acknowledged our log up to `upTo` (durably applied). */
   peerAcked(upTo: number): void;
   /** Changes made at these wall times (their stamps) are now durable here: replication lag samples. */

@@ -455,6 +455,15 @@ export class MirrorService implements MirrorContext {
     return [...this.sessions].filter(([, s]) => s.established).map(([node]) => node);
   }
 
+  heardCursors(): { node: string; log: string; applied: number }[] {
+    const cursors: { node: string; log: string; applied: number }[] = [];
+    for (const [node, s] of this.sessions) {
+      const c = s.cursor();
+      if (c) cursors.push({ node, ...c });
+    }
+    return cursors;
+  }
+
   auditApplied(peer: string, address: string, changed: number, received: number, upTo: number): void {
     this.o.service.auditEvent({ identity: `mirror:${peer}`, address }, 'Mirror Apply', `${changed} of ${received} objects changed here, from ${peer}'s log up to ${upTo}`, 'success');
   }

@@ -9,6 +9,7 @@ import { FramedSocket } from './framed-socket.js';
 import { splitAddress } from './join-token.js';
 import { mirrorNodeOf } from '../pki/mirror-node.js';
 import { PROTOCOL, receiverMessage, type Member, type ReceiverMessage } from './protocol.js';
+import { membersToResend } from './skipped-resend.js';
 import type { MirrorContext } from './mirror-context.js';
 import type { IssuedCertificate } from '../pki/store.js';
 
@@ -72,6 +73,8 @@ export class PeerLink {
   /** Our last position when the pending digest comparison was asked, and whether we had skipped versions then. */
   private digestHead = 0;
   private digestPartial = false;
+  /** How far the peer had applied each skipped member's log at its last digest answer (this connection). */
+  private readonly peerCursors = new Map<string, number>();
   readonly status: LinkStatus;
 
   constructor(
@@ -170,6 +173,7 @@ export class PeerLink {
     this.ready = false;
     this.inFlight.length = 0;
     this.digestAsked = undefined;
+    this.peerCursors.clear();
     this.status.connected = false;
     this.status.lastError = reason;
     this.status.since = new Date().toISOString();
@@ -230,7 +234,12 @@ export class PeerLink {
         if (msg.result === 'match') for (const [origin, first] of this.skippedFrom) if (first <= this.digestHead) this.skippedFrom.delete(origin);
         // Not the same although both sides had applied each other's logs: what we skipped may not have
         // reached it (a member slow or gone). Send it, so that the next comparison is a full one.
-        if (msg.result === 'not-comparable' && this.digestPartial && this.inFlight.length === 0) this.sendSkipped();
+        // Unless the peer is still taking a member's versions from that member itself (skipped-resend.ts).
+        if (msg.result === 'not-comparable' && this.digestPartial && this.inFlight.length === 0) {
+          const theirs = msg.cursors && new Map(msg.cursors.map((c) => [c.node, c]));
+          const resend = membersToResend(this.skippedFrom.keys(), theirs, this.ctx.group.cursors(), this.peerCursors);
+          if (resend.length > 0) this.sendSkipped(resend);
+        }
         if (msg.result === 'differ') {
           this.ctx.report('error', 'Mirror Divergence', `${this.member.node} holds other objects than this server although both have applied each other's changes (its digest ${msg.digest.slice(0, 16)}…); sending it everything again to repair`, this.member.node);
           this.resendAll();

@@ -15,12 +15,17 @@
 //   members {members}                       →   (the group's member list, when it changes)
 //   pki {certificates}                      →   (the certificates it issued and revoked, when they change)
 //   digest {digest, head, applied}          →
-//                                           ← digest-result {result, digest}
+//                                           ← digest-result {result, digest, cursors}
 //
 // `hears` (welcome, ack): the members whose changes reach the receiver directly (their links to it
 // are up). The sender does not pass on to it what came from them (peer-link.ts); until a digest
 // comparison matches, its digests are `partial`: a difference then is what those members have not
 // delivered yet, not a divergence.
+//
+// Version 2 adds `cursors` to digest-result (how far the receiver has applied the log of each member
+// it hears): the sender then does not pass on a member's versions the receiver is still taking from
+// that member itself (skipped-resend.ts). Sent only on a link that agreed on 2; version 1 peers
+// (which refuse unknown fields) never see it.
 //
 // A server that is not a member yet connects without a certificate and sends one message, join:
 //   join {versions, token, node, address}   →
@@ -29,7 +34,10 @@ import { z } from 'zod';
 import { issuedEntry } from '../pki/issued-merge.js';
 
 /** The versions this release speaks. Raise MAX with a change; keep MIN at most one release back. */
-export const PROTOCOL = { min: 1, max: 1 } as const;
+export const PROTOCOL = { min: 1, max: 2 } as const;
+
+/** The first version whose digest-result carries cursors. */
+export const CURSORS_SINCE = 2;
 
 const versions = z.tuple([z.number().int().min(1), z.number().int().min(1)]).refine(([a, b]) => a <= b, 'versions are [lowest, highest]');
 const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'an identifier of letters, digits and . _ : -');
@@ -63,7 +71,12 @@ export const receiverMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('welcome'), version: z.number().int().min(1), node: id, applied: seq, hears: z.array(id).max(64).optional() }).strict(),
   z.object({ t: z.literal('refuse'), code: z.string().max(64), reason: z.string().max(2000) }).strict(),
   z.object({ t: z.literal('ack'), upTo: seq, hears: z.array(id).max(64).optional() }).strict(),
-  z.object({ t: z.literal('digest-result'), result: z.enum(['match', 'differ', 'not-comparable']), digest: z.string().max(64) }).strict(),
+  z.object({
+    t: z.literal('digest-result'),
+    result: z.enum(['match', 'differ', 'not-comparable']),
+    digest: z.string().max(64),
+    cursors: z.array(z.object({ node: id, log: id, applied: seq }).strict()).max(64).optional(),
+  }).strict(),
   z.object({
     t: z.literal('joined'),
     version: z.number().int().min(1),

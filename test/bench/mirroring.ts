@@ -628,6 +628,11 @@ async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<
     return sa && sc && sa.digest === sc.digest && sa.objects === sc.objects && Date.parse(sa.updatedAt) > madeAt && Date.parse(sc.updatedAt) > madeAt;
   }, 100);
   const objects = status(group.specs[0]!.dir)!.objects;
+  const bAddress = `127.0.0.1:${b.mirrorPort}`;
+  // Object versions A and C sent to B (their links' counters, since each started): C passes on A's
+  // versions only when B does not take them from A itself, so its share is work B did twice.
+  const sentToB = () => [0, 2].map((i) => status(group.specs[i]!.dir)!.peers.find((x) => x.address === bAddress)?.sentObjects ?? 0);
+  const sentBefore = sentToB();
   const restartAt = Date.now();
   const t1 = performance.now();
   const started = await group.startMember(1);
@@ -662,8 +667,8 @@ async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<
     return pb && pb.connected && pb.queueDepth === 0 && sa.digest === sb.digest && sb.objects === objects ? Math.max(Date.parse(sa.updatedAt), Date.parse(sb.updatedAt)) : undefined;
   }, 100);
   const statusMs = statusAt - restartAt;
+  const sent = sentToB().map((n, i) => n - sentBefore[i]!);
   // When each peer's link to B was up again (their statuses' `since`, to the millisecond).
-  const bAddress = `127.0.0.1:${b.mirrorPort}`;
   const linkUp = [0, 2].map((i) => {
     const p = status(group.specs[i]!.dir)!.peers.find((x) => x.address === bAddress)!;
     return { name: group.specs[i]!.name, ms: p.since ? Date.parse(p.since) - restartAt : NaN };
@@ -682,7 +687,8 @@ async function catchupRun(o: MirroringOptions, group: Group, log: Log): Promise<
     cpuUsPerChange: (cpuMs * 1000) / n,
   };
   log(`  B started again with the same command: banner after ${secs(readyMs)}, links to B up after ${linkUp.map((l) => `${secs(l.ms)} (${l.name}'s)`).join(', ')}, ` +
-    `B serves A's newest change after ${secs(appliedMs)}, A's status shows B's queue empty and equal digests by ${secs(statusMs)} (status files: 1 s resolution)`);
+    `B serves A's newest change after ${secs(appliedMs)}, A's status shows B's queue empty and equal digests by ${secs(statusMs)} (status files: 1 s resolution); ` +
+    `object versions sent to B: ${fmtInt(sent[0]!)} by A, ${fmtInt(sent[1]!)} by C`);
   return res;
 }
 

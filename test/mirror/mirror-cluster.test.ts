@@ -187,7 +187,7 @@ test('a member speaking another protocol version is refused, naming both ranges'
     { t: 'hello', versions: [7, 9], node: 'whoever', group: 'g', log: 'l', head: 0 },
   ]);
   assert.equal((r.received[0] as { t: string }).t, 'refuse');
-  assert.match((r.received[0] as { reason: string }).reason, /versions 7–9 were offered; this server speaks 1–1/);
+  assert.match((r.received[0] as { reason: string }).reason, /versions 7–9 were offered; this server speaks 1–2/);
 });
 
 test('join tokens: single use, expiring, and bound to the group CA', async () => {
@@ -307,6 +307,18 @@ test("a peer whose log went backwards (its store restored) is sent everything ag
   };
   assert.equal(await welcomed(appliedByA), appliedByA, 'a log at least as long as what A applied: resumed where A stands');
   assert.equal(await welcomed(appliedByA - 1), 0, 'a log shorter than what A applied: everything again, from the start');
+  // Protocol 2's digest answer says how far A applied each member it hears; a protocol 1 peer (whose
+  // schema refuses unknown fields) never gets that field.
+  const digestAnswer = async (versions: [number, number]) => {
+    const r = await probe(asB, [{ ...hello(appliedByA), versions }, { t: 'digest', digest: '0'.repeat(64), head: appliedByA, applied: 0 }]);
+    assert.equal((r.received[0] as { version: number }).version, versions[1]);
+    const answer = r.received.find((m) => (m as { t: string }).t === 'digest-result') as { cursors?: { node: string; log: string; applied: number }[] } | undefined;
+    assert.ok(answer, JSON.stringify(r.received));
+    return answer;
+  };
+  assert.equal('cursors' in (await digestAnswer([1, 1])), false, 'protocol 1: no cursors');
+  const v2 = await digestAnswer([1, 2]);
+  assert.deepEqual(v2.cursors?.find((c) => c.node === idB.node), { node: idB.node, log: idB.log, applied: appliedByA }, `protocol 2: B's cursor in ${JSON.stringify(v2.cursors)}`);
   // The replica (past its 32-byte HMAC) of one object, shipped under another identifier.
   const r = await probe(asB, [hello(appliedByA + 1), { t: 'changes', items: [{ seq: appliedByA + 1, u: `not-${someReplica.uid}`, r: someReplica.replica.subarray(32).toString('utf8') }], upTo: appliedByA + 1 }]);
   const refused = r.received.find((m) => (m as { t: string }).t === 'refuse') as { reason: string } | undefined;
