@@ -17,6 +17,7 @@ import { ErrorCodes, KeyhavenError } from '../errors.js';
 import type { Db, Statement } from '../store/database.js';
 import type { ChangeRecorder, KeyStore, MirroredRow, NewObject, StoredObject } from '../store/key-store.js';
 import { addInto, subtractFrom } from '../store/store-digest.js';
+import { TransactionValue } from '../store/transaction-value.js';
 import { materialize, replicaAfterLocalWrite, replicaOfUnmirrored } from './attribute-slots.js';
 import { HybridClock, type Hlc } from './hlc.js';
 import { emptyReplica, mergeReplicas, type MergeConflict, type ObjectReplica } from './merge-rules.js';
@@ -48,8 +49,12 @@ export class ChangeLog implements ChangeRecorder {
   private adoptedUpTo = 0;
   private readonly readDigest: Statement;
   private readonly writeDigest: Statement;
-  /** The group digest as the open transaction's writes left it (written by flush, before the commit). */
-  private pendingDigest: Buffer | undefined;
+  /** The group digest as the open transaction's writes left it (stored once, before the commit). */
+  readonly deferred = new TransactionValue<Buffer>(
+    () => this.storedDigest(),
+    (d) => this.writeDigest.run(d),
+    (d) => Buffer.from(d),
+  );
   /** Told of each object created here, as written (sent-items.ts remembers it for the links). */
   created?: (changeSeq: number, uid: string, replica: Buffer, material: Buffer | undefined) => void;
 
@@ -76,7 +81,7 @@ export class ChangeLog implements ChangeRecorder {
 
   /** The group digest: equal on two servers exactly when they hold the same objects (hex). */
   digest(): string {
-    return (this.pendingDigest ?? this.storedDigest()).toString('hex');
+    return this.deferred.current().toString('hex');
   }
 
   private storedDigest(): Buffer {
@@ -86,27 +91,9 @@ export class ChangeLog implements ChangeRecorder {
 
   /** Replaces an object's contribution: `before` and `after` are its stored (canonical) replica bytes. */
   private replaceInDigest(before: Buffer | null | undefined, after: Buffer): void {
-    const d = (this.pendingDigest ??= this.storedDigest());
+    const d = this.deferred.edit();
     if (before) subtractFrom(d, contribution(before));
     addInto(d, contribution(after));
-  }
-
-  mark(): Buffer | undefined {
-    return this.pendingDigest && Buffer.from(this.pendingDigest);
-  }
-
-  restore(mark: unknown): void {
-    this.pendingDigest = mark === undefined ? undefined : Buffer.from(mark as Buffer);
-  }
-
-  flush(): void {
-    if (!this.pendingDigest) return;
-    this.writeDigest.run(this.pendingDigest);
-    this.pendingDigest = undefined;
-  }
-
-  discard(): void {
-    this.pendingDigest = undefined;
   }
 
   /** The material's fingerprint in a replica: an HMAC under the group key (reveals nothing of a weak secret). */

@@ -80,7 +80,9 @@ const REPLICA_MAC_BYTES = 32;
  * What mirroring adds to each write of this store (server/mirror/change-log.ts): the object's
  * replica and its place in the change log, computed inside the write's transaction.
  */
-export interface ChangeRecorder extends DeferredState {
+export interface ChangeRecorder {
+  /** What its writes keep until the commit (the group digest). */
+  readonly deferred: DeferredState;
   onInsert(o: NewObject): { replica: Buffer; changeSeq: number };
   onUpdate(before: MirroredRow, after: StoredObject, destroyMaterial: boolean): { replica: Buffer; changeSeq: number };
 }
@@ -223,19 +225,19 @@ export class KeyStore {
   ) {
     this.checkMasterKey();
     const deferred: DeferredState = {
-      mark: () => [this.digest.mark(), this.recorder?.mark()],
+      mark: () => [this.digest.deferred.mark(), this.recorder?.deferred.mark()],
       restore: (mark) => {
         const [digest, recorder] = mark as [unknown, unknown];
-        this.digest.restore(digest);
-        this.recorder?.restore(recorder);
+        this.digest.deferred.restore(digest);
+        this.recorder?.deferred.restore(recorder);
       },
       flush: () => {
-        this.digest.flush();
-        this.recorder?.flush();
+        this.digest.deferred.flush();
+        this.recorder?.deferred.flush();
       },
       discard: () => {
-        this.digest.discard();
-        this.recorder?.discard();
+        this.digest.deferred.discard();
+        this.recorder?.deferred.discard();
       },
     };
     this.deferred = deferred;

@@ -23,6 +23,7 @@ import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBy
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { neverHeldObjects, type Db, type Statement } from './database.js';
 import { publicRandomBytes } from './public-random.js';
+import { TransactionValue } from './transaction-value.js';
 
 export const DIGEST_META_KEY = 'store_digest';
 export const STORE_ID_META_KEY = 'store_id';
@@ -79,8 +80,8 @@ export class StoreDigest {
   /** The last blob read or written and what it holds: saves a decryption on consecutive writes. */
   private cache: { blob: Buffer; state: DigestState } | undefined;
   private storeIdCache: Buffer | undefined;
-  /** The open transaction's state: written by flush() just before it commits. */
-  private pending: DigestState | undefined;
+  /** The open transaction's state: sealed and written once, just before it commits (KeyStore.flushDeferred). */
+  readonly deferred: TransactionValue<DigestState>;
 
   constructor(
     private readonly db: Db,
@@ -92,6 +93,7 @@ export class StoreDigest {
     this.writeStmt = db.prepare(
       `INSERT INTO meta (key, value) VALUES ('${DIGEST_META_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
     );
+    this.deferred = new TransactionValue(() => this.read(), (s) => this.write(s), copyState);
   }
 
   /** Gives a brand-new store its identifier and an empty digest; anything else is left to the checks. */
@@ -131,31 +133,11 @@ export class StoreDigest {
    * `oldMac` to `newMac`. Runs inside the writer's savepoint (the caller has issued it).
    */
   update(seq: number, oldMac: unknown, newMac: Buffer): void {
-    const s = (this.pending ??= this.read());
+    const s = this.deferred.edit();
     if (oldMac === undefined) s.rows++;
     else subtractFrom(s.digest, this.contribution(seq, oldMac));
     addInto(s.digest, this.contribution(seq, newMac));
     s.generation++;
-  }
-
-  /** The open transaction's state (a copy), for a savepoint; undefined: it changed nothing yet. */
-  mark(): DigestState | undefined {
-    return this.pending && copyState(this.pending);
-  }
-
-  restore(mark: unknown): void {
-    this.pending = mark === undefined ? undefined : copyState(mark as DigestState);
-  }
-
-  /** Seals and writes the transaction's state (once, just before the commit). */
-  flush(): void {
-    if (!this.pending) return;
-    this.write(this.pending);
-    this.pending = undefined;
-  }
-
-  discard(): void {
-    this.pending = undefined;
   }
 
   /** The stored state (what is committed, or written in this transaction); refuses a missing or inauthentic digest (STORE_ROLLBACK: only edits do that). */
@@ -202,7 +184,7 @@ export class StoreDigest {
 
   /** Replaces the stored state (a new store; `keyhaven store accept-rollback`). Makes the store id if missing. */
   reset(state: DigestState): void {
-    this.pending = undefined;
+    this.deferred.discard();
     if (!this.storeId()) {
       const id = randomBytes(16);
       this.db.prepare(`INSERT INTO meta (key, value) VALUES ('${STORE_ID_META_KEY}', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(id);

@@ -325,7 +325,7 @@ test('a version created here is remembered as written: its item is what reading 
   insert('r2');
   const rolledBack = a!.log.head;
   db.exec('ROLLBACK');
-  a!.log.discard();
+  a!.log.deferred.discard();
   insert('r3');
   const routes = a!.store.changeRoutes(0, 1e9, 10).map(([seq]) => seq);
   assert.equal(routes.length, 2);
