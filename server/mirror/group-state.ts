@@ -91,6 +91,12 @@ export class GroupState {
     return true;
   }
 
+  /** Which of `peer`'s logs this server applied, and how far (undefined: none yet). */
+  cursorOf(peer: string): { log: string; applied: number } | undefined {
+    const r = this.stmts.cursor.get(peer) as { log_id: string; applied: number } | undefined;
+    return r && { log: r.log_id, applied: r.applied };
+  }
+
   /** How far this server has applied `peer`'s log `log` (0: nothing, or another log of the peer's). */
   applied(peer: string, log: string): number {
     const r = this.stmts.cursor.get(peer) as { log_id: string; applied: number } | undefined;
@@ -126,6 +132,21 @@ export class GroupState {
     if (row.expires < now) return 'expired';
     this.db.prepare('UPDATE mirror_tokens SET used = 1 WHERE hash = ?').run(row.hash);
     return 'ok';
+  }
+
+  /**
+   * A store put back from a backup: it starts a new change log (a peer that applied more of the old
+   * one than the copy holds would otherwise take new changes for ones it has), and forgets the join
+   * tokens it had issued (one used after the backup was taken would be unused again). Call inside a
+   * transaction. Returns the new log id (undefined: not in a group).
+   */
+  restarted(): string | undefined {
+    const id = this.identity();
+    this.db.prepare('DELETE FROM mirror_tokens').run();
+    if (!id) return undefined;
+    const next: GroupIdentity = { ...id, log: newId('l') };
+    this.db.prepare(`UPDATE meta SET value = ? WHERE key = '${IDENTITY_KEY}'`).run(Buffer.from(JSON.stringify(next)));
+    return next.log;
   }
 }
 

@@ -40,10 +40,19 @@ export class InboundSession {
         if (msg.group !== this.ctx.identity.group || msg.node !== this.peer) return this.refuse(`hello from ${msg.node} of ${msg.group} on a connection certified for ${this.peer}`);
         this.log = msg.log;
         this.version = agreed.version;
-        this.applied = this.ctx.group.applied(this.peer, msg.log);
-        // The peer's log is behind what we applied of it (its store was restored): take all of it again.
+        const known = this.ctx.group.cursorOf(this.peer);
+        this.applied = known?.log === msg.log ? known.applied : 0;
+        // Another log than the one we applied (its store was restored from a backup: restore.ts), or
+        // its log behind what we applied of it (restored by other means): take all of it again, and
+        // send it everything, even the versions it sent us — its store may no longer hold them, and
+        // the log alone would never bring them back.
+        const restarted = (known !== undefined && known.applied > 0 && known.log !== msg.log) || this.applied > msg.head;
         if (this.applied > msg.head) this.applied = 0;
         this.conn.send({ t: 'welcome', version: agreed.version, node: this.ctx.identity.node, applied: this.applied, hears: this.ctx.hears() });
+        if (restarted) {
+          this.ctx.report('warn', 'Mirror Peer Restored', `${this.peer} (${this.address}) starts again from an older state (change log ${msg.log} at ${msg.head}; we had applied ${known?.log} up to ${known?.applied}): sending it everything`, this.peer);
+          this.ctx.resendTo(this.peer);
+        }
         return;
       }
       case 'changes':
