@@ -7,6 +7,7 @@ import { dispatch, processIo, readInput, usageError, type CliCommand, type CliIo
 import { loadConfig, parseConfig, type Config } from './config.js';
 import { ensureDevPki, PKI_USAGE, runPkiCli } from './pki/index.js';
 import { ttlvCommand } from './ttlv-command.js';
+import { BACKUP_USAGE } from './backup-cli.js';
 
 // The server itself (KMIP operations, the store, the logger) is loaded by the commands that run it,
 // not with the table: the appliance's `keyhaven` builds its menu, helper and worker on this table
@@ -251,6 +252,11 @@ mirror join --config FILE    join the group of the token on standard input (a se
 mirror remove (--config FILE | --data-dir DIR) NODE
                              remove server NODE from the group (final) and revoke its certificate`,
     run: async (args, io) => (await import('./mirror-cli.js')).mirrorCommand(args, io, configFrom),
+  },
+  {
+    name: 'backup',
+    usage: BACKUP_USAGE,
+    run: async (args, io) => (await import('./backup-cli.js')).backupCommand(args, io, configFrom),
   },
   { name: 'pki', usage: 'pki <command> …              manage the CA and certificates (keyhaven pki --help)', help: PKI_USAGE, run: (args, io) => runPkiCli(args, io) },
   {

@@ -39,6 +39,17 @@ export const ServerCodes = defineCodes({
   MIRROR_NOT_ENABLED: { code: 'KH_MIRROR_NOT_ENABLED', ...refused('This server is not in a mirror group: start it with a mirror port (keyhaven dev --mirror-port) first.') },
   MIRROR_NO_PEER: { code: 'KH_MIRROR_NO_PEER', ...failure('Strict mirroring: no peer confirmed a new object in time, so the request was not acknowledged (the object is stored here and mirrored once a peer answers).') },
   MIRROR_STATE: { code: 'KH_MIRROR_STATE', ...failure("This server's mirroring state (group, member list, change log) is damaged or contradicts itself.") },
+  // Backups (server/backup/)
+  BACKUP_BAD_INPUT: { code: 'KH_BACKUP_BAD_INPUT', ...refused('A backup parameter is invalid (share count, threshold, file name, host, fingerprint, schedule).') },
+  BACKUP_NO_KEY: { code: 'KH_BACKUP_NO_KEY', ...refused('This server has no backup key yet: run `keyhaven backup init` (or the menu\'s Backups → Create the backup key) first.') },
+  BACKUP_KEY_EXISTS: { code: 'KH_BACKUP_KEY_EXISTS', ...refused('A backup key exists already: give --rekey to make a new generation (backups of the old one need the old shares).') },
+  BACKUP_BAD_SHARES: { code: 'KH_BACKUP_BAD_SHARES', ...refused('The shares given are malformed, too few, of another generation, or do not rebuild the backup key: check each share against its check value.') },
+  BACKUP_FILE_INVALID: { code: 'KH_BACKUP_FILE_INVALID', ...refused('The backup file is not a Keyhaven backup, is truncated or was altered, or is of a newer format than this release reads; nothing was changed.') },
+  BACKUP_RESTORE_REFUSED: { code: 'KH_BACKUP_RESTORE_REFUSED', ...refused('A restore was refused before anything was changed (the target holds a key store already, or the backup is inconsistent).') },
+  BACKUP_HOST_KEY: { code: 'KH_BACKUP_HOST_KEY', ...refused('The backup host presented another host key than the pinned fingerprint: verify the host, then enter its new fingerprint; it is never trusted on first use.') },
+  BACKUP_HOST_UNREACHABLE: { code: 'KH_BACKUP_HOST_UNREACHABLE', ...failure('The backup host cannot be reached (no route, refused, or no answer in time); the backup is retried.') },
+  BACKUP_AUTH: { code: 'KH_BACKUP_AUTH', ...refused("The backup host refused the appliance's SSH key: install the public key the menu shows in the backup account's authorized_keys.") },
+  BACKUP_TRANSFER: { code: 'KH_BACKUP_TRANSFER', ...failure('Sending or fetching a backup failed (disk full, permissions, or the copy on the server does not match what was sent); nothing was left under a backup name.') },
   // Network listener
   NET_LISTEN_FAILED: { code: 'KH_NET_LISTEN_FAILED', ...failure('A listener cannot bind its address and port (in use, or not permitted).') },
 });

@@ -18,7 +18,7 @@ async function run(argv: string[], cli = main): Promise<{ code: number; out: str
 }
 
 /** The key server's own commands, then the image side's. */
-const SERVER_COMMANDS = ['serve', 'dev', 'mirror', 'pki', 'audit', 'store', 'credential', 'ttlv'];
+const SERVER_COMMANDS = ['serve', 'dev', 'mirror', 'backup', 'pki', 'audit', 'store', 'credential', 'ttlv'];
 const IMAGE_COMMANDS = ['firewall', 'appliance', 'menu', 'admin-helper', 'sshd-config'];
 
 /** The commands a usage text lists: the names that start its two-space indented lines, once each. */

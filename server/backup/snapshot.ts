@@ -1,0 +1,121 @@
+// A consistent copy of what a backup holds, taken while the server serves: the key store with its
+// audit log and mirroring state (SQLite's VACUUM INTO: one read transaction, so one committed state,
+// compacted, without the -wal file; writers are not blocked), the master key, and the PKI directory
+// (copied under the PKI lock, so no certificate is half-issued). Mirroring's full copy streams rows
+// to a peer and cannot give a file; this is the file-level snapshot, and nothing in it is written
+// back to the live store.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { VERSION } from '../../lib/version.js';
+import type { ResolvedPaths } from '../config.js';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
+import { ENUM_VALUE_NAMES } from '../kmip/tables.js';
+import { pkiPaths, readIndex, withLock } from '../pki/store.js';
+import { entryFor, type BackupContents, type Manifest, type ManifestEntry } from './backup-archive.js';
+
+/** Where each part lives inside a backup. */
+export const ENTRY = { store: 'store/keyhaven.db', masterKey: 'store/master.key' } as const;
+export const PKI_PREFIX = 'pki';
+
+export interface Snapshot {
+  manifest: Manifest;
+  /** Backup path -> the staged file holding it. */
+  files: Map<string, string>;
+}
+
+/** What a store copy holds, for the manifest and `backup verify`'s listing. Opens it read-only. */
+export function describeStore(file: string, pkiDataDir?: string): BackupContents {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const byType: Record<string, number> = {};
+    const byState: Record<string, number> = {};
+    let objects = 0;
+    for (const r of db.prepare('SELECT object_type AS t, state AS s, count(*) AS n FROM objects GROUP BY object_type, state').all() as { t: number; s: number; n: number }[]) {
+      const type = ENUM_VALUE_NAMES.ObjectType.get(r.t) ?? `type ${r.t}`;
+      const state = ENUM_VALUE_NAMES.State.get(r.s) ?? `state ${r.s}`;
+      byType[type] = (byType[type] ?? 0) + r.n;
+      byState[state] = (byState[state] ?? 0) + r.n;
+      objects += r.n;
+    }
+    const audit = db.prepare('SELECT count(*) AS n, min(time) AS first, max(time) AS last FROM audit').get() as { n: number; first: string | null; last: string | null };
+    const identity = db.prepare("SELECT value FROM meta WHERE key = 'mirror_identity'").get() as { value: Buffer } | undefined;
+    let mirror: BackupContents['mirror'] = null;
+    if (identity) {
+      const j = JSON.parse(String(identity.value)) as { node: string; group: string };
+      const members = (db.prepare('SELECT count(*) AS n FROM mirror_members WHERE removed = 0').get() as { n: number }).n;
+      mirror = { node: j.node, group: j.group, members };
+    }
+    let certificates = 0;
+    if (pkiDataDir && existsSync(pkiPaths(pkiDataDir).index)) certificates = readIndex(pkiPaths(pkiDataDir)).certificates.length;
+    return { objects, byType, byState, auditRecords: audit.n, firstAudit: audit.first, lastAudit: audit.last, mirror, certificates };
+  } finally {
+    db.close();
+  }
+}
+
+/** Files of the PKI directory, relative to it (its lock and half-written temporary files left out). */
+function pkiFiles(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync(join(root, rel), { withFileTypes: true })) {
+    if (d.name.startsWith('.')) continue; // .lock, and writeFileAtomic's temporary files
+    const r = rel ? `${rel}/${d.name}` : d.name;
+    if (d.isDirectory()) out.push(...pkiFiles(root, r));
+    else if (d.isFile()) out.push(r);
+  }
+  return out.sort();
+}
+
+/**
+ * Copies the parts of a backup from a data directory into `staging` (new, private) and describes
+ * them. Safe while the server runs: it reads the store in one transaction and writes nothing to it.
+ */
+export async function takeSnapshot(o: { paths: ResolvedPaths; dataDir: string; staging: string; generation: number; now?: Date }): Promise<Snapshot> {
+  const files = new Map<string, string>();
+  /** The live files' modes (the copies' follow the umask). */
+  const modes = new Map<string, number>([[ENTRY.store, 0o600], [ENTRY.masterKey, 0o600]]);
+  const storeCopy = join(o.staging, 'keyhaven.db');
+  let db: Database.Database;
+  try {
+    db = new Database(o.paths.database, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new KeyhavenError(ErrorCodes.STORE_MISSING, `cannot open the key store ${o.paths.database} to back it up: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.prepare('VACUUM INTO ?').run(storeCopy);
+  } finally {
+    db.close();
+  }
+  files.set(ENTRY.store, storeCopy);
+  const keyCopy = join(o.staging, 'master.key');
+  copyFileSync(o.paths.masterKey, keyCopy);
+  files.set(ENTRY.masterKey, keyCopy);
+  const pki = pkiPaths(o.dataDir);
+  const pkiCopy = join(o.staging, 'pki-data');
+  if (existsSync(pki.root)) {
+    await withLock(pki, () => {
+      for (const rel of pkiFiles(pki.root)) {
+        const to = join(pkiCopy, 'pki', ...rel.split('/'));
+        mkdirSync(join(to, '..'), { recursive: true, mode: 0o700 });
+        const from = join(pki.root, ...rel.split('/'));
+        copyFileSync(from, to);
+        files.set(`${PKI_PREFIX}/${rel}`, to);
+        modes.set(`${PKI_PREFIX}/${rel}`, statSync(from).mode);
+      }
+    }, { waitMs: 60_000 });
+  }
+  const entries: ManifestEntry[] = [];
+  for (const [path, file] of files) entries.push(await entryFor(path, file, modes.get(path)));
+  const manifest: Manifest = {
+    format: 1,
+    created: (o.now ?? new Date()).toISOString(),
+    keyhaven: VERSION,
+    source: { host: hostname(), dataDir: o.dataDir },
+    generation: o.generation,
+    entries,
+    contents: describeStore(storeCopy, existsSync(pkiCopy) ? pkiCopy : undefined),
+  };
+  return { manifest, files };
+}
