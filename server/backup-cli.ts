@@ -22,7 +22,10 @@ backup verify --file FILE    decrypt with the shares on standard input and check
                              it, without touching any store; exit 0 only for an intact backup
 backup restore --file FILE (--config FILE | --data-dir DIR)
                              restore onto a data directory without a key store (shares on
-                             standard input); then start the server on it`;
+                             standard input); then start the server on it
+backup status (--config FILE | --data-dir DIR) [--json]
+                             scheduled backups: last success, last failure and why, next run
+                             (a running \`serve\` makes one now on SIGUSR2)`;
 
 function who(): string {
   try {
@@ -60,7 +63,7 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
     args: rest,
     options: {
       config: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' }, file: { type: 'string' },
-      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' },
+      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' }, json: { type: 'boolean' },
     },
   });
   // Nothing a backup command writes (staging copies, the key file, restored files) is for others.
@@ -119,6 +122,17 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
         `  audit record ${r.auditSeq} records the restore${r.mirrorLog ? `; mirroring starts a new change log (${r.mirrorLog})` : ''}\n` +
         `Start the server on it: keyhaven dev --data-dir ${config.dataDir}, or serve with its configuration.\n`,
     );
+    return 0;
+  }
+  if (sub === 'status') {
+    const config = configFrom(values);
+    const { readBackupStatus, describeBackupStatus } = await import('./backup/backup-status.js');
+    const s = readBackupStatus(config.dataDir);
+    if (!s) {
+      io.stderr.write(`no backup status in ${config.dataDir}: scheduled backups have not run there (configure the "backup" section and start the server)\n`);
+      return 3;
+    }
+    io.stdout.write(values.json ? `${JSON.stringify(s)}\n` : describeBackupStatus(s));
     return 0;
   }
   throw usageError(`unknown backup command "${sub ?? ''}"`);

@@ -54,6 +54,12 @@ async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; 
     log.info('SIGHUP: reloading the server certificate, key and CRL');
     server.reloadTls();
   };
+  // SIGUSR2 (the menu's "Back up now", through the admin helper): a backup now, when backups are configured.
+  const backupNow = () => {
+    if (!server.backups) log.warn('SIGUSR2: no backups are configured (the "backup" section)');
+    else void server.backups.runNow();
+  };
+  process.on('SIGUSR2', backupNow);
   if (banner) {
     const m = server.mirror;
     const peers = m ? m.group.members().filter((x) => x.node !== m.identity.node && !x.removed).length : 0;
@@ -62,6 +68,7 @@ async function serve(config: Config, io: CliIo, banner?: (kmip: { host: string; 
   const signal = await stopped;
   log.info({ signal }, 'stopping');
   process.off('SIGHUP', onHup);
+  process.off('SIGUSR2', backupNow);
   await server.close();
   return 0;
 }

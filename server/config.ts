@@ -6,6 +6,7 @@ import { readJsonFile } from '../lib/json-file.js';
 import { describeZodError } from '../lib/zod-issues.js';
 import { ErrorCodes, KeyhavenError } from './errors.js';
 import { FACILITY_NAMES } from './audit/syslog-message.js';
+import { scheduleSchema } from './backup/schedule.js';
 
 const port = z.number().int().min(1).max(65535);
 const host = z.string().min(1).refine((h) => !/\s/.test(h), 'must not contain spaces');
@@ -115,6 +116,34 @@ export const configSchema = z
          * when a peer returns); 'acknowledge' answers anyway. Both are audited.
          */
         whenNoPeer: z.enum(['refuse', 'acknowledge']).default('refuse'),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Scheduled backups to an SFTP host (server/backup/backup-scheduler.ts); off when absent. The
+     * backup key must exist (`keyhaven backup init`).
+     */
+    backup: z
+      .object({
+        sftp: z
+          .object({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(22),
+            username: z.string().min(1).max(64),
+            /** On the host, relative to the account's (chroot) directory. */
+            directory: z.string().min(1).default('.'),
+            /** The host key's SHA-256 fingerprint as `ssh-keygen -lf` prints it: pinned, never learnt. */
+            hostKeySha256: z.string().min(1),
+            /** The server's ed25519 key (OpenSSH format), relative to dataDir unless absolute. */
+            privateKeyFile: z.string().min(1).default('backup/ssh-key'),
+            timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+          })
+          .strict(),
+        schedule: scheduleSchema,
+        /** Backups of this server kept on the host (older ones are deleted after each upload). */
+        keep: z.number().int().min(1).max(10_000).default(14),
+        /** Names the backups keyhaven-<series>-<time>.khbak (default: the host name). */
+        series: z.string().regex(/^[0-9A-Za-z.]{1,40}$/, 'letters, digits and dots, at most 40').optional(),
       })
       .strict()
       .optional(),

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { VERSION } from '../lib/version.js';
 import { ErrorCodes, KeyhavenError } from './errors.js';
 import { AuditLog, type AuditRecord } from './audit/audit-log.js';
+import { BackupScheduler } from './backup/backup-scheduler.js';
 import { SyslogForwarder } from './audit/syslog-forwarder.js';
 import { resolvePaths, type Config } from './config.js';
 import { KmipService } from './kmip-service.js';
@@ -34,6 +35,8 @@ export interface RunningServer {
   syslog?: SyslogForwarder;
   /** Key mirroring, when configured. */
   mirror?: MirrorService;
+  /** Scheduled backups, when configured. */
+  backups?: BackupScheduler;
   /**
    * Re-reads the server certificate, key and CRL (on SIGHUP, which the admin helper's renewal has systemd send): new
    * handshakes get them, open connections stay. False when they were refused (the old ones stay).
@@ -195,6 +198,14 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     ...(options.clock ? { clock: options.clock } : {}),
   });
   expiry.start();
+  const backups = config.backup
+    ? new BackupScheduler({
+        config,
+        audit: (operation, detail, result) => service.auditEvent({ identity: 'keyhaven', address: '-' }, operation, detail, result),
+        log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      })
+    : undefined;
+  backups?.start();
   log.info({ kmip, database: paths.database }, 'key server started');
 
   const syncTimer = setInterval(() => durability.flush(), AUDIT_SYNC_MS);
@@ -208,8 +219,10 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     audit,
     ...(forwarder ? { syslog: forwarder } : {}),
     ...(mirror ? { mirror } : {}),
+    ...(backups ? { backups } : {}),
     reloadTls: () => listener.reloadPki(),
     async close() {
+      backups?.stop();
       expiry.stop();
       clearInterval(syncTimer);
       clearInterval(crlTimer);

@@ -375,7 +375,7 @@ async function openLocal(path: string): Promise<LocalFile> {
  * existing backup is never replaced. With `keep`, the oldest backups beyond `keep` (this one counted)
  * and stale temporary files of failed uploads are deleted.
  */
-export async function uploadBackup(t: SftpTarget, localFile: string, remoteName: string, o: { keep?: number } = {}): Promise<UploadResult> {
+export async function uploadBackup(t: SftpTarget, localFile: string, remoteName: string, o: { keep?: number; series?: string } = {}): Promise<UploadResult> {
   const target = checkTarget(t);
   const name = checkBackupName(remoteName);
   if (o.keep !== undefined && (!Number.isInteger(o.keep) || o.keep < 1 || o.keep > 100_000)) {
@@ -385,7 +385,7 @@ export async function uploadBackup(t: SftpTarget, localFile: string, remoteName:
   try {
     const session = await Session.open(target);
     try {
-      return await upload(session, local, name, o.keep);
+      return await upload(session, local, name, o.keep, o.series);
     } finally {
       await session.close();
     }
@@ -394,7 +394,7 @@ export async function uploadBackup(t: SftpTarget, localFile: string, remoteName:
   }
 }
 
-async function upload(session: Session, local: LocalFile, name: string, keep: number | undefined): Promise<UploadResult> {
+async function upload(session: Session, local: LocalFile, name: string, keep: number | undefined, series: string | undefined): Promise<UploadResult> {
   const { sftp, t } = session;
   const finalPath = remotePath(t, name);
   if (await session.exists(finalPath, `check for ${name}`)) throw exists(t, name);
@@ -442,7 +442,7 @@ async function upload(session: Session, local: LocalFile, name: string, keep: nu
     const result: UploadResult = { name, size: sent.size, sha256: back.toString('hex'), pruned: [] };
     if (keep !== undefined) {
       try {
-        result.pruned = await prune(session, keep, name);
+        result.pruned = await prune(session, keep, name, series);
       } catch (e) {
         result.pruneError = (e as Error).message;
       }
@@ -565,12 +565,16 @@ function backupsIn(entries: DirEntry[]): (RemoteBackup & { mtime: number })[] {
     .sort((a, b) => b.mtime - a.mtime || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
 }
 
-/** Deletes the oldest backups beyond `keep` (the new one always kept) and stale temporary files. */
-async function prune(session: Session, keep: number, uploaded: string): Promise<string[]> {
+/**
+ * Deletes the oldest backups beyond `keep` (the new one always kept) and stale temporary files. With
+ * `series`, only backups named keyhaven-<series>-… count: servers sharing a directory keep their own.
+ */
+async function prune(session: Session, keep: number, uploaded: string, series: string | undefined): Promise<string[]> {
   const { sftp, t } = session;
   const entries = await listDirectory(session);
   const backups = backupsIn(entries);
-  const doomed = backups.filter((b) => b.name !== uploaded).slice(keep - 1).map((b) => b.name);
+  const ours = series === undefined ? backups : backups.filter((b) => b.name.startsWith(`keyhaven-${series}-`));
+  const doomed = ours.filter((b) => b.name !== uploaded).slice(keep - 1).map((b) => b.name);
   // The host's clock, not ours, dates a temporary file: compare with the backup just stored there.
   const newest = backups.find((b) => b.name === uploaded);
   if (newest) {

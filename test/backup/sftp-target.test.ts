@@ -214,6 +214,18 @@ describe('backups over SFTP to a real sshd in a network namespace', { skip }, ()
     await rejectsWith(uploadBackup(target(), path, 'keyhaven-7.khbak', { keep: 0 }), ErrorCodes.BACKUP_BAD_INPUT);
   });
 
+  test('with a series, keep counts only that series: servers sharing a directory keep their own backups', async () => {
+    for (const f of host.files()) if (f.endsWith('.khbak')) rmSync(join(host.backups, f));
+    for (const [name, ageS] of [['keyhaven-srv1-20260101T000000Z.khbak', 9000], ['keyhaven-srv2-20260101T000000Z.khbak', 8000], ['keyhaven-srv2-20260102T000000Z.khbak', 7000]] as const) {
+      writeFileSync(join(host.backups, name), name);
+      age(name, ageS);
+    }
+    const { path } = localFile('series.bin', 10_000);
+    const up = await uploadBackup(target(), path, 'keyhaven-srv1-20260103T000000Z.khbak', { keep: 1, series: 'srv1' });
+    assert.deepEqual(up.pruned, ['keyhaven-srv1-20260101T000000Z.khbak']);
+    assert.deepEqual(host.files().filter((f) => f.startsWith('keyhaven-srv2-')).length, 2, "the other server's backups stay");
+  });
+
   test('a pinned fingerprint of another key is refused before logging in; nothing reaches the server', async () => {
     const other = generateClientKey('another host');
     writeFileSync(join(work, 'other.pub'), `${other.publicKey}\n`);
