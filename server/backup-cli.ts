@@ -116,9 +116,9 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
     if (!values.file) throw usageError('backup restore needs --file FILE');
     const config = configFrom(values);
     const { restoreBackup } = await import('./backup/restore.js');
-    const r = await restoreBackup({ file: values.file, shares: await readShares(io), config, who: who() });
+    const r = await restoreBackup({ file: values.file, shares: () => readShares(io), config, who: who() });
     io.stdout.write(
-      `restored into ${config.dataDir} from ${resolve(values.file)} (made ${r.opened.manifest.created})\n${listing(r.opened.contents)}\n` +
+      `${r.resumed ? 'finished the interrupted restore' : 'restored'} into ${config.dataDir} from ${resolve(values.file)} (made ${r.manifest.created})\n${listing(r.contents)}\n` +
         `  audit record ${r.auditSeq} records the restore${r.mirrorLog ? `; mirroring starts a new change log (${r.mirrorLog})` : ''}\n` +
         `Start the server on it: keyhaven dev --data-dir ${config.dataDir}, or serve with its configuration.\n`,
     );

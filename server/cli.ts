@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dispatch, processIo, readInput, usageError, type CliCommand, type CliIo } from '../lib/cli.js';
 import { loadConfig, parseConfig, type Config } from './config.js';
+import { ErrorCodes, KeyhavenError } from './errors.js';
 import { ensureDevPki, PKI_USAGE, runPkiCli } from './pki/index.js';
 import { ttlvCommand } from './ttlv-command.js';
 import { BACKUP_USAGE } from './backup-cli.js';
@@ -111,6 +112,9 @@ async function dev(args: string[], io: CliIo): Promise<number> {
     const done = await joinGroup(config, async () => (await issueJoinToken(member)).token, joinAddress(host, mirrorPort!));
     if (done.result === 'joined') io.stdout.write(`joined the mirror group of ${member.dataDir}\n`);
   }
+  // Before the dev PKI is made: a half-restored directory must not get a new CA (startServer refuses it too).
+  const interrupted = (await import('./backup/restore-journal.js')).interruptedRestore(dataDir);
+  if (interrupted) throw new KeyhavenError(ErrorCodes.BACKUP_RESTORE_REFUSED, `not started: ${interrupted}`);
   const pki = await ensureDevPki(dataDir);
   return serve(config, io, (kmip, mirror) =>
     [

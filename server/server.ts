@@ -4,6 +4,7 @@ import { VERSION } from '../lib/version.js';
 import { ErrorCodes, KeyhavenError } from './errors.js';
 import { AuditLog, type AuditRecord } from './audit/audit-log.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
+import { interruptedRestore } from './backup/restore-journal.js';
 import { SyslogForwarder } from './audit/syslog-forwarder.js';
 import { resolvePaths, type Config } from './config.js';
 import { KmipService } from './kmip-service.js';
@@ -71,6 +72,9 @@ export function openStore(config: Config, options: { create: boolean }) {
 export async function startServer(config: Config, log: Logger, options: { clock?: () => number } = {}): Promise<RunningServer> {
   // Everything the server writes (WAL, CRL, logs) is private to its user.
   process.umask(0o077);
+  // A restore that was moving files into place: serving what is there would serve half of it.
+  const interrupted = interruptedRestore(config.dataDir);
+  if (interrupted) throw new KeyhavenError(ErrorCodes.BACKUP_RESTORE_REFUSED, `not started: ${interrupted}`);
   const { paths, db, store, audit, anchor, masterKeyCreated } = openStore(config, { create: true });
   if (masterKeyCreated) log.warn({ file: paths.masterKey }, 'created a new master key: back it up, the key store is useless without it');
   if (audit.startProblem) log.error({ problem: audit.startProblem }, 'the audit log was tampered with while the server was stopped; recorded in the log');

@@ -2,7 +2,7 @@
 // under the backup key (sealed-stream.ts), written to a temporary name, synced, then renamed: a file
 // under the backup's name is always a whole backup.
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, fsyncSync, mkdtempSync, openSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fsyncDir } from '../../lib/atomic-file.js';
@@ -12,6 +12,7 @@ import { packArchive, sha256File, type Manifest } from './backup-archive.js';
 import { loadBackupKey } from './backup-key.js';
 import { newHeader, SealStream } from './sealed-stream.js';
 import { takeSnapshot } from './snapshot.js';
+import { journalPath } from './restore-journal.js';
 
 export interface CreatedBackup {
   file: string;
@@ -21,9 +22,32 @@ export interface CreatedBackup {
   manifest: Manifest;
 }
 
-/** A private scratch directory inside the data directory (same file system, same protection). */
-export function stagingDir(dataDir: string, purpose: string): string {
-  return mkdtempSync(join(dataDir, `.${purpose}-`));
+/**
+ * A private scratch directory inside the data directory (same file system, same protection), named
+ * with our pid so that one left by a killed run is known as such.
+ */
+export function stagingDir(dataDir: string, purpose: 'backup' | 'restore'): string {
+  return mkdtempSync(join(dataDir, `.${purpose}-${process.pid}-`));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes staging directories of runs that were killed (not one a restore journal still needs). */
+export function removeStaleStaging(dataDir: string): void {
+  const journal = journalPath(dataDir);
+  const needed = existsSync(journal) ? readFileSync(journal, 'utf8') : '';
+  for (const name of readdirSync(dataDir)) {
+    const m = /^\.(backup|restore)-(\d+)-/.exec(name);
+    if (!m || alive(Number(m[2])) || needed.includes(name)) continue;
+    rmSync(join(dataDir, name), { recursive: true, force: true });
+  }
 }
 
 export async function createBackup(o: { config: Config; out: string; now?: Date }): Promise<CreatedBackup> {
@@ -32,6 +56,7 @@ export async function createBackup(o: { config: Config; out: string; now?: Date 
   if (!existsSync(dirname(out))) throw new KeyhavenError(ErrorCodes.BACKUP_BAD_INPUT, `the directory ${dirname(out)} does not exist`);
   const paths = resolvePaths(o.config);
   const { key, info } = loadBackupKey(o.config.dataDir, paths.masterKey);
+  removeStaleStaging(o.config.dataDir);
   const staging = stagingDir(o.config.dataDir, 'backup');
   const partial = join(dirname(out), `.${basename(out)}.partial-${randomBytes(6).toString('hex')}`);
   try {

@@ -1,27 +1,45 @@
-// Restoring a backup onto a data directory that holds no key store. Everything is decrypted,
-// unpacked and checked in a staging directory first (backup-open.ts); only then are the master key,
-// the store and the PKI moved into place. The restored store continues its audit chain with a
-// 'Backup Restore' record, moves its store generation on, starts a new mirroring change log
-// (group-state.ts), is anchored (rollback-guard.ts), and keeps the backup key the shares rebuilt.
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+// Restoring a backup onto a data directory that holds no key store, so that a crash at any moment
+// leaves either nothing restored or a restore that the next run finishes — never a store that is
+// half there and served:
+//   1. the backup is decrypted, unpacked and checked in a staging directory (backup-open.ts);
+//   2. still there, the store is finished: a 'Backup Restore' audit record continues its chain, its
+//      store generation moves on, it starts a new mirroring change log (group-state.ts), its rollback
+//      anchor and the backup key the shares rebuilt are written beside it;
+//   3. a journal naming every move is written, then the files are moved into place (master key first,
+//      anchor last), then the journal is removed.
+// The server refuses to start while the journal exists; running the same restore again finishes it.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fsyncDir } from '../../lib/atomic-file.js';
-import { resolvePaths, type Config } from '../config.js';
+import { fsyncDir, writeFileAtomic } from '../../lib/atomic-file.js';
+import { parseConfig, resolvePaths, type Config } from '../config.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { GroupState } from '../mirror/group-state.js';
 import { pkiPaths } from '../pki/store.js';
 import { currentState } from '../store/rollback-guard.js';
-import { backupKeyPath, installBackupKey } from './backup-key.js';
-import { openBackup, keyFromShares, readHeader, type OpenedBackup } from './backup-open.js';
-import { stagingDir } from './backup-create.js';
+import type { BackupContents, Manifest } from './backup-archive.js';
+import { backupKeyPath, BACKUP_KEY_FILE, installBackupKey } from './backup-key.js';
+import { keyFromShares, openBackup, readHeader, type OpenedBackup } from './backup-open.js';
+import { removeStaleStaging, stagingDir } from './backup-create.js';
 import { ENTRY } from './snapshot.js';
+import { journalPath } from './restore-journal.js';
 
 export const RESTORE_OPERATION = 'Backup Restore';
 
 export interface RestoreResult {
-  opened: Omit<OpenedBackup, 'dir'>;
+  manifest: Manifest;
+  contents: BackupContents;
   auditSeq: number;
   mirrorLog: string | undefined;
+  /** True when this run finished a restore an earlier run had begun moving into place. */
+  resumed: boolean;
+}
+
+interface Journal {
+  file: string;
+  staging: string;
+  /** [from, to], in order. */
+  moves: [string, string][];
+  result: Omit<RestoreResult, 'resumed'>;
 }
 
 function refused(message: string): KeyhavenError {
@@ -40,51 +58,85 @@ function move(from: string, to: string): void {
   try {
     renameSync(from, to);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV' || statSync(from).isDirectory()) throw err;
     copyFileSync(from, to); // another file system (e.g. store.masterKeyFile elsewhere)
+    fsyncDir(dirname(to));
+    unlinkSync(from);
   }
   fsyncDir(dirname(to));
 }
 
-export async function restoreBackup(o: { file: string; shares: string[]; config: Config; who: string; now?: Date }): Promise<RestoreResult> {
+/** Moves what is still to move (a rerun finds the first moves done), then forgets the journal. */
+function rollForward(dataDir: string, j: Journal): void {
+  for (const [from, to] of j.moves) {
+    if (existsSync(from)) move(from, to);
+    else if (!existsSync(to)) throw refused(`the interrupted restore cannot be finished: ${from} and ${to} are both missing; remove ${journalPath(dataDir)} and what was restored, and restore again`);
+  }
+  unlinkSync(journalPath(dataDir));
+  fsyncDir(dataDir);
+  rmSync(j.staging, { recursive: true, force: true });
+}
+
+export async function restoreBackup(o: { file: string; shares: () => Promise<string[]>; config: Config; who: string; now?: Date }): Promise<RestoreResult> {
   const file = resolve(o.file);
+  const dataDir = o.config.dataDir;
+  if (existsSync(journalPath(dataDir))) {
+    const j = JSON.parse(readFileSync(journalPath(dataDir), 'utf8')) as Journal;
+    if (j.file !== file) throw refused(`a restore of ${j.file} into ${dataDir} was interrupted: run it again with --file ${j.file} to finish it, before restoring anything else`);
+    rollForward(dataDir, j);
+    return { ...j.result, resumed: true };
+  }
   const found = occupied(o.config);
   if (found.length > 0) {
-    throw refused(`${o.config.dataDir} holds a key store already (${found.join(', ')}): restore onto a new data directory; nothing was changed`);
+    throw refused(`${dataDir} holds a key store already (${found.join(', ')}): restore onto a new data directory; nothing was changed`);
   }
   const header = readHeader(file);
-  const { key, set } = await keyFromShares(header, o.shares);
-  mkdirSync(o.config.dataDir, { recursive: true, mode: 0o700 });
-  const staging = stagingDir(o.config.dataDir, 'restore');
+  const { key, set } = await keyFromShares(header, await o.shares());
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  removeStaleStaging(dataDir);
+  const staging = stagingDir(dataDir, 'restore');
   const paths = resolvePaths(o.config);
+  let journaled = false;
   try {
     const opened = await openBackup(file, key, staging);
-    // Checked and complete: now into place, the master key first (a store without its key is useless,
-    // a key without its store harmless).
-    move(join(staging, ENTRY.masterKey), paths.masterKey);
-    move(join(staging, ENTRY.store), paths.database);
-    if (existsSync(join(staging, 'pki'))) move(join(staging, 'pki'), pkiPaths(o.config.dataDir).root);
-    const { auditSeq, mirrorLog } = await recordRestore(o.config, opened, file, o.who, o.now ?? new Date());
-    installBackupKey({ dataDir: o.config.dataDir, masterKeyFile: paths.masterKey, key, set });
-    const { dir: _dir, ...rest } = opened;
-    return { opened: rest, auditSeq, mirrorLog };
+    const storeDir = join(staging, 'store');
+    const { auditSeq, mirrorLog } = await finishStagedStore(storeDir, opened, file, o.who, o.now ?? new Date());
+    installBackupKey({ dataDir: storeDir, masterKeyFile: join(storeDir, 'master.key'), key, set });
+    // The master key first (a store without its key is useless, a key without its store harmless),
+    // the anchor last (it vouches for the store, which must be in place before it).
+    const moves: [string, string][] = [
+      [join(staging, ENTRY.masterKey), paths.masterKey],
+      [join(staging, ENTRY.store), paths.database],
+      ...(existsSync(join(staging, 'pki')) ? [[join(staging, 'pki'), pkiPaths(dataDir).root] as [string, string]] : []),
+      [join(storeDir, BACKUP_KEY_FILE), backupKeyPath(dataDir)],
+      [join(storeDir, 'keyhaven.anchor'), paths.anchor],
+    ];
+    const result = { manifest: opened.manifest, contents: opened.contents, auditSeq, mirrorLog };
+    writeFileAtomic(journalPath(dataDir), `${JSON.stringify({ file, staging, moves, result } satisfies Journal)}\n`, 0o600);
+    journaled = true;
+    rollForward(dataDir, { file, staging, moves, result });
+    return { ...result, resumed: false };
   } finally {
     key.fill(0);
-    rmSync(staging, { recursive: true, force: true });
+    // Once journaled, the staging directory holds what the journal moves: a rerun needs it.
+    if (!journaled || !existsSync(journalPath(dataDir))) rmSync(staging, { recursive: true, force: true });
   }
 }
 
-/** The restore's audit record, a new store generation and mirroring log, synced, then anchored. */
-async function recordRestore(config: Config, b: OpenedBackup, file: string, who: string, now: Date): Promise<{ auditSeq: number; mirrorLog: string | undefined }> {
+/**
+ * In the staging directory: the restore's audit record, a new store generation and mirroring log,
+ * the WAL folded into the database file, and the anchor written beside it.
+ */
+async function finishStagedStore(storeDir: string, b: OpenedBackup, file: string, who: string, now: Date): Promise<{ auditSeq: number; mirrorLog: string | undefined }> {
   const { openStore } = await import('../server.js');
-  const s = openStore(config, { create: false });
+  const s = openStore(parseConfig({ dataDir: storeDir }, 'the restore'), { create: false });
+  let mirrorLog: string | undefined;
+  let seq = 0;
   try {
     const rows = s.store.digest.recompute();
     const generation = s.store.digest.read().generation + 1;
     const m = b.manifest;
-    let mirrorLog: string | undefined;
-    let seq = 0;
-    s.db.pragma('synchronous = FULL'); // on disk before the anchor names it
+    s.db.pragma('synchronous = FULL');
     s.db.transaction(() => {
       s.store.digest.reset({ generation, rows: rows.rows, digest: rows.digest });
       mirrorLog = new GroupState(s.db, s.store).restarted();
@@ -97,8 +149,13 @@ async function recordRestore(config: Config, b: OpenedBackup, file: string, who:
     })();
     s.db.pragma('wal_checkpoint(TRUNCATE)');
     s.anchor.writeSync(currentState(s));
-    return { auditSeq: seq, mirrorLog };
   } finally {
     s.db.close();
   }
+  for (const side of ['-wal', '-shm']) {
+    const f = join(storeDir, `keyhaven.db${side}`);
+    if (existsSync(f) && side === '-wal' && statSync(f).size > 0) throw new Error(`bug: ${f} still holds ${statSync(f).size} bytes after the checkpoint`);
+    rmSync(f, { force: true });
+  }
+  return { auditSeq: seq, mirrorLog };
 }
