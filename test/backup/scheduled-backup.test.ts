@@ -5,14 +5,15 @@
 // `keyhaven serve` with a "backup" section makes one on SIGUSR2, audits it, and writes its status.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyFromShares, openBackup, readHeader } from '../../server/backup/backup-open.js';
 import { initBackupKey } from '../../server/backup/backup-key.js';
-import { backupDir, runBackupJob, type BackupEvent } from '../../server/backup/backup-job.js';
+import { backupDir, runBackupJob, sftpTarget, type BackupEvent } from '../../server/backup/backup-job.js';
 import { readBackupStatus } from '../../server/backup/backup-status.js';
-import { generateClientKey } from '../../server/backup/sftp-target.js';
+import { downloadBackup, generateClientKey, listBackups } from '../../server/backup/sftp-target.js';
 import { parseConfig, type Config } from '../../server/config.js';
 import { ErrorCodes } from '../../server/errors.js';
 import { rootOnly } from '../support/root-only.js';
@@ -109,6 +110,41 @@ describe('scheduled backups to a real SFTP host', { skip, timeout: 600_000 }, ()
     assert.equal(e.kind === 'success' && e.attempt, 2);
     // keep: 2 of the series.
     assert.equal(host.files().filter((f) => f.startsWith('keyhaven-testsrv-')).length, 2);
+  });
+
+  test('the host\'s disk full: reported as a transfer failure, and no partial file kept under a backup name', async () => {
+    const before = host.files();
+    const uid = Number(execFileSync('id', ['-u', host.username], { encoding: 'utf8' }).trim());
+    // A 64 KiB file system over the account's directory, where sshd sees it: the backup (about 100 KiB) cannot fit.
+    host.inSshdMounts(['mount', '-t', 'tmpfs', '-o', `size=64k,mode=0755,uid=${uid}`, 'tmpfs', host.backups]);
+    try {
+      const events: BackupEvent[] = [];
+      const e = await runBackupJob({ config: config(), delays: [], onEvent: (x) => events.push(x) });
+      assert.deepEqual(events.map((x) => x.kind), ['failure']);
+      assert.equal(e.kind === 'failure' && e.code, ErrorCodes.BACKUP_TRANSFER);
+      assert.match(e.kind === 'failure' ? e.reason : '', /full disk or a quota/);
+      assert.deepEqual(await listBackups(sftpTarget(config(), config().backup!)), [], 'nothing under a backup name on the full disk');
+      assert.equal(host.inSshdMounts(['ls', '-A', host.backups]).trim(), '', 'the partial upload was removed');
+    } finally {
+      host.inSshdMounts(['umount', host.backups]);
+    }
+    assert.deepEqual(host.files(), before);
+  });
+
+  test('backup and restore through the host: fetched, restored onto a new directory, checked', async () => {
+    const e = await runBackupJob({ config: config(), onEvent: () => {} });
+    assert.equal(e.kind, 'success');
+    if (e.kind !== 'success') return;
+    const listed = await listBackups(sftpTarget(config(), config().backup!));
+    assert.equal(listed[0]?.name, e.name, 'the newest backup on the host is this one');
+    const local = join(work, 'fetched.khbak');
+    const got = await downloadBackup(sftpTarget(config(), config().backup!), e.name, local);
+    assert.equal(got.sha256, e.sha256);
+    const dir = join(work, 'from-host');
+    const r = await runCli(['backup', 'restore', '--file', local, '--data-dir', dir], 120_000, shares.slice(0, 2).join('\n'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /objects: +5 /);
+    assert.equal((await runCli(['store', 'check', '--data-dir', dir])).code, 0);
   });
 
   test('another host key pinned: reported at once, not retried, nothing stored', async () => {

@@ -225,6 +225,15 @@ export class SftpHost {
     return this.hostKeyFingerprint;
   }
 
+  /**
+   * Runs a command in sshd's mount namespace (`ip netns exec` gives it its own, where mounts made out
+   * here do not reach): e.g. a small tmpfs over the backups directory, a full disk for sshd.
+   */
+  inSshdMounts(args: string[]): string {
+    if (!this.sshd?.pid) throw new Error('sshd is not running');
+    return execFileSync('nsenter', ['-t', String(this.sshd.pid), '-m', '--', ...args], { encoding: 'utf8', timeout: 10_000 });
+  }
+
   /** The processes of open SSH sessions: every process in the namespace but the listener. */
   async sessionPids(): Promise<number[]> {
     const out = await run('ip', ['netns', 'pids', this.ns]).catch(() => '');
