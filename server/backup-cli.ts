@@ -23,6 +23,9 @@ backup verify --file FILE    decrypt with the shares on standard input and check
 backup restore --file FILE (--config FILE | --data-dir DIR)
                              restore onto a data directory without a key store (shares on
                              standard input); then start the server on it
+backup list --config FILE    the backups of every server on the configured backup host, newest first
+backup fetch --config FILE --name NAME --out FILE
+                             fetch one from the backup host (then verify or restore it)
 backup status (--config FILE | --data-dir DIR) [--json]
                              scheduled backups: last success, last failure and why, next run
                              (a running \`serve\` makes one now on SIGUSR2)`;
@@ -63,7 +66,7 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
     args: rest,
     options: {
       config: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' }, file: { type: 'string' },
-      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' }, json: { type: 'boolean' },
+      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' }, json: { type: 'boolean' }, name: { type: 'string' },
     },
   });
   // Nothing a backup command writes (staging copies, the key file, restored files) is for others.
@@ -122,6 +125,22 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
         `  audit record ${r.auditSeq} records the restore${r.mirrorLog ? `; mirroring starts a new change log (${r.mirrorLog})` : ''}\n` +
         `Start the server on it: keyhaven dev --data-dir ${config.dataDir}, or serve with its configuration.\n`,
     );
+    return 0;
+  }
+  if (sub === 'list' || sub === 'fetch') {
+    const config = configFrom(values);
+    if (!config.backup) throw usageError(`the configuration has no "backup" section: nothing says where the backup host is`);
+    const [{ sftpTarget }, sftp] = await Promise.all([import('./backup/backup-job.js'), import('./backup/sftp-target.js')]);
+    const target = sftpTarget(config, config.backup);
+    if (sub === 'list') {
+      const all = await sftp.listBackups(target);
+      io.stdout.write(all.map((b) => `${b.name}\t${b.size}\t${b.modified.toISOString()}\n`).join('') || '');
+      if (all.length === 0) io.stderr.write(`no backups in ${config.backup.sftp.directory} on ${config.backup.sftp.host}\n`);
+      return 0;
+    }
+    if (!values.name || !values.out) throw usageError('backup fetch needs --name NAME and --out FILE');
+    const got = await sftp.downloadBackup(target, values.name, resolve(values.out));
+    io.stdout.write(`fetched ${values.name}: ${got.size} bytes, sha256 ${got.sha256}\n`);
     return 0;
   }
   if (sub === 'status') {

@@ -170,7 +170,9 @@ describe('scheduled backups to a real SFTP host', { skip, timeout: 600_000 }, ()
     try {
       mkdirSync(backupDir(dir), { recursive: true, mode: 0o700 });
       writeFileSync(join(backupDir(dir), 'ssh-key'), key.privateKey, { mode: 0o600 });
-      assert.equal((await runCli(['backup', 'init', '--config', cfgFile])).code, 0);
+      const init = await runCli(['backup', 'init', '--config', cfgFile]);
+      assert.equal(init.code, 0, init.stderr);
+      const servedShares = init.stdout.trim().split('\n').slice(0, 2).join('\n');
       const before = readBackupStatus(dir);
       assert.ok(before?.nextRun, 'the status names the next run');
       assert.equal(new Date(before.nextRun).getDay(), 0);
@@ -184,6 +186,16 @@ describe('scheduled backups to a real SFTP host', { skip, timeout: 600_000 }, ()
       assert.ok(host.files().includes(status.lastSuccess.name));
       const tail = await runCli(['audit', 'tail', '--config', cfgFile, '-n', '5']);
       assert.match(tail.stdout, new RegExp(`Backup Created.*${status.lastSuccess.name.replace(/\./g, '\\.')} stored on the backup host and read back`));
+      // Listed and fetched through the command line, then verified.
+      const listed = await runCli(['backup', 'list', '--config', cfgFile]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`^${status.lastSuccess.name.replace(/\./g, '\\.')}\t${status.lastSuccess.size}\t`, 'm'));
+      const fetched = join(work, 'fetched-cli.khbak');
+      const f = await runCli(['backup', 'fetch', '--config', cfgFile, '--name', status.lastSuccess.name, '--out', fetched]);
+      assert.equal(f.code, 0, f.stderr);
+      assert.match(f.stdout, new RegExp(`sha256 ${status.lastSuccess.sha256}`));
+      const verified = await runCli(['backup', 'verify', '--file', fetched], 120_000, servedShares);
+      assert.equal(verified.code, 0, verified.stderr);
       const shown = await runCli(['backup', 'status', '--config', cfgFile]);
       assert.equal(shown.code, 0);
       assert.match(shown.stdout, /schedule: +weekly on Sunday at 04:00/);
