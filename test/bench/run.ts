@@ -14,6 +14,7 @@ import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ensureDevPki } from '../../server/pki/index.js';
 import { startCannedServer } from './ceiling.js';
+import { backupBench, judgeBackup, type BackupBenchResult } from './backup-bench.js';
 import { fillStore, identityOf } from './fill.js';
 import { runScenario, type ScenarioResult } from './load.js';
 import { applyMirroringArgs, defaultMirroringOptions, runMirroring } from './mirroring.js';
@@ -40,6 +41,7 @@ Keyhaven vs PyKMIP (pykmip-server) under the same KMIP-over-TLS load, then Get a
   --scale-small N         baseline store size of the scale test (default 1000)
   --pykmip-duration S     window for PyKMIP's scenarios (default: same as --duration)
   --no-pykmip             skip PyKMIP
+  --no-backup             skip the backup section (backup, restore and Get during a backup, on the --scale store)
   --no-mirroring          skip the mirroring section (mirroring.ts; alone: node --import tsx test/bench/mirroring.ts)
   --mirroring-sections L  some of throughput,lag,catchup,copy (default all)
   --mirroring-copy N      keys of the founder in the mirroring full copy (default 100000; the goal's size is
@@ -76,6 +78,8 @@ interface Options {
   scaleSmall: number;
   pykmip: boolean;
   mirroring: boolean;
+  /** The backup section, on the scale section's large store. */
+  backup: boolean;
   mirroringSections: string | undefined;
   mirroringCopy: string | undefined;
   mirroringAdopt: string | undefined;
@@ -108,6 +112,7 @@ function parseOptions(argv: string[]): Options {
       'pykmip-duration': { type: 'string' },
       'no-pykmip': { type: 'boolean', default: false },
       'no-mirroring': { type: 'boolean', default: false },
+      'no-backup': { type: 'boolean', default: false },
       'mirroring-sections': { type: 'string' },
       'mirroring-copy': { type: 'string' },
       'mirroring-adopt': { type: 'string' },
@@ -152,6 +157,7 @@ function parseOptions(argv: string[]): Options {
     scaleSmall: num(values['scale-small'], 1000, 'scale-small', 1),
     pykmip: !values['no-pykmip'],
     mirroring: !values['no-mirroring'],
+    backup: !values['no-backup'],
     mirroringSections: values['mirroring-sections'],
     mirroringCopy: values['mirroring-copy'],
     mirroringAdopt: values['mirroring-adopt'],
@@ -331,9 +337,10 @@ interface ScaleRun {
   startSeconds: number;
   get1: ScenarioResult;
   getN: ScenarioResult;
+  backup?: BackupBenchResult;
 }
 
-async function scaleRun(env: Env, base: string, pkiFrom: string, owner: string, keys: number): Promise<ScaleRun> {
+async function scaleRun(env: Env, base: string, pkiFrom: string, owner: string, keys: number, withBackup = false): Promise<ScaleRun> {
   const dir = join(base, `scale-${keys}`);
   mkdirSync(dir, { recursive: true });
   cpSync(join(pkiFrom, 'pki'), join(dir, 'pki'), { recursive: true });
@@ -356,7 +363,15 @@ async function scaleRun(env: Env, base: string, pkiFrom: string, owner: string, 
       { id: 'get-1', label: `Get, 1 connection, ${fmtInt(keys)} keys`, op: 'get', mode: 'persistent', connections: 1 },
       { id: 'get-n', label: `Get, ${env.o.connections} connections, ${fmtInt(keys)} keys`, op: 'get', mode: 'persistent', connections: env.o.connections },
     ], env.o.durationMs);
-    return { keys, fillSeconds: fill.seconds, dbBytes: fill.dbBytes, startSeconds, get1: results.get('get-1')!, getN: results.get('get-n')! };
+    let backup: BackupBenchResult | undefined;
+    if (withBackup) {
+      log(`== Backups (backup-bench.ts) on the ${fmtInt(keys)}-key store, its server running ==`);
+      const getWindow = () =>
+        runScenario(job(env, server.port, { op: 'get', mode: 'persistent', connections: env.o.connections }, { uids, durationMs: env.o.durationMs }), { workers: env.o.workers, serverPid: server.pid });
+      backup = await backupBench({ dir, restoreDir: join(base, `restored-${keys}`), getWindow, log });
+      if (!env.o.keep) rmSync(join(base, `restored-${keys}`), { recursive: true, force: true });
+    }
+    return { keys, fillSeconds: fill.seconds, dbBytes: fill.dbBytes, startSeconds, get1: results.get('get-1')!, getN: results.get('get-n')!, ...(backup ? { backup } : {}) };
   } finally {
     await server.stop();
     if (!env.o.keep) rmSync(dir, { recursive: true, force: true });
@@ -552,7 +567,7 @@ async function main(): Promise<number> {
     log(`== Scale: Get against ${fmtInt(o.scaleSmall)} vs ${fmtInt(o.scale)} keys (stores filled through the server's own Create code path with the server stopped; random key over the whole store) ==`);
     const owner = identityOf(pki.clientCert);
     const small = await scaleRun(env, base, khDir, owner, o.scaleSmall);
-    const large = await scaleRun(env, base, khDir, owner, o.scale);
+    const large = await scaleRun(env, base, khDir, owner, o.scale, o.backup);
     log();
     const cols = [
       { title: 'store', align: 'left' as const }, { title: 'fill s' }, { title: 'DB size' }, { title: 'start s' },
@@ -580,6 +595,7 @@ async function main(): Promise<number> {
     failedGoal ||= !ok;
     log(`Get latency growth at ${fmtInt(large.keys)} keys: ${g.toFixed(2)}× (goal ≤ 1.5×): ${verdict(ok)} ` +
       `(p50, the worse of 1 connection ${g1.toFixed(2)}× and ${o.connections} connections ${gN.toFixed(2)}×)`);
+    if (large.backup) failedGoal = !judgeBackup(large.backup, large.keys, log, verdict) || failedGoal;
     log();
   }
 
