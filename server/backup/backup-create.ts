@@ -6,6 +6,7 @@ import { closeSync, createWriteStream, existsSync, fsyncSync, mkdtempSync, openS
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fsyncDir } from '../../lib/atomic-file.js';
+import { processAlive } from '../../lib/process-alive.js';
 import { resolvePaths, type Config } from '../config.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { packArchive, sha256File, type Manifest } from './backup-archive.js';
@@ -30,22 +31,13 @@ export function stagingDir(dataDir: string, purpose: 'backup' | 'restore'): stri
   return mkdtempSync(join(dataDir, `.${purpose}-${process.pid}-`));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes staging directories of runs that were killed (not one a restore journal still needs). */
 export function removeStaleStaging(dataDir: string): void {
   const journal = journalPath(dataDir);
   const needed = existsSync(journal) ? readFileSync(journal, 'utf8') : '';
   for (const name of readdirSync(dataDir)) {
     const m = /^\.(backup|restore)-(\d+)-/.exec(name);
-    if (!m || alive(Number(m[2])) || needed.includes(name)) continue;
+    if (!m || processAlive(Number(m[2])) || needed.includes(name)) continue;
     rmSync(join(dataDir, name), { recursive: true, force: true });
   }
 }

@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { VERSION } from '../../lib/version.js';
 import type { ResolvedPaths } from '../config.js';
@@ -55,6 +56,28 @@ export function describeStore(file: string, pkiDataDir?: string): BackupContents
   }
 }
 
+/** Runs snapshot-worker.ts: the store copied (VACUUM INTO) and described, on a worker thread. */
+function copyStoreOffThread(source: string, copy: string): Promise<BackupContents> {
+  const here = import.meta.url;
+  const ts = here.endsWith('.ts');
+  const worker = new URL(ts ? './snapshot-worker.ts' : './snapshot-worker.js', here).href;
+  // Workers do not inherit tsx's loader (a source checkout registers it in the launcher): register it there too.
+  const boot = ts ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); })` : `import(${JSON.stringify(worker)})`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(boot, { eval: true, workerData: { source, copy } });
+    let answered = false;
+    w.once('message', (m: { ok: true; contents: BackupContents } | { ok: false; message: string }) => {
+      answered = true;
+      if (m.ok) resolve(m.contents);
+      else reject(new KeyhavenError(ErrorCodes.STORE_MISSING, `cannot copy the key store ${source} for the backup: ${m.message}`));
+    });
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      if (!answered) reject(new Error(`the store copy's worker ended (${code}) without an answer`));
+    });
+  });
+}
+
 /** Files of the PKI directory, relative to it (its lock and half-written temporary files left out). */
 function pkiFiles(root: string, rel = ''): string[] {
   const out: string[] = [];
@@ -76,18 +99,7 @@ export async function takeSnapshot(o: { paths: ResolvedPaths; dataDir: string; s
   /** The live files' modes (the copies' follow the umask). */
   const modes = new Map<string, number>([[ENTRY.store, 0o600], [ENTRY.masterKey, 0o600]]);
   const storeCopy = join(o.staging, 'keyhaven.db');
-  let db: Database.Database;
-  try {
-    db = new Database(o.paths.database, { readonly: true, fileMustExist: true });
-  } catch (err) {
-    throw new KeyhavenError(ErrorCodes.STORE_MISSING, `cannot open the key store ${o.paths.database} to back it up: ${(err as Error).message}`);
-  }
-  try {
-    db.pragma('busy_timeout = 5000');
-    db.prepare('VACUUM INTO ?').run(storeCopy);
-  } finally {
-    db.close();
-  }
+  const copied = await copyStoreOffThread(o.paths.database, storeCopy);
   files.set(ENTRY.store, storeCopy);
   const keyCopy = join(o.staging, 'master.key');
   copyFileSync(o.paths.masterKey, keyCopy);
@@ -115,7 +127,7 @@ export async function takeSnapshot(o: { paths: ResolvedPaths; dataDir: string; s
     source: { host: hostname(), dataDir: o.dataDir },
     generation: o.generation,
     entries,
-    contents: describeStore(storeCopy, existsSync(pkiCopy) ? pkiCopy : undefined),
+    contents: { ...copied, certificates: existsSync(pkiCopy) ? readIndex(pkiPaths(pkiCopy)).certificates.length : 0 },
   };
   return { manifest, files };
 }

@@ -6,6 +6,7 @@
 //     signed/<serial>.crt  (copies of certificates issued from CSRs)
 //     .lock                (present while a command changes the directory)
 
+import { processAlive } from '../../lib/process-alive.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -85,14 +86,6 @@ interface LockInfo {
   created: string;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readLock(file: string): { info: LockInfo | undefined; raw: string; mtimeMs: number } | undefined {
   try {

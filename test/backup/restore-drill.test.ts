@@ -20,7 +20,7 @@ import { startServer, type RunningServer } from '../../server/server.js';
 import { KmipTestClient, type ClientFiles } from '../support/kmip-client.js';
 import { attribute, av, createAes, field, withUid, type BatchItemSpec } from '../support/requests.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { registerAes, runCli, send } from '../store/helpers.js';
+import { registerAes, registerSecret, runCli, send } from '../store/helpers.js';
 
 const OBJECTS = 10_000;
 const BATCH = 50;
@@ -29,20 +29,6 @@ const work = mkdtempSync(join(tmpdir(), 'keyhaven-drill-'));
 let ts: TestServer;
 let restored: RunningServer | undefined;
 let revoked: ClientFiles;
-
-function registerSecret(bytes: Buffer): BatchItemSpec {
-  return {
-    operation: Op.Register,
-    payload: [
-      enumeration(Tag.ObjectType, Enum.ObjectType.SecretData),
-      structure(Tag.TemplateAttribute, [attribute('Cryptographic Usage Mask', av.int(12))]),
-      structure(Tag.SecretData, [
-        enumeration(Tag.SecretDataType, Enum.SecretDataType.Password),
-        structure(Tag.KeyBlock, [enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Opaque), structure(Tag.KeyValue, [byteString(Tag.KeyMaterial, bytes)])]),
-      ]),
-    ],
-  };
-}
 
 function registerCertificate(der: Buffer, name: string): BatchItemSpec {
   return {

@@ -39,6 +39,7 @@ import { attribute, av, createAes, field, parseResponse, request, withUid, type 
 import { drawFrom, type Draw as Rng } from '../support/property.js';
 import { prepareDataDir } from '../support/server.js';
 import { assertHealthy, sleep } from '../net/helpers.js';
+import { registerSecret } from '../store/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'appliance/bin/keyhaven.js');
@@ -63,22 +64,6 @@ interface Pool {
   uids: string[];
 }
 
-function registerSecret(bytes: Buffer): BatchItemSpec {
-  return {
-    operation: Op.Register,
-    payload: [
-      enumeration(Tag.ObjectType, Enum.ObjectType.SecretData),
-      structure(Tag.TemplateAttribute, [attribute('Cryptographic Usage Mask', av.int(12))]),
-      structure(Tag.SecretData, [
-        enumeration(Tag.SecretDataType, Enum.SecretDataType.Password),
-        structure(Tag.KeyBlock, [
-          enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Opaque),
-          structure(Tag.KeyValue, [byteString(Tag.KeyMaterial, bytes)]),
-        ]),
-      ]),
-    ],
-  };
-}
 
 /**
  * One valid request per implemented operation. In this order, run once on a fresh AES key, every

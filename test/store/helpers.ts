@@ -34,6 +34,21 @@ export function registerAes(material: Buffer, extra: StructureItem[] = []): Batc
   };
 }
 
+/** Register of secret data (a password) with the given bytes (KMIP 1.4 §2.2.7). */
+export function registerSecret(bytes: Buffer): BatchItemSpec {
+  return {
+    operation: Enum.Operation.Register,
+    payload: [
+      enumeration(Tag.ObjectType, Enum.ObjectType.SecretData),
+      structure(Tag.TemplateAttribute, [attribute('Cryptographic Usage Mask', av.int(12))]),
+      structure(Tag.SecretData, [
+        enumeration(Tag.SecretDataType, Enum.SecretDataType.Password),
+        structure(Tag.KeyBlock, [enumeration(Tag.KeyFormatType, Enum.KeyFormatType.Opaque), structure(Tag.KeyValue, [byteString(Tag.KeyMaterial, bytes)])]),
+      ]),
+    ],
+  };
+}
+
 export const getItem = (uid: string): BatchItemSpec => withUid(Enum.Operation.Get, uid);
 export const destroyItem = (uid: string): BatchItemSpec => withUid(Enum.Operation.Destroy, uid);
 
