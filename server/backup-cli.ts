@@ -20,9 +20,10 @@ backup create (--config FILE | --data-dir DIR) --out FILE
                              state, taken while the server runs
 backup verify --file FILE    decrypt with the shares on standard input and check everything in
                              it, without touching any store; exit 0 only for an intact backup
-backup restore --file FILE (--config FILE | --data-dir DIR)
+backup restore --file FILE (--config FILE | --data-dir DIR) [--replace]
                              restore onto a data directory without a key store (shares on
-                             standard input); then start the server on it
+                             standard input); then start the server on it. --replace: over the
+                             store there (the server stopped), which is kept in DIR/.replaced-<time>/
 backup list --config FILE    the backups of every server on the configured backup host, newest first
 backup fetch --config FILE --name NAME --out FILE
                              fetch one from the backup host (then verify or restore it)
@@ -66,7 +67,7 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
     args: rest,
     options: {
       config: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' }, file: { type: 'string' },
-      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' }, json: { type: 'boolean' }, name: { type: 'string' },
+      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' }, json: { type: 'boolean' }, name: { type: 'string' }, replace: { type: 'boolean' },
     },
   });
   // Nothing a backup command writes (staging copies, the key file, restored files) is for others.
@@ -119,10 +120,11 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
     if (!values.file) throw usageError('backup restore needs --file FILE');
     const config = configFrom(values);
     const { restoreBackup } = await import('./backup/restore.js');
-    const r = await restoreBackup({ file: values.file, shares: () => readShares(io), config, who: who() });
+    const r = await restoreBackup({ file: values.file, shares: () => readShares(io), config, who: who(), replace: values.replace ?? false });
     io.stdout.write(
       `${r.resumed ? 'finished the interrupted restore' : 'restored'} into ${config.dataDir} from ${resolve(values.file)} (made ${r.manifest.created})\n${listing(r.contents)}\n` +
         `  audit record ${r.auditSeq} records the restore${r.mirrorLog ? `; mirroring starts a new change log (${r.mirrorLog})` : ''}\n` +
+        (r.replacedInto ? `  the store that was there is kept in ${r.replacedInto}\n` : '') +
         `Start the server on it: keyhaven dev --data-dir ${config.dataDir}, or serve with its configuration.\n`,
     );
     return 0;

@@ -8,8 +8,8 @@
 //   3. a journal naming every move is written, then the files are moved into place (master key first,
 //      anchor last), then the journal is removed.
 // The server refuses to start while the journal exists; running the same restore again finishes it.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../../lib/atomic-file.js';
 import { parseConfig, resolvePaths, type Config } from '../config.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
@@ -32,6 +32,8 @@ export interface RestoreResult {
   mirrorLog: string | undefined;
   /** True when this run finished a restore an earlier run had begun moving into place. */
   resumed: boolean;
+  /** With replace: where the store that was there now is. */
+  replacedInto?: string;
 }
 
 interface Journal {
@@ -46,11 +48,48 @@ function refused(message: string): KeyhavenError {
   return new KeyhavenError(ErrorCodes.BACKUP_RESTORE_REFUSED, message);
 }
 
-/** What must not exist in the target for a restore to go ahead. */
+/** What must not exist in the target for a restore to go ahead (unless replaced). */
 function occupied(config: Config): string[] {
   const paths = resolvePaths(config);
   const pki = pkiPaths(config.dataDir);
-  return [paths.database, `${paths.database}-wal`, paths.masterKey, paths.anchor, pki.root, backupKeyPath(config.dataDir)].filter((p) => existsSync(p));
+  return [paths.database, `${paths.database}-wal`, `${paths.database}-shm`, paths.masterKey, paths.anchor, pki.root, backupKeyPath(config.dataDir)].filter((p) => existsSync(p));
+}
+
+/** A path's name in the aside directory: relative to the data directory, or its base name with a marker when outside it. */
+function relativeName(dataDir: string, file: string): string {
+  const rel = relative(dataDir, file);
+  return rel.startsWith('..') || isAbsolute(rel) ? `outside-${basename(file)}` : rel;
+}
+
+/** Processes that have any of `files` open (Linux /proc; none found elsewhere). */
+function processesUsing(files: string[]): number[] {
+  const wanted = new Set(files.map((f) => resolve(f)));
+  const pids: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid);
+  } catch {
+    return [];
+  }
+  for (const pid of entries) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    for (const fd of fds) {
+      try {
+        if (wanted.has(readlinkSync(`/proc/${pid}/fd/${fd}`))) {
+          pids.push(Number(pid));
+          break;
+        }
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+  return pids;
 }
 
 function move(from: string, to: string): void {
@@ -77,7 +116,11 @@ function rollForward(dataDir: string, j: Journal): void {
   rmSync(j.staging, { recursive: true, force: true });
 }
 
-export async function restoreBackup(o: { file: string; shares: () => Promise<string[]>; config: Config; who: string; now?: Date }): Promise<RestoreResult> {
+/**
+ * `replace`: the data directory may hold a store (no process may have it open): it is moved aside
+ * into DATA/.replaced-<time>/, whole, as the journal's first moves.
+ */
+export async function restoreBackup(o: { file: string; shares: () => Promise<string[]>; config: Config; who: string; now?: Date; replace?: boolean }): Promise<RestoreResult> {
   const file = resolve(o.file);
   const dataDir = o.config.dataDir;
   if (existsSync(journalPath(dataDir))) {
@@ -87,8 +130,12 @@ export async function restoreBackup(o: { file: string; shares: () => Promise<str
     return { ...j.result, resumed: true };
   }
   const found = occupied(o.config);
-  if (found.length > 0) {
-    throw refused(`${dataDir} holds a key store already (${found.join(', ')}): restore onto a new data directory; nothing was changed`);
+  if (found.length > 0 && !o.replace) {
+    throw refused(`${dataDir} holds a key store already (${found.join(', ')}): restore onto a new data directory, or replace it with --replace (the server stopped); nothing was changed`);
+  }
+  const busy = found.length > 0 ? processesUsing(found) : [];
+  if (busy.length > 0) {
+    throw refused(`the key store in ${dataDir} is in use by process ${busy.join(', ')} (the key server?): stop it before replacing its store; nothing was changed`);
   }
   const header = readHeader(file);
   const { key, set } = await keyFromShares(header, await o.shares());
@@ -100,18 +147,21 @@ export async function restoreBackup(o: { file: string; shares: () => Promise<str
   try {
     const opened = await openBackup(file, key, staging);
     const storeDir = join(staging, 'store');
-    const { auditSeq, mirrorLog } = await finishStagedStore(storeDir, opened, file, o.who, o.now ?? new Date());
+    const aside = join(dataDir, `.replaced-${(o.now ?? new Date()).toISOString().replace(/[:.]/g, '')}`);
+    const { auditSeq, mirrorLog } = await finishStagedStore(storeDir, opened, file, o.who, o.now ?? new Date(), found.length > 0 ? aside : undefined);
     installBackupKey({ dataDir: storeDir, masterKeyFile: join(storeDir, 'master.key'), key, set });
     // The master key first (a store without its key is useless, a key without its store harmless),
     // the anchor last (it vouches for the store, which must be in place before it).
+    // Replacing: what is there now is moved aside first, whole, never deleted.
     const moves: [string, string][] = [
+      ...found.map((f) => [f, join(aside, relativeName(dataDir, f))] as [string, string]),
       [join(staging, ENTRY.masterKey), paths.masterKey],
       [join(staging, ENTRY.store), paths.database],
       ...(existsSync(join(staging, 'pki')) ? [[join(staging, 'pki'), pkiPaths(dataDir).root] as [string, string]] : []),
       [join(storeDir, BACKUP_KEY_FILE), backupKeyPath(dataDir)],
       [join(storeDir, 'keyhaven.anchor'), paths.anchor],
     ];
-    const result = { manifest: opened.manifest, contents: opened.contents, auditSeq, mirrorLog };
+    const result = { manifest: opened.manifest, contents: opened.contents, auditSeq, mirrorLog, ...(found.length > 0 ? { replacedInto: aside } : {}) };
     writeFileAtomic(journalPath(dataDir), `${JSON.stringify({ file, staging, moves, result } satisfies Journal)}\n`, 0o600);
     journaled = true;
     rollForward(dataDir, { file, staging, moves, result });
@@ -127,7 +177,7 @@ export async function restoreBackup(o: { file: string; shares: () => Promise<str
  * In the staging directory: the restore's audit record, a new store generation and mirroring log,
  * the WAL folded into the database file, and the anchor written beside it.
  */
-async function finishStagedStore(storeDir: string, b: OpenedBackup, file: string, who: string, now: Date): Promise<{ auditSeq: number; mirrorLog: string | undefined }> {
+async function finishStagedStore(storeDir: string, b: OpenedBackup, file: string, who: string, now: Date, replacedInto?: string): Promise<{ auditSeq: number; mirrorLog: string | undefined }> {
   const { openStore } = await import('../server.js');
   const s = openStore(parseConfig({ dataDir: storeDir }, 'the restore'), { create: false });
   let mirrorLog: string | undefined;
@@ -143,7 +193,8 @@ async function finishStagedStore(storeDir: string, b: OpenedBackup, file: string
       const reason =
         `${who} restored the backup ${file} made ${m.created} on ${m.source.host} by Keyhaven ${m.keyhaven} (backup-key generation ${m.generation}): ` +
         `${b.contents.objects} objects, audit records 1-${b.contents.auditRecords}` +
-        (mirrorLog ? `; mirroring continues in group ${b.contents.mirror?.group} as server ${b.contents.mirror?.node} with a new change log ${mirrorLog}` : '');
+        (mirrorLog ? `; mirroring continues in group ${b.contents.mirror?.group} as server ${b.contents.mirror?.node} with a new change log ${mirrorLog}` : '') +
+        (replacedInto ? `; the store it replaced was moved to ${replacedInto}` : '');
       seq = s.audit.append({ time: now.toISOString(), identity: 'keyhaven', address: '-', operation: RESTORE_OPERATION, objectId: '', result: 'success', reason }).seq;
       s.audit.sealHead();
     })();

@@ -208,6 +208,40 @@ describe('keyhaven backup', { timeout: 600_000 }, () => {
     await stopDev(b.proc, 'SIGTERM');
   });
 
+  test('restore --replace: refused while the server has the store open; once it is stopped, the old store is kept aside', async () => {
+    const b = await startServer(restored);
+    const c = await KmipTestClient.connect(b.port, devFiles(aDir));
+    const newer = uidOf(await send(c, [createAes()])); // only in the store about to be replaced
+    c.close();
+    const before = { db: sha(join(restored, 'keyhaven.db')), key: sha(join(restored, 'master.key')) };
+    refusedWith(
+      await runCli(['backup', 'restore', '--file', backup1, '--data-dir', restored, '--replace'], 120_000, shares1.slice(0, 2).join('\n')),
+      'KH_BACKUP_RESTORE_REFUSED',
+      new RegExp(`in use by process ${b.proc.proc.pid}.*stop it before replacing its store; nothing was changed`),
+    );
+    assert.equal(sha(join(restored, 'keyhaven.db')), before.db);
+    await stopDev(b.proc, 'SIGTERM');
+    const after = { db: sha(join(restored, 'keyhaven.db')), key: sha(join(restored, 'master.key')) };
+    const r = await runCli(['backup', 'restore', '--file', backup1, '--data-dir', restored, '--replace'], 120_000, shares1.slice(0, 2).join('\n'));
+    assert.equal(r.code, 0, r.stderr);
+    const aside = /kept in (\S+)/.exec(r.stdout)?.[1];
+    assert.ok(aside && existsSync(aside), r.stdout);
+    assert.deepEqual({ db: sha(join(aside, 'keyhaven.db')), key: sha(join(aside, 'master.key')) }, after, 'the replaced store, whole, aside');
+    assert.ok(existsSync(join(aside, 'pki/ca.crt')) && existsSync(join(aside, 'keyhaven.anchor')) && existsSync(join(aside, 'backup-key.json')));
+    assert.equal((await runCli(['store', 'check', '--data-dir', restored])).code, 0);
+    assert.match((await runCli(['audit', 'tail', '--data-dir', restored, '-n', '1'])).stdout, /Backup Restore.*the store it replaced was moved to .*\.replaced-/);
+    const again = await startServer(restored);
+    const c2 = await KmipTestClient.connect(again.port, devFiles(aDir));
+    try {
+      const [uid, bytes] = [...keys][0]!;
+      assert.deepEqual(keyBytesOf(await send(c2, [getItem(uid)])), bytes, 'the backup\'s keys are served');
+      assert.equal((await send(c2, [getItem(newer)])).items[0]!.status, Enum.ResultStatus.OperationFailed, 'the key made after the backup is not');
+    } finally {
+      c2.close();
+      await stopDev(again.proc, 'SIGTERM');
+    }
+  });
+
   test('a newer format is refused before any share is asked for', async () => {
     const newer = join(work, 'newer.khbak');
     copyFileSync(backup1, newer);

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RESTORE_JOURNAL } from '../../server/backup/restore-journal.js';
@@ -141,6 +141,30 @@ test('kill -9 during restores: nothing restored, or a journal the next run finis
     assert.equal(tail.stdout.split('\n').filter((l) => /\tBackup Restore\t/.test(l)).length, 1, `${dir}: exactly one restore record`);
     if (i === 1 || i === 7) await servesKeys(dir);
   }
+  // Replacing a store (r0's), killed the moment the journal appears: the old store moving aside and the
+  // new one in; the rerun finishes both, and the replaced store is whole in its .replaced- directory.
+  const target = join(work, 'r0');
+  const oldDb = readFileSync(join(target, 'keyhaven.db'));
+  const journalSeen = new Promise<void>((resolve) => {
+    const w = watch(target, (_e, name) => {
+      if (name === RESTORE_JOURNAL) {
+        w.close();
+        resolve();
+      }
+    });
+  });
+  const killed = await runAndKill(['backup', 'restore', '--file', file, '--data-dir', target, '--replace'], shares, 120_000, journalSeen);
+  if (existsSync(join(target, RESTORE_JOURNAL))) {
+    tally.journal++;
+    const again = await runCli(['backup', 'restore', '--file', file, '--data-dir', target], 120_000, shares);
+    assert.equal(again.code, 0, again.stderr);
+  } else {
+    assert.equal(killed.killed, false, 'killed before the journal: then the run cannot have been killed at the journal');
+  }
+  const aside = readdirSync(target).filter((n) => n.startsWith('.replaced-'));
+  assert.equal(aside.length, 1);
+  assert.ok(readFileSync(join(target, aside[0]!, 'keyhaven.db')).equals(oldDb), 'the replaced store is kept whole');
+  assert.equal((await runCli(['store', 'check', '--data-dir', target])).code, 0);
   t.diagnostic(`restores killed: ${tally.nothing} before anything moved, ${tally.journal} while moving into place (finished by a rerun), ${tally.complete} after finishing`);
   assert.ok(tally.journal >= 1, 'at least one kill landed while files were moved into place');
 });
