@@ -18,8 +18,10 @@ export const BACKUP_USAGE = `backup init (--config FILE | --data-dir DIR) [--sha
 backup create (--config FILE | --data-dir DIR) --out FILE
                              an encrypted backup of the store, audit log, PKI and mirroring
                              state, taken while the server runs
-backup verify --file FILE    decrypt with the shares on standard input and check everything in
+backup verify --file FILE [--work-dir DIR]
+                             decrypt with the shares on standard input and check everything in
                              it, without touching any store; exit 0 only for an intact backup
+                             (it unpacks into DIR, default the system's temporary directory)
 backup restore --file FILE (--config FILE | --data-dir DIR) [--replace]
                              restore onto a data directory without a key store (shares on
                              standard input); then start the server on it. --replace: over the
@@ -67,7 +69,7 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
     args: rest,
     options: {
       config: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' }, file: { type: 'string' },
-      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' }, json: { type: 'boolean' }, name: { type: 'string' }, replace: { type: 'boolean' },
+      shares: { type: 'string' }, threshold: { type: 'string' }, rekey: { type: 'boolean' }, json: { type: 'boolean' }, name: { type: 'string' }, replace: { type: 'boolean' }, 'work-dir': { type: 'string' },
     },
   });
   // Nothing a backup command writes (staging copies, the key file, restored files) is for others.
@@ -102,7 +104,7 @@ export async function backupCommand(args: string[], io: CliIo, configFrom: Confi
     const file = resolve(values.file);
     const header = readHeader(file);
     const { key } = await keyFromShares(header, await readShares(io));
-    const staging = mkdtempSync(join(tmpdir(), 'keyhaven-verify-'));
+    const staging = mkdtempSync(join(values['work-dir'] ? resolve(values['work-dir']) : tmpdir(), 'keyhaven-verify-'));
     try {
       const b = await openBackup(file, key, staging);
       io.stdout.write(

@@ -1,6 +1,7 @@
 // The scheduled backups' status file (written by backup-scheduler.ts), read by `keyhaven backup
 // status` and the appliance menu without a connection to the server.
 import { readFileSync } from 'node:fs';
+import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { backupStatusPath, type BackupStatus } from './backup-scheduler.js';
 
 export function readBackupStatus(dataDir: string): BackupStatus | undefined {
@@ -10,7 +11,11 @@ export function readBackupStatus(dataDir: string): BackupStatus | undefined {
   } catch {
     return undefined;
   }
-  return JSON.parse(text) as BackupStatus;
+  try {
+    return JSON.parse(text) as BackupStatus;
+  } catch {
+    throw new KeyhavenError(ErrorCodes.BACKUP_BAD_INPUT, `${backupStatusPath(dataDir)} is unreadable (a crash while it was written?); the running server rewrites it at its next backup event and start`);
+  }
 }
 
 export function describeBackupStatus(s: BackupStatus): string {

@@ -124,7 +124,12 @@ export async function restoreBackup(o: { file: string; shares: () => Promise<str
   const file = resolve(o.file);
   const dataDir = o.config.dataDir;
   if (existsSync(journalPath(dataDir))) {
-    const j = JSON.parse(readFileSync(journalPath(dataDir), 'utf8')) as Journal;
+    let j: Journal;
+    try {
+      j = JSON.parse(readFileSync(journalPath(dataDir), 'utf8')) as Journal;
+    } catch (err) {
+      throw refused(`the restore journal ${journalPath(dataDir)} is unreadable (${(err as Error).message}): the interrupted restore cannot be finished; move ${dataDir} aside and restore into a new directory`);
+    }
     if (j.file !== file) throw refused(`a restore of ${j.file} into ${dataDir} was interrupted: run it again with --file ${j.file} to finish it, before restoring anything else`);
     rollForward(dataDir, j);
     return { ...j.result, resumed: true };

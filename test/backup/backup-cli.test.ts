@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { splitSecret } from '../../server/backup/shares.js';
@@ -106,11 +106,14 @@ describe('keyhaven backup', { timeout: 600_000 }, () => {
     const objects = Number(/objects: +(\d+)/.exec(made.stdout)![1]);
     const before = keys.size + (pykmipUid ? 1 : 0);
     assert.ok(objects >= before && objects <= before + written, `the backup holds ${objects} objects; ${before} before it, ${written} written during it`);
+    const workDir = join(work, 'verify-work');
+    mkdirSync(workDir);
     for (const pair of [[0, 1], [0, 2], [2, 1]]) {
-      const v = await runCli(['backup', 'verify', '--file', backup1], 120_000, pair.map((i) => shares1[i]).join('\n') + '\n');
+      const v = await runCli(['backup', 'verify', '--file', backup1, '--work-dir', workDir], 120_000, pair.map((i) => shares1[i]).join('\n') + '\n');
       assert.equal(v.code, 0, v.stderr);
       assert.match(v.stdout, new RegExp(`objects: +${objects} `));
       assert.match(v.stdout, /audit chain: +\d+ records verified; the object rows match their sealed digest/);
+      assert.deepEqual(readdirSync(workDir), [], 'verify leaves nothing in its work directory');
     }
     // The live directory is as it was: verify unpacks elsewhere.
     assert.deepEqual(
