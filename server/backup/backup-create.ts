@@ -1,15 +1,16 @@
 // Making a backup file: snapshot (snapshot.ts), tar with its manifest (backup-archive.ts), encrypted
 // under the backup key (sealed-stream.ts), written to a temporary name, synced, then renamed: a file
 // under the backup's name is always a whole backup.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fsyncDir } from '../../lib/atomic-file.js';
 import { processAlive } from '../../lib/process-alive.js';
 import { resolvePaths, type Config } from '../config.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
-import { packArchive, sha256File, type Manifest } from './backup-archive.js';
+import { packArchive, type Manifest } from './backup-archive.js';
 import { loadBackupKey } from './backup-key.js';
 import { newHeader, SealStream } from './sealed-stream.js';
 import { takeSnapshot } from './snapshot.js';
@@ -54,7 +55,15 @@ export async function createBackup(o: { config: Config; out: string; now?: Date 
   try {
     const snap = await takeSnapshot({ paths, dataDir: o.config.dataDir, staging, generation: info.generation, ...(o.now ? { now: o.now } : {}) });
     const header = newHeader({ generation: info.generation, keyCheck: info.check, ...(o.now ? { created: o.now } : {}) });
-    await pipeline(packArchive(snap.manifest, snap.files), new SealStream(key, header), createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+    // The file's SHA-256 (the SFTP upload compares it) as it is written, not by reading it back.
+    const hash = createHash('sha256');
+    const digest = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    await pipeline(packArchive(snap.manifest, snap.files), new SealStream(key, header), digest, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
     const fd = openSync(partial, 'r');
     try {
       fsyncSync(fd);
@@ -64,8 +73,7 @@ export async function createBackup(o: { config: Config; out: string; now?: Date 
     if (existsSync(out)) throw new KeyhavenError(ErrorCodes.BACKUP_BAD_INPUT, `${out} appeared while the backup was being written: nothing was overwritten`);
     renameSync(partial, out);
     fsyncDir(dirname(out));
-    const { sha256 } = await sha256File(out);
-    return { file: out, size: statSync(out).size, sha256, generation: info.generation, manifest: snap.manifest };
+    return { file: out, size: statSync(out).size, sha256: hash.digest('hex'), generation: info.generation, manifest: snap.manifest };
   } catch (err) {
     if (existsSync(partial)) unlinkSync(partial);
     throw err;
