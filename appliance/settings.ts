@@ -9,6 +9,7 @@ import { ErrorCodes, KeyhavenError } from './errors.js';
 import { Ports } from '../firewall/ports.js';
 import { staticAddressProblems } from '../firewall/address.js';
 import { networkPolicySettingsSchema } from '../firewall/settings.js';
+import { backupSettingsSchema } from './backup/backup-settings.js';
 import { describeZodError } from '../lib/zod-issues.js';
 import { readJsonFile } from '../lib/json-file.js';
 import { OvaCodes } from '../ova/errors.js';
@@ -40,9 +41,14 @@ export const applianceSettingsSchema = z
     address,
     /** The firewall policy and the service addresses it pins (see firewall/settings.ts). */
     network: networkPolicySettingsSchema.default({}),
+    /** Scheduled backups by SFTP to network.backupHost (backup/backup-settings.ts); absent: none. */
+    backup: backupSettingsSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.backup && s.network.backupHost === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network', 'backupHost'], message: 'backups need the backup host\'s address (the firewall lets SFTP out to it only)' });
+    }
     // A static address: a host's unicast address, a prefix that fits its family, a gateway of the same
     // family inside the subnet (an IPv6 one may be link-local) — the rules the vApp properties follow.
     if (s.address.mode !== 'static') return;

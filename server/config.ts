@@ -144,6 +144,15 @@ export const configSchema = z
         keep: z.number().int().min(1).max(10_000).default(14),
         /** Names the backups keyhaven-<series>-<time>.khbak (default: the host name). */
         series: z.string().regex(/^[0-9A-Za-z.]{1,40}$/, 'letters, digits and dots, at most 40').optional(),
+        /**
+         * Other files a backup carries (the appliance's settings and administration log): name in the
+         * backup -> absolute path. A restore puts them in DATA/backup/restored-<time>/; a file missing
+         * when the backup is taken is left out and named in its manifest.
+         */
+        include: z
+          .record(z.string().regex(/^[a-z0-9][a-z0-9.-]{0,63}$/, 'a file name: lower-case letters, digits, dots and hyphens'), z.string().refine((p) => p.startsWith('/'), 'must be an absolute path'))
+          .refine((r) => Object.keys(r).length <= 16, 'at most 16 files')
+          .default({}),
       })
       .strict()
       .optional(),

@@ -31,3 +31,8 @@ export { readMirrorStatus, mirrorStatusPath, type MirrorStatus, type PeerStatus 
 export { serverCommands, runCli } from './cli.js';
 // KMIP tag and enumeration values, for clients
 export { Enum, Tag } from './kmip/tables.js';
+// Backups: what the appliance's settings, menu and wizard check and show (the work is in server/run.ts)
+export { parseFingerprint } from './backup/host-key-fingerprint.js';
+export { scheduleSchema, describeSchedule, nextRun, type BackupSchedule } from './backup/schedule.js';
+export type { BackupStatus } from './backup/backup-scheduler.js';
+export { parseShare } from './backup/shares.js';

@@ -7,3 +7,10 @@ export { startServer, openStore, PRODUCT, type RunningServer } from './server.js
 // Mirroring commands that open the store: a join token, joining a group, removing a member
 export { issueJoinToken, joinGroup, removeMember } from './mirror-cli.js';
 export { JOIN_TOKEN_TTL_MS } from './mirror/join.js';
+// Backups (the appliance's data worker runs them as the data directory's owner)
+export { initBackupKey, backupKeyInfo } from './backup/backup-key.js';
+export { restoreBackup } from './backup/restore.js';
+export { readHeader, keyFromShares, openBackup } from './backup/backup-open.js';
+export { checkBackupName, generateClientKey, listBackups, downloadBackup, type SftpTarget, type RemoteBackup } from './backup/sftp-target.js';
+export { readBackupStatus, describeBackupStatus } from './backup/backup-status.js';
+export { backupDir } from './backup/backup-job.js';

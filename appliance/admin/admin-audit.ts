@@ -3,7 +3,8 @@
 // because the running key server holds its log's head in memory: a second writer would fork the
 // chain. The chain key is derived from the master key (HKDF, its own label), so verifying needs the
 // master key exactly like the key server's log, and records cannot be spliced between the two.
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { hkdfSync as hkdf } from 'node:crypto';
 import { AuditLog, openDatabase, type AuditEntry, type AuditRecord, type Db, type VerifyResult } from '../../server/index.js';
 import { readMasterKey } from './data-owner.js';
@@ -60,6 +61,24 @@ export class AdminAuditLog {
     } catch (err) {
       this.log.resync();
       throw err;
+    }
+  }
+
+  /**
+   * Replaces `file` with a consistent copy of the log (VACUUM INTO, then rename), readable by the key
+   * server, whose backups carry it: the log itself is root's and is being written. Its records hold no
+   * secret, and its chain is keyed from the master key, so a copy can be verified, not forged.
+   */
+  copyForBackup(file: string): void {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+    const temp = join(dirname(file), `.${process.pid}.partial`);
+    rmSync(temp, { force: true });
+    try {
+      this.db.prepare('VACUUM INTO ?').run(temp);
+      chmodSync(temp, 0o644);
+      renameSync(temp, file);
+    } finally {
+      rmSync(temp, { force: true });
     }
   }
 

@@ -31,16 +31,14 @@ import {
   type Db,
 } from '../../server/index.js';
 import { describeZodError } from '../../lib/zod-issues.js';
+import { BACKUP_WORKER_OPS } from '../backup/backup-worker-ops.js';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
+import { absolute, count, iso, KEYGEN_MS, op, READ_MS, text, withoutControls, type WorkerOp } from './worker-op.js';
 
-/** Control characters (a worker's answer ends up on the administrator's terminal and in logs) become '?'. */
-// eslint-disable-next-line no-control-regex
-export const withoutControls = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-const text = (max: number) => z.string().max(max).transform(withoutControls);
+export { withoutControls };
+
 const pem = z.string().max(64 * 1024).regex(/^[-A-Za-z0-9+/= \n]*$/, 'is not PEM text');
-const iso = z.string().max(40).regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/, 'is not an ISO 8601 UTC time');
 const serial = z.string().max(128).regex(/^[0-9a-f]+$/, 'is not a hexadecimal serial');
-const count = z.number().int().min(0);
 
 const auditRecord = z.object({ seq: count, time: text(64), identity: text(1024), address: text(256), operation: text(256), objectId: text(1024), result: text(64), reason: text(4096) }).strict();
 const verifyResult = z.union([z.object({ ok: z.literal(true), records: count }).strict(), z.object({ ok: z.literal(false), records: count, seq: count, problem: text(4096) }).strict()]);
@@ -60,7 +58,6 @@ const handedOut = z.object({ name: text(256), serial, subject: text(1024), finge
 const serverInfo = z.object({ subject: text(1024), serial, fingerprint, notAfter: iso, dns: z.array(text(253)).max(64), ip: z.array(text(64)).max(64) }).strict();
 const infoOf = (i: pki.ServerCertificateInfo): z.input<typeof serverInfo> => ({ subject: i.subject, serial: i.serial, fingerprint: i.fingerprint, notAfter: i.notAfter.toISOString(), dns: i.dns, ip: i.ip });
 
-const absolute = z.string().max(4096).refine(isAbsolute, 'must be an absolute path');
 const member = z.object({ node: text(64), address: text(300), removed: z.boolean() }).strict();
 /**
  * server/mirror/status-file.ts MirrorStatus, checked field by field (the owner's account writes it).
@@ -109,17 +106,6 @@ function emptyDataDir(dataDir: string, anchorFile?: string): number {
   return entries.length;
 }
 
-interface WorkerOp<P extends z.ZodTypeAny, R extends z.ZodTypeAny> {
-  readonly params: P;
-  readonly result: R;
-  /** Generating RSA keys takes seconds; reading takes less than one. */
-  readonly timeoutMs: number;
-  run(dataDir: string, params: z.output<P>): Promise<z.input<R>> | z.input<R>;
-}
-
-const op = <P extends z.ZodTypeAny, R extends z.ZodTypeAny>(o: WorkerOp<P, R>): WorkerOp<P, R> => o;
-const READ_MS = 30_000;
-const KEYGEN_MS = 150_000;
 
 /** The key store's paths as the key server resolves them for this data directory (server/config.ts). */
 const storePaths = (dataDir: string) => resolvePaths(parseConfig({ dataDir }, 'the data directory'));
@@ -496,6 +482,7 @@ export const WORKER_OPS = {
       return { caFingerprint: ca.fingerprint, serverFingerprint: server.fingerprint, kept: false };
     },
   }),
+  ...BACKUP_WORKER_OPS,
 };
 
 export type WorkerOpName = keyof typeof WORKER_OPS;

@@ -145,6 +145,12 @@ export async function serveOneRequest(o: HelperOptions): Promise<number> {
   const fields = { action: state.action?.name ?? null, user: state.actor.user, uid: state.actor.uid ?? null, address: state.actor.address, result: response.ok ? 'success' : 'failure', reason };
   try {
     audit.append({ identity: state.actor.user, address: state.actor.address, operation, objectId, result: fields.result, reason });
+    try {
+      audit.copyForBackup(o.paths.adminAuditCopy);
+    } catch (err) {
+      // The record is made; only the next backup misses it (the next request copies again).
+      journal(4, { ...fields, error: `the administration log's copy for backups was not refreshed: ${(err as Error).message}` });
+    }
   } catch (err) {
     // Done but not recorded: say so loudly rather than pretend.
     journal(2, { ...fields, error: `not recorded in the administration audit log: ${(err as Error).message}` });

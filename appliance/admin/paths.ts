@@ -1,6 +1,7 @@
 // Where the administration code reads and writes. Every path hangs off one root prefix so tests run
 // the real helper against a temporary tree (KEYHAVEN_APPLIANCE_ROOT); the default root is "/".
 import { join } from 'node:path';
+import { ADMIN_AUDIT_COPY } from '../backup/backup-settings.js';
 
 export interface AppliancePaths {
   /** The prefix every other path is under ("/" on the appliance). */
@@ -16,6 +17,8 @@ export interface AppliancePaths {
   /** The appliance administration audit log, in root's state directory (the key server, which owns its data directory, cannot remove it). */
   readonly adminAuditDir: string;
   readonly adminAudit: string;
+  /** A consistent copy of it that the key server's backups carry (backup/backup-settings.ts). */
+  readonly adminAuditCopy: string;
   /** The ruleset keyhaven-firewall.service loads at boot. */
   readonly firewall: string;
   /** The admin's SSH keys: root-owned, outside the home directory (sshd AuthorizedKeysFile). */
@@ -38,6 +41,7 @@ export function appliancePaths(root = process.env.KEYHAVEN_APPLIANCE_ROOT || '/'
     mirrorPending: at('/var/lib/keyhaven-appliance/mirror-pending.json'),
     adminAuditDir: at('/var/lib/keyhaven-appliance'),
     adminAudit: at('/var/lib/keyhaven-appliance/admin-audit.db'),
+    adminAuditCopy: at(ADMIN_AUDIT_COPY),
     firewall: at('/etc/keyhaven/firewall.nft'),
     authorizedKeys: at('/etc/ssh/authorized_keys/admin'),
     socket: process.env.KEYHAVEN_ADMIN_SOCKET || at(ADMIN_SOCKET),

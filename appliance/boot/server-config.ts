@@ -9,8 +9,12 @@
 // its static address, or with DHCP at the address the interface has when the configuration is
 // written — keyhaven.service rewrites it just before every start (`keyhaven appliance server-config
 // --write`), and a changed address is passed on to the group then.
+//
+// Backups (backup/backup-settings.ts) are made by the key server's scheduler once the administrator
+// has set them up in the menu.
 import { Ports } from '../../firewall/ports.js';
 import { joinAddress } from '../../server/index.js';
+import { serverBackupConfig } from '../backup/backup-settings.js';
 import type { ApplianceSettings } from '../settings.js';
 import { AUDIT_SOCKET } from './log-forwarding.js';
 
@@ -35,11 +39,13 @@ export function mirrorAdvertise(settings: ApplianceSettings, dhcpAddress?: strin
 export function renderServerConfig(settings: ApplianceSettings | null, dhcpAddress?: string): string {
   const forward = (settings?.network.siemHosts.length ?? 0) > 0;
   const advertise = settings ? mirrorAdvertise(settings, dhcpAddress) : undefined;
+  const backup = settings ? serverBackupConfig(settings) : undefined;
   const config = {
     dataDir: '/var/lib/keyhaven',
     store: { anchorFile: ANCHOR_FILE },
     listeners: { kmip: { host: '::', port: Ports.keyRetrieval } },
     ...(advertise ? { mirror: { host: '::', port: Ports.mirroring, advertise } } : {}),
+    ...(backup ? { backup } : {}),
     ...(forward ? { audit: { syslog: { transport: 'unix', path: AUDIT_SOCKET } } } : {}),
     log: { level: 'info' },
   };

@@ -28,6 +28,7 @@ export async function recordFirstBoot(paths: AppliancePaths, s: ApplianceSetting
     const by = { identity: 'admin', address: 'console', result: 'success' };
     audit.append({ ...by, operation: 'Change Admin Password', objectId: 'admin', reason: 'set on the console at first boot' });
     audit.append({ ...by, operation: 'Complete First Boot', objectId: 'appliance', reason: summary });
+    audit.copyForBackup(paths.adminAuditCopy);
   } finally {
     audit.close();
   }

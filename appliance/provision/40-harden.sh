@@ -326,6 +326,8 @@ profile keyhaven flags=(enforce, attach_disconnected) {
   /var/lib/keyhaven/** rwk,
   /var/lib/keyhaven-anchor/ rw,
   /var/lib/keyhaven-anchor/** rw,
+  # The administration log's copy its backups carry (appliance/backup/backup-settings.ts).
+  /var/lib/keyhaven-appliance/backup-copy/admin-audit.db r,
   owner /tmp/** rwk,
   owner /var/tmp/** rwk,
 

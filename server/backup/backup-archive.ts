@@ -43,6 +43,8 @@ export interface Manifest {
   generation: number;
   entries: ManifestEntry[];
   contents: BackupContents;
+  /** Files of the configuration's backup.include that did not exist when the backup was taken. */
+  missing?: string[];
 }
 
 function invalid(message: string): KeyhavenError {

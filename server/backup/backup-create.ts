@@ -53,7 +53,7 @@ export async function createBackup(o: { config: Config; out: string; now?: Date 
   const staging = stagingDir(o.config.dataDir, 'backup');
   const partial = join(dirname(out), `.${basename(out)}.partial-${randomBytes(6).toString('hex')}`);
   try {
-    const snap = await takeSnapshot({ paths, dataDir: o.config.dataDir, staging, generation: info.generation, ...(o.now ? { now: o.now } : {}) });
+    const snap = await takeSnapshot({ paths, dataDir: o.config.dataDir, staging, generation: info.generation, include: o.config.backup?.include ?? {}, ...(o.now ? { now: o.now } : {}) });
     const header = newHeader({ generation: info.generation, keyCheck: info.check, ...(o.now ? { created: o.now } : {}) });
     // The file's SHA-256 (the SFTP upload compares it) as it is written, not by reading it back.
     const hash = createHash('sha256');

@@ -20,7 +20,7 @@ import type { BackupContents, Manifest } from './backup-archive.js';
 import { backupKeyPath, BACKUP_KEY_FILE, installBackupKey } from './backup-key.js';
 import { keyFromShares, openBackup, readHeader, type OpenedBackup } from './backup-open.js';
 import { removeStaleStaging, stagingDir } from './backup-create.js';
-import { ENTRY } from './snapshot.js';
+import { ENTRY, EXTRA_PREFIX } from './snapshot.js';
 import { journalPath } from './restore-journal.js';
 
 export const RESTORE_OPERATION = 'Backup Restore';
@@ -34,6 +34,8 @@ export interface RestoreResult {
   resumed: boolean;
   /** With replace: where the store that was there now is. */
   replacedInto?: string;
+  /** Where the backup's other files (configuration backup.include) were put: DATA/backup/restored-<time>/. */
+  extrasInto?: string;
 }
 
 interface Journal {
@@ -152,7 +154,9 @@ export async function restoreBackup(o: { file: string; shares: () => Promise<str
   try {
     const opened = await openBackup(file, key, staging);
     const storeDir = join(staging, 'store');
-    const aside = join(dataDir, `.replaced-${(o.now ?? new Date()).toISOString().replace(/[:.]/g, '')}`);
+    const stamp = (o.now ?? new Date()).toISOString().replace(/[:.]/g, '');
+    const aside = join(dataDir, `.replaced-${stamp}`);
+    const extras = existsSync(join(staging, EXTRA_PREFIX)) ? join(dataDir, 'backup', `restored-${stamp}`) : undefined;
     const { auditSeq, mirrorLog } = await finishStagedStore(storeDir, opened, file, o.who, o.now ?? new Date(), found.length > 0 ? aside : undefined);
     installBackupKey({ dataDir: storeDir, masterKeyFile: join(storeDir, 'master.key'), key, set });
     // The master key first (a store without its key is useless, a key without its store harmless),
@@ -164,9 +168,10 @@ export async function restoreBackup(o: { file: string; shares: () => Promise<str
       [join(staging, ENTRY.store), paths.database],
       ...(existsSync(join(staging, 'pki')) ? [[join(staging, 'pki'), pkiPaths(dataDir).root] as [string, string]] : []),
       [join(storeDir, BACKUP_KEY_FILE), backupKeyPath(dataDir)],
+      ...(extras ? [[join(staging, EXTRA_PREFIX), extras] as [string, string]] : []),
       [join(storeDir, 'keyhaven.anchor'), paths.anchor],
     ];
-    const result = { manifest: opened.manifest, contents: opened.contents, auditSeq, mirrorLog, ...(found.length > 0 ? { replacedInto: aside } : {}) };
+    const result = { manifest: opened.manifest, contents: opened.contents, auditSeq, mirrorLog, ...(found.length > 0 ? { replacedInto: aside } : {}), ...(extras ? { extrasInto: extras } : {}) };
     writeFileAtomic(journalPath(dataDir), `${JSON.stringify({ file, staging, moves, result } satisfies Journal)}\n`, 0o600);
     journaled = true;
     rollForward(dataDir, { file, staging, moves, result });

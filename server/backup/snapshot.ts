@@ -19,6 +19,8 @@ import { entryFor, type BackupContents, type Manifest, type ManifestEntry } from
 /** Where each part lives inside a backup. */
 export const ENTRY = { store: 'store/keyhaven.db', masterKey: 'store/master.key' } as const;
 export const PKI_PREFIX = 'pki';
+/** Files named by the configuration's backup.include (restore.ts puts them aside for their owner). */
+export const EXTRA_PREFIX = 'extra';
 
 export interface Snapshot {
   manifest: Manifest;
@@ -94,7 +96,7 @@ function pkiFiles(root: string, rel = ''): string[] {
  * Copies the parts of a backup from a data directory into `staging` (new, private) and describes
  * them. Safe while the server runs: it reads the store in one transaction and writes nothing to it.
  */
-export async function takeSnapshot(o: { paths: ResolvedPaths; dataDir: string; staging: string; generation: number; now?: Date }): Promise<Snapshot> {
+export async function takeSnapshot(o: { paths: ResolvedPaths; dataDir: string; staging: string; generation: number; include?: Readonly<Record<string, string>>; now?: Date }): Promise<Snapshot> {
   const files = new Map<string, string>();
   /** The live files' modes (the copies' follow the umask). */
   const modes = new Map<string, number>([[ENTRY.store, 0o600], [ENTRY.masterKey, 0o600]]);
@@ -118,6 +120,18 @@ export async function takeSnapshot(o: { paths: ResolvedPaths; dataDir: string; s
       }
     }, { waitMs: 60_000 });
   }
+  // Each is copied whole (their writers replace them by rename, so a copy is never half-written).
+  const missing: string[] = [];
+  for (const [name, from] of Object.entries(o.include ?? {})) {
+    if (!existsSync(from)) {
+      missing.push(name);
+      continue;
+    }
+    const to = join(o.staging, EXTRA_PREFIX, name);
+    mkdirSync(join(to, '..'), { recursive: true, mode: 0o700 });
+    copyFileSync(from, to);
+    files.set(`${EXTRA_PREFIX}/${name}`, to);
+  }
   const entries: ManifestEntry[] = [];
   for (const [path, file] of files) entries.push(await entryFor(path, file, modes.get(path)));
   const manifest: Manifest = {
@@ -128,6 +142,7 @@ export async function takeSnapshot(o: { paths: ResolvedPaths; dataDir: string; s
     generation: o.generation,
     entries,
     contents: { ...copied, certificates: existsSync(pkiCopy) ? readIndex(pkiPaths(pkiCopy)).certificates.length : 0 },
+    ...(missing.length > 0 ? { missing } : {}),
   };
   return { manifest, files };
 }

@@ -4,6 +4,14 @@ import { accessSet } from './access-set.js';
 import { adminNetworksSet } from './admin-networks-set.js';
 import { auditTail } from './audit-tail.js';
 import { auditVerify } from './audit-verify.js';
+import { backupConfigure } from './backup-configure.js';
+import { backupKeyInit } from './backup-key-init.js';
+import { backupList } from './backup-list.js';
+import { backupNow } from './backup-now.js';
+import { backupRestore } from './backup-restore.js';
+import { backupSshKey } from './backup-ssh-key.js';
+import { backupStatus } from './backup-status.js';
+import { backupVerify } from './backup-verify.js';
 import { keyServerRestart } from './keyserver-restart.js';
 import { mirrorAdd } from './mirror-add.js';
 import { mirrorRemove } from './mirror-remove.js';
@@ -49,6 +57,14 @@ const all: AdminAction[] = [
   mirrorStatus,
   mirrorAdd,
   mirrorRemove,
+  backupStatus,
+  backupConfigure,
+  backupSshKey,
+  backupKeyInit,
+  backupNow,
+  backupList,
+  backupVerify,
+  backupRestore,
   passwordSet,
   sshKeyList,
   sshKeyAdd,

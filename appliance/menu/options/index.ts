@@ -3,6 +3,7 @@ import type { MenuOption } from '../option.js';
 import { adminNetworksOption } from './admin-networks.js';
 import { auditVerifyOption } from './audit-verify.js';
 import { auditViewOption } from './audit-view.js';
+import { backupsOption } from './backups.js';
 import { issueClientOption } from './issue-client.js';
 import { mirroringOption } from './mirroring.js';
 import { networkOption } from './network.js';
@@ -34,6 +35,7 @@ export const MENU_OPTIONS: readonly MenuOption[] = [
   renewServerCertificateOption,
   showCaCertificateOption,
   mirroringOption,
+  backupsOption,
   passwordOption,
   sshKeysOption,
   auditViewOption,
