@@ -1,12 +1,12 @@
 // Which mirror group this appliance belongs to: a new one (its own CA; other servers join it later
-// from its menu), or an existing one it joins with a token from a member's menu (Mirroring → Add a
-// server). The token carries the group's CA fingerprint: the administrator compares it with what the
+// from its menu), an existing one it joins with a token from a member's menu (Mirroring → Add a
+// server), or the one of the backup it is restored from (restore-step.ts). The token carries the group's CA fingerprint: the administrator compares it with what the
 // member's menu showed before anything is sent, so a token altered on the way is not trusted.
 import { confirm, input, select } from '@inquirer/prompts';
 import { parseJoinToken, type JoinToken } from '../../server/index.js';
 import type { PromptContext } from './prompt-context.js';
 
-export type GroupChoice = { readonly kind: 'new' } | { readonly kind: 'join'; readonly token: string; readonly parsed: JoinToken };
+export type GroupChoice = { readonly kind: 'new' } | { readonly kind: 'restore' } | { readonly kind: 'join'; readonly token: string; readonly parsed: JoinToken };
 
 const tokenProblem = (v: string): string | true => {
   try {
@@ -25,11 +25,12 @@ export async function chooseGroup(ctx: PromptContext): Promise<GroupChoice> {
         choices: [
           { name: 'Create a new mirror group (a new CA; add other servers later from the menu)', value: 'new' as const },
           { name: "Join an existing mirror group (a join token from a member's menu)", value: 'join' as const },
+          { name: 'Restore from a backup (the backup host, the backup, the custodians\' shares)', value: 'restore' as const },
         ],
       },
       ctx,
     );
-    if (kind === 'new') return { kind };
+    if (kind === 'new' || kind === 'restore') return { kind };
     const joined = await askToken(ctx);
     if (joined) return joined;
   }

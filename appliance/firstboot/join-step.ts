@@ -26,7 +26,7 @@ export async function settleGroup(system: FirstBootSystem, settings: ApplianceSe
   const out = (s: string) => ctx.output.write(s);
   let choice: GroupChoice = first;
   for (;;) {
-    if (choice.kind === 'new') {
+    if (choice.kind !== 'join') {
       const alone = withPeers(settings, []);
       await system.applySettings(alone);
       return { settings: alone };

@@ -6,8 +6,9 @@
 // does there (remove an interrupted run's leftovers, create the CA and the server certificate, the
 // master key) is done by the data worker as that account (admin/data-owner.ts), in both.
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AdminAuditLog } from '../admin/admin-audit.js';
 import { promisify } from 'node:util';
 import { checkPassword } from '../accounts/password-policy.js';
 import { setAdminPassword } from '../accounts/admin-account.js';
@@ -19,6 +20,7 @@ import { ownAddress } from '../boot/own-address.js';
 import { ensureHostKeys, type HostKeyFingerprint } from '../ssh/host-keys.js';
 import { parseApplianceSettings, readApplianceSettings, type ApplianceSettings } from '../settings.js';
 import { recordFirstBoot } from './first-boot-record.js';
+import type { BackupHost } from './restore-form.js';
 import { firstBootStarted, markComplete, markStarted } from './state.js';
 
 const run = promisify(execFile);
@@ -33,6 +35,18 @@ export interface PkiSummary {
 /** The mirror group this appliance joined (data-worker.ts 'mirror.join'). */
 export type JoinedGroup = WorkerResult<'mirror.join'>;
 
+/** A backup restored at first boot (backup/backup-worker-ops.ts 'backup.restore'). */
+export interface RestoredBackup {
+  readonly name: string;
+  readonly made: string;
+  readonly host: string;
+  readonly contents: WorkerResult<'backup.restore'>['contents'];
+  /** The backup's appliance settings (JSON text), when it carries them. */
+  readonly settings?: string;
+  /** 'restored', or why this appliance starts a new administration log instead. */
+  readonly adminLog: string;
+}
+
 export interface FirstBootSystem {
   /** The settings this boot applied (from the OVF environment), or the defaults. */
   readSettings(): ApplianceSettings;
@@ -43,6 +57,13 @@ export interface FirstBootSystem {
   ownAddress(): Promise<string | undefined>;
   /** Joins the group the token names, before the key server first starts; a failure leaves nothing behind. */
   joinGroup(token: string, advertise: string): Promise<JoinedGroup>;
+  /** The appliance's SSH key for the backup host (made on first use): its public line. */
+  backupSshKey(): Promise<string>;
+  listBackups(host: BackupHost): Promise<WorkerResult<'backup.list'>>;
+  /** Restores `name` into the empty data directory; the backup's administration log becomes this appliance's. */
+  restoreBackup(host: BackupHost, name: string, shares: string[]): Promise<RestoredBackup>;
+  /** Empties the data directory again (a restore given up for a new appliance). */
+  resetData(): Promise<void>;
   /** The server certificate, and the CA unless the appliance joined a group (it has the group's then). */
   createPki(s: ApplianceSettings): Promise<PkiSummary>;
   setPassword(password: string, hostname: string): Promise<void>;
@@ -68,6 +89,47 @@ function joinIn(paths: AppliancePaths, token: string, advertise: string): Promis
   return asDataOwner(paths, 'mirror.join', { token, advertise, anchorFile: paths.anchorFile });
 }
 
+async function backupSshKeyIn(paths: AppliancePaths): Promise<string> {
+  return (await asDataOwner(paths, 'backup.ssh-key', { create: true })).publicKey!;
+}
+
+/**
+ * The backup's administration log put in place as this appliance's, once it verifies with the
+ * restored master key (its chain key derives from it); otherwise set aside, and a new log starts.
+ */
+function installAdminLog(paths: AppliancePaths, bytes: Buffer | undefined): string {
+  if (!bytes) return 'the backup holds no administration log: a new one starts here';
+  mkdirSync(paths.adminAuditDir, { recursive: true, mode: 0o755 });
+  const candidate = `${paths.adminAudit}.restored`;
+  rmSync(candidate, { force: true });
+  writeFileSync(candidate, bytes, { mode: 0o600 });
+  let problem: string | undefined;
+  try {
+    const log = AdminAuditLog.open({ ...paths, adminAudit: candidate }, { create: false });
+    try {
+      const v = log.verify();
+      if (!v.ok) problem = v.problem;
+    } finally {
+      log.close();
+    }
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  if (problem) {
+    renameSync(candidate, `${paths.adminAudit}.unverified-${Date.now()}`);
+    return `the backup's administration log does not verify (${problem}): it is kept aside in ${paths.adminAuditDir}, and a new one starts here`;
+  }
+  for (const side of ['', '-wal', '-shm']) rmSync(`${paths.adminAudit}${side}`, { force: true });
+  renameSync(candidate, paths.adminAudit);
+  return 'restored';
+}
+
+async function restoreIn(paths: AppliancePaths, host: BackupHost, name: string, shares: string[]): Promise<RestoredBackup> {
+  const r = await asDataOwner(paths, 'backup.restore', { target: host, name, shares, replace: false, anchorFile: paths.anchorFile, who: 'admin at the console (first boot)' });
+  const adminLog = installAdminLog(paths, r.appliance.adminAuditBase64 ? Buffer.from(r.appliance.adminAuditBase64, 'base64') : undefined);
+  return { name: r.name, made: r.made, host: r.host, contents: r.contents, ...(r.appliance.settings ? { settings: r.appliance.settings } : {}), adminLog };
+}
+
 /** Removes everything under the data directory an interrupted run left (the key server never ran). */
 async function emptyDataDir(paths: AppliancePaths): Promise<void> {
   if (existsSync(paths.dataDir)) await asDataOwner(paths, 'first-boot.reset', { anchorFile: paths.anchorFile });
@@ -88,6 +150,10 @@ export function realSystem(): FirstBootSystem {
     },
     ownAddress,
     joinGroup: (token, advertise) => joinIn(paths, token, advertise),
+    backupSshKey: () => backupSshKeyIn(paths),
+    listBackups: (host) => asDataOwner(paths, 'backup.list', { target: host }),
+    restoreBackup: (host, name, shares) => restoreIn(paths, host, name, shares),
+    resetData: () => emptyDataDir(paths),
     createPki: (s) => createPkiIn(paths, s),
     setPassword: (password, hostname) => setAdminPassword(password, { hostname }),
     sshHostKeys: () => ensureHostKeys('/'),
@@ -136,6 +202,17 @@ export function sandboxSystem(root: string, initial: ApplianceSettings = parseAp
       const joined = await joinIn(paths, token, advertise);
       log(`joined mirror group as ${joined.node}`);
       return joined;
+    },
+    backupSshKey: () => backupSshKeyIn(paths),
+    listBackups: (host) => asDataOwner(paths, 'backup.list', { target: host }),
+    restoreBackup: async (host, name, shares) => {
+      const r = await restoreIn(paths, host, name, shares);
+      log(`restored ${name}`);
+      return r;
+    },
+    resetData: async () => {
+      await emptyDataDir(paths);
+      log('reset data directory');
     },
     createPki: (s) => createPkiIn(paths, s),
     setPassword: async (password, hostname) => {

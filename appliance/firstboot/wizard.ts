@@ -1,6 +1,6 @@
 // The first-boot wizard (tty1 and the serial console, instead of a login prompt, until it completes):
-// confirm or correct the settings, set the admin password, found a new mirror group or join one,
-// create the CA (or take the group's) and the server certificate,
+// confirm or correct the settings, set the admin password, found a new mirror group, join one, or
+// restore a backup, create the CA (or take the group's or the backup's) and the server certificate,
 // apply the firewall, start the key server, record completion. Interrupted at any point, the next
 // run starts over: nothing counts until completion is recorded, and what a half run created is removed.
 import { input } from '@inquirer/prompts';
@@ -9,7 +9,8 @@ import type { ApplianceSettings } from '../settings.js';
 import { askNewPassword } from './password-form.js';
 import type { PromptContext } from './prompt-context.js';
 import { chooseGroup } from './group-form.js';
-import { settleGroup } from './join-step.js';
+import { settleGroup, type GroupOutcome } from './join-step.js';
+import { restoreFromBackup, type RestoreOutcome } from './restore-step.js';
 import { confirmSettings } from './settings-form.js';
 import type { FirstBootSystem } from './system.js';
 
@@ -35,12 +36,19 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
 
     out('\nApplying…\n');
     await o.system.beginChanges();
-    const settled = await settleGroup(o.system, chosen, group, o.ctx);
+    const settled: GroupOutcome & Partial<RestoreOutcome> = group.kind === 'restore' ? await restoreFromBackup(o.system, chosen, o.ctx) : await settleGroup(o.system, chosen, group, o.ctx);
     const final = settled.settings;
     out('  settings saved; network, time sources and firewall applied\n');
     if (settled.joined) out(`  joined the mirror group as ${settled.joined.node}; 6002 open to ${final.network.mirroring.peers.join(', ') || 'no other server yet'}\n`);
     const pki = await o.system.createPki(final);
-    out(`  ${settled.joined ? "the server certificate issued by the group's CA" : pki.kept ? 'kept the CA placed on the disk before first boot' : 'created the appliance CA and the server certificate'}\n`);
+    const pkiLine = settled.joined
+      ? "the server certificate issued by the group's CA"
+      : settled.restored
+        ? `the backup's CA and server certificate restored${pki.kept ? '' : ' (a new server certificate was issued)'}`
+        : pki.kept
+          ? 'kept the CA placed on the disk before first boot'
+          : 'created the appliance CA and the server certificate';
+    out(`  ${pkiLine}\n`);
     await o.system.setPassword(adminPassword, final.hostname);
     out('  admin password set\n');
     // Before SSH starts, so the fingerprints shown are those it serves.
@@ -60,7 +68,8 @@ export async function runFirstBootWizard(o: WizardOptions): Promise<number> {
         '  Server certificate SHA-256',
         `    ${pki.serverFingerprint}`,
         `  KMIP (vCenter key provider) ${final.address.mode === 'static' ? final.address.address : final.hostname}:6000`,
-        `  Mirroring                   ${settled.joined ? `member of a group of ${settled.joined.members.filter((m) => !m.removed).length} servers: it serves every key of the group` : 'a group of one (add servers from the menu: Mirroring)'}`,
+        `  Mirroring                   ${settled.joined ? `member of a group of ${settled.joined.members.filter((m) => !m.removed).length} servers: it serves every key of the group` : settled.restored ? "as in the backup (see the menu's Mirroring status)" : 'a group of one (add servers from the menu: Mirroring)'}`,
+        ...(settled.restored ? [`  Restored from               ${settled.restored.name}: ${settled.restored.contents.objects} objects, the same client certificates`] : []),
         `  SSH                         ${final.network.ssh.enabled ? `open to ${final.network.adminNetworks.join(', ')}` : 'closed (open it from the menu)'}`,
         'SSH host key fingerprints (ssh shows one of them at the first connection: they must match):',
         ...(hostKeys.length ? hostKeys.map((k) => `  ${k.label.padEnd(8)} ${k.fingerprint}`) : ['  (none yet: see the console banner after the next boot)']),
