@@ -11,7 +11,6 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { runCommand } from '../../appliance/build/run-command.js';
-import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
 import { Enum } from '../../server/index.js';
 import { KmipTestClient, type ClientFiles } from '../support/kmip-client.js';
 import { TcpCollector } from '../support/syslog-collector.js';
@@ -20,12 +19,11 @@ import { withUid } from '../support/requests.js';
 import { bootAppliance, completeFirstBoot, guestProperties, pristineDisk, type ApplianceVm, type Guest } from './helpers/appliance-vm.js';
 import { createBridge } from './helpers/bridge.js';
 import { probeTcp } from './helpers/probe.js';
+import { FAILED, issueClientBundle, mainMenu, plain, retry, submenu, waitFor } from './helpers/menu-steps.js';
 import { sshDialog } from './helpers/ssh-session.js';
 
 const PASSWORD = 'Keyhaven-e2e mirror pair 5Rt!';
 const BOOT_DEADLINE_MS = 15 * 60_000;
-// eslint-disable-next-line no-control-regex
-const plain = (s: string) => s.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\r/g, '');
 
 export async function mirrorPair(t: TestContext, ova: string, work: string): Promise<void> {
   const net = 64 + ((process.pid + 37) % 128);
@@ -65,42 +63,10 @@ export async function mirrorPair(t: TestContext, ova: string, work: string): Pro
 
     // 2. A's menu: a client certificate, then Mirroring → Add a server for B's address.
     const ssh = { host: A.ip, from: admin, username: 'admin', password: PASSWORD, timeoutMs: 600_000 };
-    // One key at a time, each once the menu has drawn the last: keys sent in a burst to a slow guest
-    // are taken against a stale highlight (a choice a row short, no choice at all).
-    const pick = (prompt: RegExp, labels: readonly string[], target: string) => {
-      const to = labels.indexOf(target);
-      assert.ok(to >= 0, target);
-      const moves = labels.slice(1, to + 1).map((l) => ({ expect: new RegExp(`❯ ${l.replace(/[()/?.*+]/g, '\\$&')}`), send: '\x1b[B' }));
-      const steps = [{ expect: prompt, send: '' }, ...moves];
-      // Each step sends once its pattern shows: shift the keys one step later, then Enter on the target.
-      return steps.map((st, i) => ({ expect: st.expect, send: i + 1 < steps.length ? steps[i + 1]!.send : '\r' }));
-    };
-    const mainMenu = (target: string) => pick(/Main menu/, MENU_OPTIONS.map((o) => o.label), target);
-    // The prompt's "?" and message are styled apart: colour codes between them in the raw output.
-    const mirroring = (target: string) => pick(/\?(?:\x1b\[[0-9;]*m)* (?:\x1b\[[0-9;]*m)*Mirroring\b/, ['Mirroring status', 'Add a server', 'Remove a server'], target);
-    const failed = /\n(Refused|Failed): [^\n]*\n/;
+    const mirroring = (target: string) => submenu('Mirroring', ['Mirroring status', 'Add a server', 'Remove a server'], target);
+    const failed = FAILED;
     await waitFor('SSH on A', 300_000, async () => (await probeTcp(A.ip, 22, 3000, admin)) === 'open');
-    const issued = plain(
-      await sshDialog(
-        ssh,
-        [
-          ...mainMenu('Issue a client certificate'),
-          { expect: /For which client\?/, send: '\r' },
-          { expect: /Name \(becomes/, send: '\r' },
-          { expect: /DNS names of the client/, send: '\r' },
-          { expect: /How do you want to copy it\?/, send: '\r' },
-        ],
-        new RegExp(`Done: issued[^\\n]*\\n|${failed.source}`),
-      ),
-    );
-    assert.doesNotMatch(issued, failed);
-    const blockOf = (text: string, name: string) => new RegExp(`===== BEGIN ${name.replace(/\./g, '\\.')} =====\\n([\\s\\S]*?)\\n===== END`).exec(text)?.[1];
-    const files: ClientFiles = { ca: join(work, 'ca.crt'), cert: join(work, 'vcenter.crt'), key: join(work, 'vcenter.key') };
-    for (const [file, name] of [[files.ca, 'keyhaven-ca.crt'], [files.cert, 'vcenter.crt'], [files.key, 'vcenter.key']] as const) {
-      const pem = blockOf(issued, name);
-      assert.ok(pem, `${name} between markers in A's menu:\n${issued.slice(-1500)}`);
-      writeFileSync(file, `${pem}\n`, { mode: 0o600 });
-    }
+    const files = await issueClientBundle(ssh, work);
     mark("A's menu: client certificate issued");
     const added = plain(
       await sshDialog(
@@ -192,26 +158,3 @@ export async function mirrorPair(t: TestContext, ova: string, work: string): Pro
   }
 }
 
-async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  let last = '';
-  for (const until = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 2000))) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > until) throw new Error(`${what}: not within ${ms / 1000} s${last ? ` (last error: ${last})` : ''}`);
-  }
-}
-
-async function retry<T>(what: string, ms: number, attempt: () => Promise<T>): Promise<T> {
-  let last = '';
-  for (const until = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 3000))) {
-    try {
-      return await attempt();
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > until) throw new Error(`${what}: not within ${ms / 1000} s (last error: ${last})`);
-  }
-}

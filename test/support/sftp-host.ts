@@ -73,6 +73,7 @@ export class SftpHost {
     readonly username: string,
     /** The temporary directory holding the configuration, keys and chroot (root's, 0755). */
     readonly dir: string,
+    private readonly listenOn?: string,
   ) {
     this.hostKey = join(dir, 'host_ed25519');
     this.config = join(dir, 'sshd_config');
@@ -94,11 +95,15 @@ export class SftpHost {
     return this.sshdLog;
   }
 
-  static async start(o: { authorizedKey: string }): Promise<SftpHost> {
+  /**
+   * `listen`: an address this machine has (e.g. a test network's bridge, for VMs on it) to listen on
+   * port 22 there, in this namespace, instead of in a namespace of its own.
+   */
+  static async start(o: { authorizedKey: string; listen?: string }): Promise<SftpHost> {
     if (!existsSync(SSHD)) throw new Error('needs openssh-server (bash test/install-deps.sh)');
     const hex = randomBytes(3).toString('hex');
     const dir = mkdtempSync('/run/kh-sftp-');
-    const host = new SftpHost(`kh-sftp-${hex}`, `khsftp${hex}`, `khsftp${hex}`, dir);
+    const host = new SftpHost(`kh-sftp-${hex}`, `khsftp${hex}`, `khsftp${hex}`, dir, o.listen);
     try {
       await host.setUp(o.authorizedKey);
       return host;
@@ -122,7 +127,8 @@ export class SftpHost {
     this.authorize(authorizedKey);
     this.newHostKey();
 
-    await this.makeNetwork();
+    if (this.listenOn) this.address = this.listenOn;
+    else await this.makeNetwork();
     writeFileSync(
       this.config,
       [
@@ -190,7 +196,8 @@ export class SftpHost {
   /** Starts the listening sshd and waits (bounded) until it accepts connections. */
   async startSshd(): Promise<void> {
     if (this.sshd) return;
-    const child = spawn('ip', ['netns', 'exec', this.ns, SSHD, '-D', '-e', '-f', this.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const sshd = [SSHD, '-D', '-e', '-f', this.config];
+    const child = this.listenOn ? spawn(sshd[0]!, sshd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('ip', ['netns', 'exec', this.ns, ...sshd], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.sshd = child;
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.sshdLog = (this.sshdLog + d).slice(-200_000)));
     const until = Date.now() + 20_000;
@@ -236,6 +243,11 @@ export class SftpHost {
 
   /** The processes of open SSH sessions: every process in the namespace but the listener. */
   async sessionPids(): Promise<number[]> {
+    if (this.listenOn) {
+      // No namespace of its own: the sessions are sshd's processes named after the account.
+      const found = await run('pgrep', ['-f', `^sshd: ${this.username}\\b`]).catch(() => '');
+      return found.split('\n').filter(Boolean).map(Number).filter((pid) => pid !== this.sshd?.pid);
+    }
     const out = await run('ip', ['netns', 'pids', this.ns]).catch(() => '');
     return out.split('\n').filter(Boolean).map(Number).filter((pid) => pid !== this.sshd?.pid);
   }
