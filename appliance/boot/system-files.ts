@@ -3,6 +3,7 @@
 // a setting cannot reach one of them and miss another.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADMIN_BACKUP_DROPIN, renderAdminBackupAccess } from '../backup/helper-network.js';
 import type { ApplianceSettings } from '../settings.js';
 import { siemForwarding, SIEM_CONF } from './log-forwarding.js';
 import { CHRONY_SOURCES, NETWORK_FILE, renderChronySources, renderHosts, renderNetworkConfig, renderResolvConf } from './network-config.js';
@@ -16,6 +17,8 @@ export interface SystemFile {
   readonly unit?: string;
   /** Start the unit even if it is not running (it runs only while its file asks for work). */
   readonly start?: boolean;
+  /** A unit drop-in: systemd reloads its units to read it (new instances of the unit then use it). */
+  readonly dropIn?: boolean;
 }
 
 /** What to tell systemd after the files were written. */
@@ -24,6 +27,8 @@ export interface UnitChanges {
   readonly tryRestart: string[];
   /** `systemctl restart`: started or restarted (their unit decides whether there is work). */
   readonly restart: string[];
+  /** `systemctl daemon-reload` first: a unit drop-in changed. */
+  readonly daemonReload: boolean;
 }
 
 /** `dhcpAddress`: with DHCP, the address the interface has now (the key server's mirror address). */
@@ -36,6 +41,7 @@ export function systemFiles(s: ApplianceSettings, dhcpAddress?: string): SystemF
     { path: '/etc/hosts', text: renderHosts(s) },
     { path: SIEM_CONF, text: siemForwarding(s), unit: 'rsyslog.service', start: true },
     { path: SERVER_CONFIG, text: renderServerConfig(s, dhcpAddress), unit: 'keyhaven.service' },
+    { path: ADMIN_BACKUP_DROPIN, text: renderAdminBackupAccess(s), dropIn: true },
   ];
 }
 
@@ -47,19 +53,22 @@ export function systemFiles(s: ApplianceSettings, dhcpAddress?: string): SystemF
 export function writeSystemFiles(s: ApplianceSettings, root = '/', dhcpAddress?: string): UnitChanges {
   const tryRestart = new Set<string>(['systemd-networkd.service', 'chrony.service']);
   const restart = new Set<string>();
+  let daemonReload = false;
   for (const f of systemFiles(s, dhcpAddress)) {
     const path = join(root, f.path);
     const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
     if (before === f.text) continue;
     writeAtomic(path, f.text);
     if (f.unit) (f.start ? restart : tryRestart).add(f.unit);
+    if (f.dropIn) daemonReload = true;
   }
-  return { tryRestart: [...tryRestart], restart: [...restart] };
+  return { tryRestart: [...tryRestart], restart: [...restart], daemonReload };
 }
 
 /** The systemctl command lines for `changes`. */
 export function unitCommands(changes: UnitChanges): string[][] {
   return [
+    ...(changes.daemonReload ? [['daemon-reload']] : []),
     ['try-restart', ...changes.tryRestart],
     ...(changes.restart.length ? [['restart', ...changes.restart]] : []),
   ];

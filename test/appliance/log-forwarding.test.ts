@@ -62,13 +62,19 @@ test('a settings change rewrites the files and restarts only the services whose 
   const root = mkdtempSync(join(tmpdir(), 'kh-system-files-'));
   try {
     const base = ['systemd-networkd.service', 'chrony.service'];
-    assert.deepEqual(writeSystemFiles(settings([]), root), { tryRestart: [...base, 'keyhaven.service'], restart: ['rsyslog.service'] });
+    // The first write also makes the helper's drop-in (its backup-host address filter): systemd reloads.
+    assert.deepEqual(writeSystemFiles(settings([]), root), { tryRestart: [...base, 'keyhaven.service'], restart: ['rsyslog.service'], daemonReload: true });
     for (const f of systemFiles(settings([]))) assert.equal(readFileSync(join(root, f.path), 'utf8'), f.text, f.path);
-    assert.deepEqual(writeSystemFiles(settings([]), root), { tryRestart: base, restart: [] }, 'nothing changed');
+    assert.deepEqual(writeSystemFiles(settings([]), root), { tryRestart: base, restart: [], daemonReload: false }, 'nothing changed');
     const on = writeSystemFiles(settings(['192.0.2.7']), root);
-    assert.deepEqual(on, { tryRestart: [...base, 'keyhaven.service'], restart: ['rsyslog.service'] });
+    assert.deepEqual(on, { tryRestart: [...base, 'keyhaven.service'], restart: ['rsyslog.service'], daemonReload: false });
     assert.deepEqual(unitCommands(on), [['try-restart', ...base, 'keyhaven.service'], ['restart', 'rsyslog.service']]);
-    assert.deepEqual(writeSystemFiles(settings(['192.0.2.8']), root), { tryRestart: base, restart: ['rsyslog.service'] }, 'another host: the key server keeps sending to the socket');
+    assert.deepEqual(writeSystemFiles(settings(['192.0.2.8']), root), { tryRestart: base, restart: ['rsyslog.service'], daemonReload: false }, 'another host: the key server keeps sending to the socket');
+    // A backup host: the helper may reach that address (and only that one); a reload makes new helpers use it.
+    const withBackup = { ...settings(['192.0.2.8']), network: { ...settings(['192.0.2.8']).network, backupHost: '192.0.2.9' }, backup: { username: 'kh', directory: '.', hostKeySha256: `SHA256:${'A'.repeat(43)}`, schedule: { every: 'day' as const, at: '02:00' }, keep: 14 } };
+    const backup = writeSystemFiles(withBackup, root);
+    assert.deepEqual(unitCommands(backup), [['daemon-reload'], ['try-restart', ...base, 'keyhaven.service']]);
+    assert.match(readFileSync(join(root, '/etc/systemd/system/keyhaven-admin@.service.d/50-backup-host.conf'), 'utf8'), /^\[Service\]\nIPAddressAllow=192\.0\.2\.9\n$/m);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

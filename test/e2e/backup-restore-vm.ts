@@ -3,7 +3,7 @@
 // (sshd, internal-sftp, chrooted: test/support/sftp-host.ts). A's first boot founds a group; from A's
 // SSH menu the administrator issues a client certificate, sets the backup host and schedule (its host
 // key fingerprint typed), installs A's SSH key on the host, makes the backup key (three custodians'
-// shares) and backs up now; a key registered before is in the backup. A is then lost (powered off);
+// shares), backs up now and verifies the backup from the menu; a key registered before is in it. A is then lost (powered off);
 // a replacement R from the same OVA, with A's name and address, restores the backup at first boot
 // (R's own SSH key installed on the host, two of the three shares typed on the console) and serves
 // the same key to the same client bundle. Timings are printed.
@@ -113,6 +113,13 @@ export async function backupRestoreVm(t: TestContext, ova: string, work: string)
     assert.ok(host.files().includes(name), `${name} on the host: ${host.files().join(', ')}`);
     mark(`A: backed up now: ${name} on the backup host`);
     await waitFor('the backup audited at the SIEM', 60_000, async () => siem.messages.some((m) => m.includes('Backup Created') && m.includes(name)));
+    // Verify a backup: the menu's helper fetches it (its unit lets it reach the backup host only) and checks it with two shares.
+    const verified = await dialog(
+      [...backups('Verify a backup'), { expect: new RegExp(`Which backup[\\s\\S]*${name.replace(/\./g, '\\.')}`), send: '\r' }, { expect: /Share 1 of M/, send: `${shares[0]}\r` }, { expect: /Share 2 of 2/, send: `${shares[1]}\r` }],
+      /Done: verified [^\n]*\n/,
+    );
+    assert.match(verified, new RegExp(`Done: verified ${name.replace(/\./g, '\\.')}: intact, 1 objects`));
+    mark(`A's menu: ${name} verified with two shares`);
 
     // 4. A is lost; R, from the same OVA with A's name and address, restores the backup at first boot.
     await a.powerOff();
