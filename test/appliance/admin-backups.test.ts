@@ -19,6 +19,8 @@ import { SftpHost } from '../support/sftp-host.js';
 import { sleep } from '../support/dev-process.js';
 import { freePort, keyBytesOf, send, startServerProcess, uidOf, type ServerProcess } from '../store/helpers.js';
 import { AdminSandbox } from './helpers/admin-sandbox.js';
+import type { StatusReport } from '../../appliance/admin/actions/status.js';
+import { backupLines } from '../../appliance/menu/options/status.js';
 
 const skip = rootOnly('a network namespace and a real sshd as the backup host');
 
@@ -77,6 +79,7 @@ describe('backups from the appliance menu\'s helper', { skip, timeout: 600_000 }
   test('nothing is set up: the status says so, and Back up now is refused naming what to do', async () => {
     const { result } = await ok<{ host: string | null; key: unknown; publicKey: unknown; status: unknown }>('backup.status');
     assert.deepEqual([result.host, result.key, result.publicKey, result.status], [null, null, null, null]);
+    assert.deepEqual(backupLines((await ok<StatusReport>('status')).result.backups), ['    not set up (Backups in this menu)']);
     await refused('backup.now', {}, 'KH_ADMIN_REQUEST_INVALID', /no backup host is set up/);
     await refused('backup.list', {}, 'KH_ADMIN_REQUEST_INVALID', /no backup host is set up/);
   });
@@ -146,6 +149,12 @@ describe('backups from the appliance menu\'s helper', { skip, timeout: 600_000 }
     const st = await ok<{ status: { lastSuccess: { name: string }; nextRun: string } }>('backup.status');
     assert.equal(st.result.status.lastSuccess.name, backupName);
     assert.equal(new Date(st.result.status.nextRun).getDay(), 3, 'the next run is on the configured weekday');
+    // The Status screen's Backups lines.
+    const overall = await ok<StatusReport>('status');
+    const lines = backupLines(overall.result.backups).join('\n');
+    assert.match(lines, new RegExp(`last success \\d{4}-\\d\\d-\\d\\d [\\d:]+Z: ${backupName.replace(/\./g, '\\.')}, [\\d.]+ MiB`));
+    assert.match(lines, /last failure none/);
+    assert.match(lines, /next run +\d{4}-/);
   });
 
   test('the backup is listed and verified with two shares; a mistyped share or too few are refused', async () => {

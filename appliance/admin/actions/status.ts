@@ -8,6 +8,7 @@ import { defineAction, type ActionContext } from '../action.js';
 import { describeNtp, type NtpState } from '../chrony.js';
 import { asDataOwner } from '../data-owner.js';
 import { CLIENT_EXPIRY_WARNING_DAYS } from '../menu-shared.js';
+import type { BackupStatusResult } from '../../backup/backup-worker-ops.js';
 
 export const STATUS_UNITS = ['keyhaven.service', 'keyhaven-firewall.service', 'keyhaven-configure.service', 'ssh.service', 'chrony.service', 'systemd-networkd.service'];
 const DAY_MS = 86_400_000;
@@ -21,6 +22,8 @@ export interface StatusReport {
   clock: { now: string; timeZone?: string; uptimeSeconds: number };
   time: NtpState;
   disks: { path: string; sizeBytes: number; freeBytes: number; usedPercent: number }[];
+  /** Scheduled backups (null: not set up): the key server's scheduler status. */
+  backups: { status: BackupStatusResult | null; keyGeneration: number | null } | { error: string } | null;
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -39,6 +42,16 @@ async function dataDirectory(ctx: ActionContext, now: number): Promise<Pick<Stat
     return { keys: d.keys, certificates, clientsExpiringSoon: d.clientsExpiringSoon };
   } catch (err) {
     return { keys: { error: message(err) }, certificates: [], clientsExpiringSoon: 0 };
+  }
+}
+
+async function backups(ctx: ActionContext): Promise<StatusReport['backups']> {
+  if (!ctx.settings.read().backup) return null;
+  try {
+    const s = await asDataOwner(ctx.paths, 'backup.state', {});
+    return { status: s.status, keyGeneration: s.key?.generation ?? null };
+  } catch (err) {
+    return { error: message(err) };
   }
 }
 
@@ -85,7 +98,7 @@ export const status = defineAction({
     const now = Date.now();
     const zone = timeZone(ctx);
     // The probes are independent: the data worker's start dominates, the rest runs meanwhile.
-    const [serviceStates, data, ntp] = await Promise.all([services(ctx), dataDirectory(ctx, now), time(ctx)]);
+    const [serviceStates, data, ntp, backup] = await Promise.all([services(ctx), dataDirectory(ctx, now), time(ctx), backups(ctx)]);
     const result: StatusReport = {
       hostname: ctx.settings.read().hostname,
       services: serviceStates,
@@ -93,6 +106,7 @@ export const status = defineAction({
       clock: { now: new Date(now).toISOString(), ...(zone ? { timeZone: zone } : {}), uptimeSeconds: Math.floor(uptime()) },
       time: ntp,
       disks: disks(ctx),
+      backups: backup,
     };
     return { result, summary: 'read the status' };
   },

@@ -44,9 +44,25 @@ export function expiryNote(name: string, daysLeft: number): string {
   return daysLeft < 0 ? '  EXPIRED: no certificate it issued is accepted' : '  EXPIRES SOON: certificates it issued stop working with it';
 }
 
+const stamp = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'none');
+
+/** The scheduled backups' last success, last failure and next run (the Backups entry has the rest). */
+export function backupLines(b: StatusReport['backups']): string[] {
+  if (b === null) return ['    not set up (Backups in this menu)'];
+  if ('error' in b) return [`    not available: ${b.error}`];
+  if (b.keyGeneration === null) return ['    no backup key yet: none can be made (Backups → Backup key and custodian shares)'];
+  const s = b.status;
+  if (!s) return ['    no scheduled run yet (the key server starts them)'];
+  return [
+    `    last success ${s.lastSuccess ? `${stamp(s.lastSuccess.at)}: ${s.lastSuccess.name}, ${(s.lastSuccess.size / 1048576).toFixed(1)} MiB, ${(s.lastSuccess.durationMs / 1000).toFixed(1)} s` : 'none yet'}`,
+    `    last failure ${s.lastFailure ? `${stamp(s.lastFailure.at)}: ${s.lastFailure.reason} [${s.lastFailure.code}]` : 'none'}${s.retryAt ? ` (retrying at ${stamp(s.retryAt)})` : ''}`,
+    `    next run     ${stamp(s.nextRun)}${s.running ? ' (one is running now)' : ''}`,
+  ];
+}
+
 export const statusOption: MenuOption = {
   label: 'Status',
-  description: 'Date and time, uptime, services, number of keys, certificate expiry, time synchronisation and disk space',
+  description: 'Date and time, uptime, services, number of keys, certificate expiry, time synchronisation, backups and disk space',
   async run(ui) {
     const { result: s } = await ui.call<StatusReport>('status');
     const lines = [`\nStatus of ${s.hostname}`, '  Date and time'];
@@ -63,6 +79,8 @@ export const statusOption: MenuOption = {
     for (const c of s.certificates) lines.push(`    ${c.name.padEnd(8)} expires ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)${expiryNote(c.name, c.daysLeft)}`);
     if (s.certificates.length === 0) lines.push('    none yet (first boot creates them)');
     if (s.clientsExpiringSoon > 0) lines.push(`    ${s.clientsExpiringSoon} client certificate(s) expire within 30 days`);
+    lines.push('  Backups');
+    lines.push(...backupLines(s.backups));
     lines.push('  Disk');
     for (const d of s.disks) lines.push(`    ${d.path.padEnd(28)} ${d.usedPercent}% used, ${(d.freeBytes / GiB).toFixed(1)} GiB free of ${(d.sizeBytes / GiB).toFixed(1)} GiB`);
     ui.print(`${lines.join('\n')}\n`);
