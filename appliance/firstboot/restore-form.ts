@@ -3,7 +3,8 @@
 // shares, each hidden as typed and checked against its check value at once.
 import { input, password } from '@inquirer/prompts';
 import { parseAddressFor } from '../../firewall/address.js';
-import { parseFingerprint, parseShare } from '../../server/index.js';
+import { parseFingerprint } from '../../server/index.js';
+import { ShareEntry } from '../backup/share-entry.js';
 import type { PromptContext } from './prompt-context.js';
 
 export interface BackupHost {
@@ -35,29 +36,7 @@ export async function askBackupHost(ctx: PromptContext, before?: BackupHost): Pr
 /** As many shares as the first one says rebuild the key; each checked as typed, none shown. */
 export async function askShares(ctx: PromptContext): Promise<string[]> {
   ctx.output.write('\nThe backup key: each custodian types their share (KHS1-…). It is not shown as it is typed.\n');
-  const shares: string[] = [];
-  const numbers = new Set<number>();
-  for (let i = 1, needed = 2; i <= needed && i <= 16; i++) {
-    const line = await password(
-      {
-        message: `Share ${i} of ${i === 1 ? 'M' : needed}`,
-        mask: '*',
-        validate: (v) => {
-          try {
-            const s = parseShare(v, 'this share');
-            if (numbers.has(s.number)) return `share ${s.number} was typed already: the next custodian types theirs`;
-            return true;
-          } catch (err) {
-            return (err as Error).message;
-          }
-        },
-      },
-      ctx,
-    );
-    const s = parseShare(line, 'this share');
-    numbers.add(s.number);
-    needed = s.threshold;
-    shares.push(line.trim());
-  }
-  return shares;
+  const entry = new ShareEntry();
+  while (!entry.complete) entry.add(await password({ message: entry.prompt, mask: '*', validate: entry.check }, ctx));
+  return entry.lines;
 }

@@ -20,7 +20,7 @@ import { SftpHost } from '../support/sftp-host.js';
 import { TcpCollector } from '../support/syslog-collector.js';
 import { keyBytesOf, registerAes, send, uidOf } from '../store/helpers.js';
 import { withUid } from '../support/requests.js';
-import { bootAppliance, completeFirstBoot, guestProperties, pristineDisk, type ApplianceVm, type Guest } from './helpers/appliance-vm.js';
+import { bootAppliance, completeFirstBoot, firstBootToGroup, guestProperties, pristineDisk, type ApplianceVm, type Guest } from './helpers/appliance-vm.js';
 import { createBridge } from './helpers/bridge.js';
 import { FAILED, issueClientBundle, mainMenu, plain, retry, submenu, waitFor } from './helpers/menu-steps.js';
 import { probeTcp } from './helpers/probe.js';
@@ -127,13 +127,7 @@ export async function backupRestoreVm(t: TestContext, ova: string, work: string)
     const r = await bootAppliance({ work, base, guest: R, tap: tapR, properties: props(R), cpus: 2, boot: 1 });
     vms.push(r);
     const s = r.serial;
-    await s.waitFor(/Are these settings correct\?/, BOOT_DEADLINE_MS);
-    s.line('');
-    await s.waitFor(/New admin password/, 60_000);
-    s.line(PASSWORD);
-    await s.waitFor(/Repeat the password/, 60_000);
-    s.line(PASSWORD);
-    await s.waitFor(/Mirror group[\s\S]*Restore from a backup/, 60_000);
+    await firstBootToGroup(r, PASSWORD, BOOT_DEADLINE_MS);
     for (let i = 0; i < 2; i++) {
       s.type('\x1b[B');
       await new Promise((res) => setTimeout(res, 1000));

@@ -67,13 +67,7 @@ export function guestProperties(g: Guest, more: Record<string, string>): Record<
  */
 export async function completeFirstBoot(a: ApplianceVm, password: string, group: { joinToken: string; caFingerprint: string } | 'new', deadlineMs: number): Promise<string> {
   const s = a.serial;
-  await s.waitFor(/Are these settings correct\?/, deadlineMs);
-  s.line('');
-  await s.waitFor(/New admin password/, 60_000);
-  s.line(password);
-  await s.waitFor(/Repeat the password/, 60_000);
-  s.line(password);
-  await s.waitFor(/Mirror group[\s\S]*Join an existing mirror group/, 60_000);
+  await firstBootToGroup(a, password, deadlineMs);
   if (group === 'new') {
     s.line('');
   } else {
@@ -90,4 +84,16 @@ export async function completeFirstBoot(a: ApplianceVm, password: string, group:
   if (!/Press Enter for the login prompt/.test(done)) throw new Error(`first boot of ${a.guest.name} did not complete:\n${done.slice(-1500)}`);
   s.line('');
   return done;
+}
+
+/** First boot on the serial console up to the mirror group question: the settings as read, the admin password. */
+export async function firstBootToGroup(a: ApplianceVm, password: string, deadlineMs: number): Promise<void> {
+  const s = a.serial;
+  await s.waitFor(/Are these settings correct\?/, deadlineMs);
+  s.line('');
+  await s.waitFor(/New admin password/, 60_000);
+  s.line(password);
+  await s.waitFor(/Repeat the password/, 60_000);
+  s.line(password);
+  await s.waitFor(/Mirror group[\s\S]*Restore from a backup/, 60_000);
 }
