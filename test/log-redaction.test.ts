@@ -1,7 +1,8 @@
 // No key material in logs or errors. (1) The logger censors secret-named fields at any depth and
 // never writes binary values. (2) End to end: a server run at log level debug handles a registered
-// key with a known byte pattern, a Get, and a series of failures; neither its stdout/stderr, nor any
-// file of its data directory, nor any KMIP error Result Message contains the key bytes in any encoding.
+// key with a known byte pattern, a Get, an Encrypt and a Decrypt, and a series of failures; neither
+// its stdout/stderr, nor any file of its data directory, nor any KMIP error Result Message contains
+// the key bytes, the plaintext or the ciphertext in any encoding.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,12 +10,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../server/log.js';
-import { enumeration, integer, structure } from '../server/kmip/item.js';
+import { byteString, enumeration, integer, structure, textString } from '../server/kmip/item.js';
 import { encode } from '../server/kmip/encode.js';
 import { Enum, Tag } from '../server/kmip/tables.js';
 import { issueClient, pkiPaths } from '../server/pki/index.js';
 import { KmipTestClient } from './support/kmip-client.js';
-import { attribute, av, parseResponse, request, type ParsedResponse } from './support/requests.js';
+import { attribute, av, field, parseResponse, request, withUid, type ParsedResponse } from './support/requests.js';
 import { prepareDataDir } from './support/server.js';
 import {
   allText, destroyItem, filesUnder, findSecret, freePort, getItem, keyBytesOf, readFiles, registerAes, startServerProcess,
@@ -92,6 +93,8 @@ test('end to end at log level debug: the key bytes appear in no log line, no fil
   // A distinctive pattern: recognisable, yet random enough never to occur by chance.
   const key = Buffer.concat([Buffer.from('KEYHAVEN'), randomBytes(24)]);
   const other = Buffer.concat([Buffer.from('BADKEY!!'), randomBytes(23)]); // 31 bytes: an invalid AES key
+  const plaintext = Buffer.concat([Buffer.from('PLAINTXT'), randomBytes(25)]); // 33 bytes: not whole blocks
+  let ciphertext: Buffer = Buffer.alloc(0);
   const bobIssued = await issueClient(dir, { name: 'bob', bits: 2048 });
   const bob = { ca: pkiPaths(dir).caCert, cert: bobIssued.certPath, key: bobIssued.keyPath! };
   const server = await startServerProcess(config);
@@ -106,6 +109,13 @@ test('end to end at log level debug: the key bytes appear in no log line, no fil
     const uid = uidOf(reg);
     const got = await sendP(request([getItem(uid)]));
     assert.ok(keyBytesOf(got).equals(key), 'Get returns the key');
+    // Encrypt and Decrypt (KMIP 1.4): neither the plaintext nor the ciphertext is logged, stored or echoed.
+    assert.equal((await sendP(request([withUid(Enum.Operation.Activate, uid)]))).items[0]!.status, Enum.ResultStatus.Success);
+    const enc = await sendP(request([{ operation: Enum.Operation.Encrypt, payload: [textString(Tag.UniqueIdentifier, uid), byteString(Tag.Data, plaintext)] }], { minor: 4 }));
+    const sealed = { data: field<Buffer>(enc.items[0]!.payload, Tag.Data)!, iv: field<Buffer>(enc.items[0]!.payload, Tag.IVCounterNonce)!, tag: field<Buffer>(enc.items[0]!.payload, Tag.AuthenticatedEncryptionTag)! };
+    ciphertext = sealed.data;
+    const decryptWith = (tag: Buffer) => request([{ operation: Enum.Operation.Decrypt, payload: [textString(Tag.UniqueIdentifier, uid), byteString(Tag.Data, sealed.data), byteString(Tag.IVCounterNonce, sealed.iv), byteString(Tag.AuthenticatedEncryptionTag, tag)] }], { minor: 4 });
+    assert.ok(field<Buffer>((await sendP(decryptWith(sealed.tag))).items[0]!.payload, Tag.Data)!.equals(plaintext), 'Decrypt returns the plaintext');
 
     // Failures, several of them on requests that carry key material.
     const failures: ParsedResponse[] = [];
@@ -116,11 +126,15 @@ test('end to end at log level debug: the key bytes appear in no log line, no fil
     corrupt[corrupt.length - 1] = 0x55; // non-zero padding: malformed TTLV carrying the key
     failures.push(await sendP(corrupt));
     failures.push(await sendP(request([registerAes(key)], { minor: 9 }))); // unsupported version
+    failures.push(await sendP(request([{ operation: Enum.Operation.Decrypt, payload: [textString(Tag.UniqueIdentifier, uid), byteString(Tag.Data, ciphertext), byteString(Tag.IVCounterNonce, Buffer.alloc(12)), byteString(Tag.AuthenticatedEncryptionTag, Buffer.alloc(16))] }], { minor: 4 }))); // does not authenticate
+    failures.push(await sendP(request([{ operation: Enum.Operation.Encrypt, payload: [textString(Tag.UniqueIdentifier, uid), byteString(Tag.Data, plaintext), structure(Tag.CryptographicParameters, [enumeration(Tag.BlockCipherMode, Enum.BlockCipherMode.CBC)])] }]))); // not whole blocks
     // A Get in a request whose header is garbage, and a request naming an unknown operation.
     failures.push(await sendP(encode(structure(Tag.RequestMessage, [structure(Tag.RequestHeader, [integer(Tag.BatchCount, 1)]), structure(Tag.BatchItem, [enumeration(Tag.Operation, 0xff)])]))));
     const bobClient = await KmipTestClient.connect(port, bob);
     failures.push(parseResponse(await bobClient.send(request([getItem(uid)])))); // wrong owner
     bobClient.close();
+    // Active since the Encrypt: revoked before it can be destroyed (KMIP 1.4 §4.21).
+    await sendP(request([{ operation: Enum.Operation.Revoke, payload: [textString(Tag.UniqueIdentifier, uid), structure(Tag.RevocationReason, [enumeration(Tag.RevocationReasonCode, Enum.RevocationReasonCode.CessationOfOperation)])] }]));
     failures.push(await sendP(request([destroyItem(uid)])));
     assert.equal(failures.at(-1)!.items[0]!.status, Enum.ResultStatus.Success, 'destroyed');
     failures.pop();
@@ -150,7 +164,8 @@ test('end to end at log level debug: the key bytes appear in no log line, no fil
   try {
     const logs = server.stdout() + server.stderr();
     assert.ok(logs.includes('"level":20') || logs.includes('key server started'), 'the log was captured');
-    for (const secret of [key, other]) {
+    assert.equal(ciphertext.length, plaintext.length, 'Encrypt ran');
+    for (const secret of [key, other, plaintext, ciphertext]) {
       assert.deepEqual(findSecret(secret, [{ name: 'stdout+stderr', data: Buffer.from(logs) }]), [], 'logs');
       assert.deepEqual(findSecret(secret, [{ name: 'KMIP error messages', data: Buffer.from(errors.join('\n')) }]), [], errors.join('\n'));
       assert.deepEqual(findSecret(secret, readFiles(filesUnder(dir))), [], 'files of the data directory');

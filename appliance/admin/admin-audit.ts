@@ -71,6 +71,7 @@ export class AdminAuditLog {
    */
   copyForBackup(file: string): void {
     mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+    chmodSync(dirname(file), 0o755); // the helper's and the wizard's UMask (0077) would leave it root's only
     const temp = join(dirname(file), `.${process.pid}.partial`);
     rmSync(temp, { force: true });
     try {

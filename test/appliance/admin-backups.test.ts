@@ -7,7 +7,7 @@
 // server then serves the keys as they were at the backup, to the same client certificate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Enum, issueClient } from '../../server/index.js';
@@ -61,7 +61,13 @@ describe('backups from the appliance menu\'s helper', { skip, timeout: 600_000 }
 
   before(async () => {
     writeFileSync(replies, JSON.stringify({ '/usr/bin/systemctl is-active keyhaven.service': 'active\n' }));
-    box = await AdminSandbox.start({ env: { KEYHAVEN_SANDBOX_REPLIES: replies } });
+    // The helper with the umask its unit gives it on the appliance (UMask=0077).
+    const umask = process.umask(0o077);
+    try {
+      box = await AdminSandbox.start({ env: { KEYHAVEN_SANDBOX_REPLIES: replies } });
+    } finally {
+      process.umask(umask);
+    }
     // Nobody may log in until the appliance's own key is installed (below).
     host = await SftpHost.start({ authorizedKey: generateClientKey('nobody@test').publicKey });
     port = await freePort();
@@ -187,6 +193,9 @@ describe('backups from the appliance menu\'s helper', { skip, timeout: 600_000 }
     const restored = readdirSync(join(box.paths.dataDir, 'backup')).filter((d) => d.startsWith('restored-'));
     assert.equal(restored.length, 1);
     const extras = join(box.paths.dataDir, 'backup', restored[0]!);
+    // The administration log's copy is there for the key server's account to read, whatever the helper's umask.
+    assert.equal(statSync(join(box.paths.adminAuditCopy, '..')).mode & 0o777, 0o755);
+    assert.equal(statSync(box.paths.adminAuditCopy).mode & 0o777, 0o644);
     assert.deepEqual(readdirSync(extras).sort(), ['admin-audit.db', 'appliance.json']);
     assert.equal(JSON.parse(readFileSync(join(extras, 'appliance.json'), 'utf8')).backup.username, host.username, 'the backup carries the appliance settings');
     await startServer();

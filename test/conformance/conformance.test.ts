@@ -22,7 +22,7 @@ export const NOT_APPLICABLE: [RegExp, string][] = [
   [/^TC_15[13]_/, 'depends on server policy for the default object group (pre-generated fresh keys, round-robin default member)'],
   [/^TC_81_/, 'creates a 1024-bit RSA key pair, which NIST SP 800-57 disallows; Keyhaven generates RSA keys of 2048 bits and more'],
   [/^TC_ECC_2_1[012]_Register_an_ECC_Key_Pair_in_PKCS8_Format\.xml$/, 'registers an encrypted PKCS#8 blob labelled as plain PKCS#8; Keyhaven refuses key material that is not what it claims to be'],
-  [/^(CS[-_]BC[-_]M|TC-SK-CREATE-ENCRYPT)/, 'Encrypt/Decrypt are the encryption services of port 6003, not part of this release'],
+  [/^TC-SK-CREATE-ENCRYPT/, 'encrypts with a Pre-Active key (created, never activated); KMIP 1.4 §3.22 lets only an Active key protect data'],
   [/^TC_NP_/, 'Put and Notify are server-to-client messages of a KMIP client role Keyhaven does not play'],
   [/^TC_SJ_/, 'split keys (Create/Join Split Key) are not supported'],
   [/^TC_MDO_/, 'objects without a key value (Key Value Location) are not supported'],

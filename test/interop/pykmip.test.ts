@@ -247,6 +247,26 @@ describe('PyKMIP interoperability', { skip: missing }, () => {
     }
   });
 
+  test('Encrypt and Decrypt with ProxyKmipClient: CBC/PKCS5 with a server IV, CTR with the client\'s IV, the server\'s defaults; refused before activation and when tampered', async (t) => {
+    const r = await pykmip('crypto', ts.port, ts.dev);
+    table(t, 'PyKMIP cryptographic services', r, new Set(['encrypt before activation', 'decrypt tampered']));
+    const plaintext = r['plaintext'] as string;
+    assert.match(refused(r, 'encrypt before activation').message, /Pre-Active/);
+    const cbc = ok<{ data: string; iv: string }>(r, 'encrypt CBC PKCS5');
+    assert.equal(cbc.iv.length, 32, 'the server generated and returned a 16-byte IV');
+    assert.equal(cbc.data.length / 2, Math.ceil((plaintext.length + 1) / 16) * 16, 'PKCS#5 padded to whole blocks');
+    assert.equal(ok<{ data: string }>(r, 'decrypt CBC PKCS5').data, plaintext);
+    const ctr = ok<{ data: string; iv: string | null }>(r, 'encrypt CTR with IV');
+    assert.equal(ctr.iv, null, 'the client\'s IV is not sent back');
+    assert.equal(ctr.data.length / 2, plaintext.length);
+    assert.equal(ok<{ data: string }>(r, 'decrypt CTR with IV').data, plaintext);
+    const gcm = ok<{ data: string; iv: string }>(r, 'encrypt defaults');
+    assert.equal(gcm.iv.length, 24, 'GCM by default: a 12-byte nonce');
+    assert.equal(gcm.data.length / 2, plaintext.length + 16, 'KMIP 1.2: the GCM tag follows the ciphertext');
+    assert.equal(ok<{ data: string }>(r, 'decrypt defaults').data, plaintext);
+    assert.equal(refused(r, 'decrypt tampered').reason, 'CRYPTOGRAPHIC_FAILURE');
+  });
+
   test('Username/Password credential sent by PyKMIP (server with credentials configured)', async (t) => {
     const subject = subjectFromX509(new X509Certificate(readFileSync(ts.dev.cert)));
     const cs = await startTestServer({ credentials: [{ subject, username: 'mongo', passwordHash: hashPassword('s3cret-pass') }] });

@@ -16,6 +16,8 @@ scenarios:
   owner     the owner checks its key (--uid) is untouched
   versions  create/get/destroy once per protocol version 1.0 to 1.4
   credential  one Query with the username/password given by --username/--password (or none)
+  crypto    Encrypt and Decrypt: CBC with PKCS5 padding, CTR with the client's IV, the server's defaults,
+            before activation and with tampered data (both refused)
 """
 import argparse
 import json
@@ -349,9 +351,40 @@ def credential(args):
     return {"scenario": "credential", "steps": r.steps}
 
 
+def crypto(args):
+    """Encrypt and Decrypt (KMIP 1.2 cryptographic services) with ProxyKmipClient's own calls."""
+    r = Recorder()
+    data = b"Keyhaven interop: data a web application never holds the key for"
+    with connect(args, args.version) as c:
+        made = r.run("create", lambda: {"uid": c.create(enums.CryptographicAlgorithm.AES, 256, cryptographic_usage_mask=[
+            enums.CryptographicUsageMask.ENCRYPT, enums.CryptographicUsageMask.DECRYPT])})
+        uid = made["uid"] if made else None
+        r.run("encrypt before activation", lambda: {"data": c.encrypt(data, uid)[0].hex()})
+        r.run("activate", lambda: (c.activate(uid), {"uid": uid})[1])
+        cbc = {"cryptographic_algorithm": enums.CryptographicAlgorithm.AES, "block_cipher_mode": enums.BlockCipherMode.CBC,
+               "padding_method": enums.PaddingMethod.PKCS5}
+        sealed = r.run("encrypt CBC PKCS5", lambda: (lambda d, iv: {"data": d.hex(), "iv": iv.hex() if iv else None})(*c.encrypt(data, uid, cryptographic_parameters=cbc)))
+        if sealed:
+            r.run("decrypt CBC PKCS5", lambda: {"data": c.decrypt(bytes.fromhex(sealed["data"]), uid, cryptographic_parameters=cbc,
+                                                                   iv_counter_nonce=bytes.fromhex(sealed["iv"])).decode()})
+        iv = bytes(range(16))
+        ctr = {"cryptographic_algorithm": enums.CryptographicAlgorithm.AES, "block_cipher_mode": enums.BlockCipherMode.CTR}
+        given = r.run("encrypt CTR with IV", lambda: (lambda d, v: {"data": d.hex(), "iv": v.hex() if v else None})(*c.encrypt(data, uid, cryptographic_parameters=ctr, iv_counter_nonce=iv)))
+        if given:
+            r.run("decrypt CTR with IV", lambda: {"data": c.decrypt(bytes.fromhex(given["data"]), uid, cryptographic_parameters=ctr, iv_counter_nonce=iv).decode()})
+        # No parameters at all: the server's default (GCM; for a 1.2 client the tag follows the data).
+        plain = r.run("encrypt defaults", lambda: (lambda d, v: {"data": d.hex(), "iv": v.hex() if v else None})(*c.encrypt(data, uid)))
+        if plain:
+            r.run("decrypt defaults", lambda: {"data": c.decrypt(bytes.fromhex(plain["data"]), uid, iv_counter_nonce=bytes.fromhex(plain["iv"])).decode()})
+            tampered = bytearray(bytes.fromhex(plain["data"]))
+            tampered[0] ^= 1
+            r.run("decrypt tampered", lambda: {"data": c.decrypt(bytes(tampered), uid, iv_counter_nonce=bytes.fromhex(plain["iv"])).hex()})
+    return {"scenario": "crypto", "plaintext": data.decode(), "steps": r.steps}
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("scenario", choices=["suite", "foreign", "owner", "versions", "credential"])
+    p.add_argument("scenario", choices=["suite", "foreign", "owner", "versions", "credential", "crypto"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cert", required=True)
@@ -364,7 +397,7 @@ def main():
     p.add_argument("--username")
     p.add_argument("--password")
     args = p.parse_args()
-    result = {"suite": suite, "foreign": foreign, "owner": owner, "versions": versions, "credential": credential}[args.scenario](args)
+    result = {"suite": suite, "foreign": foreign, "owner": owner, "versions": versions, "credential": credential, "crypto": crypto}[args.scenario](args)
     json.dump(result, sys.stdout, default=str)
     sys.stdout.write("\n")
 

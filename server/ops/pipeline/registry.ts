@@ -11,9 +11,11 @@ import { archive } from '../operations/archive.js';
 import { check } from '../operations/check.js';
 import { create } from '../operations/create.js';
 import { createKeyPair } from '../operations/create-key-pair.js';
+import { decrypt } from '../operations/decrypt.js';
 import { deleteAttribute } from '../operations/delete-attribute.js';
 import { destroy } from '../operations/destroy.js';
 import { discoverVersions } from '../operations/discover-versions.js';
+import { encrypt } from '../operations/encrypt.js';
 import { get } from '../operations/get.js';
 import { getAttributeList } from '../operations/get-attribute-list.js';
 import { getAttributes } from '../operations/get-attributes.js';
@@ -58,6 +60,8 @@ const MODULES: { [N in OperationName]: Operation<any> } = {
   'Archive': archive,
   'Recover': recover,
   'Query': query,
+  'Encrypt': encrypt,
+  'Decrypt': decrypt,
   'Discover Versions': discoverVersions,
 };
 

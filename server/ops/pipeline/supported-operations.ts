@@ -27,6 +27,8 @@ export const SUPPORTED_OPERATIONS = {
   'Recover': Op.Recover,
   'Query': Op.Query,
   'Discover Versions': Op.DiscoverVersions,
+  'Encrypt': Op.Encrypt,
+  'Decrypt': Op.Decrypt,
 } as const;
 
 export type OperationName = keyof typeof SUPPORTED_OPERATIONS;
