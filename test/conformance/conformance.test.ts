@@ -23,6 +23,7 @@ export const NOT_APPLICABLE: [RegExp, string][] = [
   [/^TC_81_/, 'creates a 1024-bit RSA key pair, which NIST SP 800-57 disallows; Keyhaven generates RSA keys of 2048 bits and more'],
   [/^TC_ECC_2_1[012]_Register_an_ECC_Key_Pair_in_PKCS8_Format\.xml$/, 'registers an encrypted PKCS#8 blob labelled as plain PKCS#8; Keyhaven refuses key material that is not what it claims to be'],
   [/^TC-SK-CREATE-ENCRYPT/, 'encrypts with a Pre-Active key (created, never activated); KMIP 1.4 §3.22 lets only an Active key protect data'],
+  [/^CS_BC_M_7_12_Encrypt_with_All_Fields/, 'expects a one-shot ECB answer to a request that is the middle of a multi-part Encrypt no earlier part began (Init and Final Indicator False, a Correlation Value) and carries an IV and additional data ECB has no use for; Keyhaven refuses each'],
   [/^TC_NP_/, 'Put and Notify are server-to-client messages of a KMIP client role Keyhaven does not play'],
   [/^TC_SJ_/, 'split keys (Create/Join Split Key) are not supported'],
   [/^TC_MDO_/, 'objects without a key value (Key Value Location) are not supported'],

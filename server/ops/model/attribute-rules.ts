@@ -34,16 +34,16 @@ export function checkClientMayDelete(spec: AttributeSpec, name: string): void {
   if (!spec.clientDelete) throw denied(`"${name}" cannot be deleted`);
 }
 
-/** NIST SP 800-57 ordering of the lifecycle dates: activation before deactivation. */
+/**
+ * NIST SP 800-57 ordering of the lifecycle dates: activation before deactivation. Protect Stop and
+ * Process Start Dates bound two periods of their own (originator and recipient usage, SP 800-57
+ * §5.3.5; KMIP 1.4 §3.26, §3.27), neither ordered against the other: a key may stop protecting
+ * before it starts processing (OASIS CS-BC-M-14 registers one), and each call checks its own date.
+ */
 export function checkDates(o: StoredObject): void {
   const activation = numberAttr(o, 'Activation Date');
   const deactivation = numberAttr(o, 'Deactivation Date');
   if (activation !== undefined && deactivation !== undefined && deactivation < activation) {
     throw invalidField('Deactivation Date must not be earlier than Activation Date');
-  }
-  const processStart = numberAttr(o, 'Process Start Date');
-  const protectStop = numberAttr(o, 'Protect Stop Date');
-  if (processStart !== undefined && protectStop !== undefined && protectStop < processStart) {
-    throw invalidField('Protect Stop Date must not be earlier than Process Start Date');
   }
 }

@@ -12,6 +12,7 @@ import { create } from '../../../server/ops/operations/create.js';
 import { decrypt } from '../../../server/ops/operations/decrypt.js';
 import { destroy } from '../../../server/ops/operations/destroy.js';
 import { encrypt } from '../../../server/ops/operations/encrypt.js';
+import { get } from '../../../server/ops/operations/get.js';
 import { register } from '../../../server/ops/operations/register.js';
 import { revoke } from '../../../server/ops/operations/revoke.js';
 import { attribute, av, createAesPayload, field, harness, uidPayload, type Harness } from './harness.js';
@@ -106,6 +107,16 @@ test('parameters: the key\'s own Cryptographic Parameters when the request has n
   h.fails(encrypt, uidPayload(plain, [params(M.XTS), data(Buffer.alloc(32))]), RR.FeatureNotSupported, /not supported: use GCM/);
   h.fails(encrypt, uidPayload(plain, [params(M.CBC), data(Buffer.alloc(16)), ivOf(Buffer.alloc(8))]), RR.InvalidField, /IV\/Counter\/Nonce is 8 bytes/);
   h.fails(encrypt, uidPayload(plain, [data(Buffer.alloc(16)), boolean(Tag.InitIndicator, true)]), RR.FeatureNotSupported, /multi-part Encrypt/);
+});
+
+test('a key with Extractable False is never returned by Get, and still encrypts and decrypts (the key never leaves the server)', () => {
+  const v14 = h.ctx({ minor: 4 });
+  const uid = field<string>(h.run(create, createAesPayload(256, [attribute('Extractable', boolean(Tag.AttributeValue, false))]), v14), Tag.UniqueIdentifier)!;
+  h.run(activate, uidPayload(uid), v14);
+  h.fails(get, uidPayload(uid), Enum.ResultReason.NotExtractable, undefined, v14);
+  const out = h.run(encrypt, uidPayload(uid, [data(Buffer.from('never leaves'))]), v14);
+  const back = h.run(decrypt, uidPayload(uid, [data(field<Buffer>(out, Tag.Data)!), ivOf(field<Buffer>(out, Tag.IVCounterNonce)!), byteString(Tag.AuthenticatedEncryptionTag, field<Buffer>(out, Tag.AuthenticatedEncryptionTag)!)]), v14);
+  assert.equal(field<Buffer>(back, Tag.Data)!.toString(), 'never leaves');
 });
 
 test('policy: usage mask, state, Protect Stop and Process Start dates, Usage Limits, owner, destroyed, not AES', () => {
