@@ -90,17 +90,23 @@ async function dev(args: string[], io: CliIo): Promise<number> {
       host: { type: 'string' },
       'mirror-port': { type: 'string' },
       'join-from': { type: 'string' },
+      'services-port': { type: 'string' },
     },
   });
   const dir = values['data-dir'];
   if (!dir) usage('dev needs --data-dir DIR');
   const port = portOption('kmip-port', values['kmip-port'], 6000)!;
   const mirrorPort = portOption('mirror-port', values['mirror-port']);
+  const servicesPort = portOption('services-port', values['services-port']);
   const host = values.host ?? '127.0.0.1';
   if (values['join-from'] && mirrorPort === undefined) usage('--join-from needs --mirror-port (the port this server mirrors on)');
   const dataDir = resolve(dir);
   const config = parseConfig(
-    { dataDir, listeners: { kmip: { host, port } }, ...(mirrorPort !== undefined ? { mirror: { host, port: mirrorPort } } : {}) },
+    {
+      dataDir,
+      listeners: { kmip: { host, port }, ...(servicesPort !== undefined ? { services: { host, port: servicesPort } } : {}) },
+      ...(mirrorPort !== undefined ? { mirror: { host, port: mirrorPort } } : {}),
+    },
     'dev defaults',
   );
   if (values['join-from']) {
@@ -119,6 +125,7 @@ async function dev(args: string[], io: CliIo): Promise<number> {
   return serve(config, io, (kmip, mirror) =>
     [
       `Keyhaven dev server: KMIP on ${kmip.host}:${kmip.port} (mutual TLS)`,
+      ...(servicesPort !== undefined ? [`  encryption services: ${host}:${servicesPort} (Encrypt, Decrypt; the keys stay on the server)`] : []),
       ...(mirror ? [`  mirroring:           ${mirror.address}, server ${mirror.node} of group ${mirror.group}, ${mirror.peers} other members`] : []),
       `  CA certificate:      ${pki.caCert}`,
       `  client certificate:  ${pki.clientCert}`,
@@ -248,7 +255,8 @@ export const serverCommands: readonly CliCommand[] = [
     [--host ADDR]            then serves KMIP on 127.0.0.1 (or ADDR; port 6000 unless given)
     [--mirror-port M]        and mirrors keys on ADDR:M (the first server of a group)
     [--join-from DIR2]       joining the group of the running server whose data directory is DIR2
-                             (run again later, it resumes as the same member)`,
+                             (run again later, it resumes as the same member)
+    [--services-port S]      and serves the encryption services (Encrypt, Decrypt) on ADDR:S`,
     run: dev,
   },
   {

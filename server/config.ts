@@ -11,11 +11,15 @@ import { scheduleSchema } from './backup/schedule.js';
 const port = z.number().int().min(1).max(65535);
 const host = z.string().min(1).refine((h) => !/\s/.test(h), 'must not contain spaces');
 
+/** What a KMIP port serves (server/ops/pipeline/port-roles.ts). */
+const operations = z.enum(['all', 'key-management', 'cryptographic-services']);
+
 const listener = z
   .object({
     enabled: z.boolean().default(true),
     host: host.default('0.0.0.0'),
     port,
+    operations: operations.default('all'),
   })
   .strict();
 
@@ -89,6 +93,11 @@ export const configSchema = z
       .object({
         /** KMIP key retrieval: vCenter's key provider points here. */
         kmip: listener.default({ port: 6000 }),
+        /**
+         * The encryption services port (KMIP over the same mutual TLS): off when absent; the
+         * appliance serves it on 6003 with operations 'cryptographic-services'.
+         */
+        services: listener.extend({ port: port.default(6003), operations: operations.default('cryptographic-services') }).strict().optional(),
       })
       .strict()
       .default({}),

@@ -10,6 +10,7 @@
 // each request is a savepoint within it. At the end of the turn the epoch commits (WAL, no fsync),
 // then WalDurability fsyncs the WAL on the thread pool. A response that acknowledges a change waits
 // for that fsync; a read-only response waits only for earlier changes it may have observed.
+import type { PortPolicy } from './ops/pipeline/port-roles.js';
 import type { AuditEntry, AuditLog, AuditRecord } from './audit/audit-log.js';
 import type { Credential, RequestMessage } from './kmip/message.js';
 import type { AuthenticationResult } from './net/credentials.js';
@@ -24,6 +25,8 @@ import type { KeyStore } from './store/key-store.js';
 export interface Session {
   identity: string;
   address: string;
+  /** The port the connection came in on and what it serves (absent: everything, e.g. mirroring's own calls). */
+  port?: PortPolicy;
 }
 
 export type Reply = (result: Buffer | Error) => void;
@@ -175,6 +178,8 @@ export class KmipService {
       const env = this.answerEnv;
       env.identity = session.identity;
       env.rsaKeys = keys;
+      if (session.port) env.port = session.port;
+      else delete env.port;
       result = answerRequest(req, refusal, env);
       // A General Failure in place of a response that could not be encoded keeps nothing it wrote.
       if (result.undoWrites) store.rollbackTo('kh_msg');

@@ -11,6 +11,7 @@ import { KmipService } from './kmip-service.js';
 import type { Logger } from './log.js';
 import { credentialChecker } from './net/credentials.js';
 import { KmipListener } from './net/tls-listener.js';
+import { portPolicy } from './ops/pipeline/port-roles.js';
 import { CertificateExpiryWatch } from './net/server-certificate.js';
 import { refreshCrl } from './pki/index.js';
 import { openDatabase } from './store/database.js';
@@ -30,6 +31,8 @@ const CRL_REFRESH_MS = 12 * 3600 * 1000;
 
 export interface RunningServer {
   kmip: { host: string; port: number };
+  /** The encryption services port, when configured (listeners.services). */
+  services?: { host: string; port: number };
   store: KeyStore;
   audit: AuditLog;
   /** Forwarding of audit records, when audit.syslog is configured. */
@@ -138,9 +141,11 @@ export async function startServer(config: Config, log: Logger, options: { clock?
 
   service.warmRsaPool([2048, 3072]); // 4096 is pooled after its first use: it costs seconds of CPU
   const kmipConf = config.listeners.kmip;
-  const listener = new KmipListener({
-    host: kmipConf.host,
-    port: kmipConf.port,
+  const servicesConf = config.listeners.services?.enabled ? config.listeners.services : undefined;
+  const listenerFor = (conf: typeof kmipConf, name: string) => new KmipListener({
+    host: conf.host,
+    port: conf.port,
+    policy: portPolicy(name, conf.operations),
     pkiDataDir: paths.pkiDataDir,
     minVersion: config.tls.minVersion,
     handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
@@ -157,7 +162,10 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     service,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   });
+  const listener = listenerFor(kmipConf, `the KMIP port ${kmipConf.port}`);
+  const servicesListener = servicesConf ? listenerFor(servicesConf, `the encryption services port ${servicesConf.port}`) : undefined;
   let kmip: { host: string; port: number };
+  let services: { host: string; port: number } | undefined;
   let mirror: MirrorService | undefined;
   try {
     // Mirroring records every write from the first one served: it starts before the KMIP listener.
@@ -175,13 +183,19 @@ export async function startServer(config: Config, log: Logger, options: { clock?
       });
     }
     kmip = kmipConf.enabled ? await listener.listen() : { host: kmipConf.host, port: 0 };
+    try {
+      services = servicesListener ? await servicesListener.listen() : undefined;
+    } catch (err) {
+      await listener.close(); // the KMIP port is open already: it closes with the start that failed
+      throw err;
+    }
   } catch (err) {
     await mirror?.close();
     await forwarder?.close();
     await keeper.stop();
     throw err;
   }
-  service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Start', `KMIP on ${kmip.host}:${kmip.port}; ${startHead}`, 'success');
+  service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Start', `KMIP on ${kmip.host}:${kmip.port}${services ? `, encryption services on ${services.host}:${services.port}` : ''}; ${startHead}`, 'success');
   watch = new AuditWatch({
     audit,
     db,
@@ -210,7 +224,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
       })
     : undefined;
   backups?.start();
-  log.info({ kmip, database: paths.database }, 'key server started');
+  log.info({ kmip, ...(services ? { services } : {}), database: paths.database }, 'key server started');
 
   const syncTimer = setInterval(() => durability.flush(), AUDIT_SYNC_MS);
   const crlTimer = setInterval(() => void refresh(), CRL_REFRESH_MS);
@@ -224,7 +238,9 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     ...(forwarder ? { syslog: forwarder } : {}),
     ...(mirror ? { mirror } : {}),
     ...(backups ? { backups } : {}),
-    reloadTls: () => listener.reloadPki(),
+    ...(services ? { services } : {}),
+    // Both ports present the same certificate: each reloads it (a refusal keeps both on the old one).
+    reloadTls: () => [listener, servicesListener].filter((l) => l !== undefined).map((l) => l.reloadPki()).every(Boolean),
     async close() {
       backups?.stop();
       expiry.stop();
@@ -233,7 +249,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
       watch?.stop();
       await mirror?.close();
       await keeper.stop();
-      await listener.close();
+      await Promise.all([listener.close(), servicesListener?.close()]);
       service.auditEvent({ identity: 'keyhaven', address: '-' }, 'Server Stop', 'shutdown', 'success');
       service.commit();
       await Promise.all([

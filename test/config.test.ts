@@ -31,7 +31,11 @@ function refuses(fn: () => unknown, code: string, ...messages: RegExp[]) {
 test('a minimal configuration gets the documented defaults', () => {
   const c = loadConfig(file({ dataDir: '/var/lib/keyhaven' }));
   assert.equal(c.dataDir, '/var/lib/keyhaven');
-  assert.deepEqual(c.listeners.kmip, { enabled: true, host: '0.0.0.0', port: 6000 });
+  assert.deepEqual(c.listeners.kmip, { enabled: true, host: '0.0.0.0', port: 6000, operations: 'all' });
+  assert.equal(c.listeners.services, undefined, 'the encryption services port is off unless configured');
+  const services = parseConfig({ dataDir: '/tmp/x', listeners: { services: {} } }, 'test').listeners.services;
+  assert.deepEqual(services, { enabled: true, host: '0.0.0.0', port: 6003, operations: 'cryptographic-services' });
+  assert.throws(() => parseConfig({ dataDir: '/tmp/x', listeners: { kmip: { operations: 'encrypt-only' } } }, 'test'), /listeners\.kmip\.operations/);
   assert.equal(c.tls.minVersion, 'TLSv1.2');
   assert.equal(c.limits.maxMessageBytes, 1024 * 1024);
   assert.equal(c.limits.maxConnections, 1024);

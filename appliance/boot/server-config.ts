@@ -1,5 +1,6 @@
 // The key server's configuration on the appliance (/etc/keyhaven/keyhaven.json, server/config.ts):
-// data in /var/lib/keyhaven, KMIP on 6000 and mirroring on 6002 on every address (the firewall decides
+// data in /var/lib/keyhaven, KMIP key management on 6000, the encryption services on 6003 and
+// mirroring on 6002 on every address (the firewall decides
 // who reaches them), and its audit records sent to rsyslog for the SIEM when a SIEM host is
 // configured (log-forwarding.ts). The rollback anchor lives in a directory of its own, so a copy of
 // the data directory put back does not bring back the anchor that would give it away.
@@ -43,7 +44,11 @@ export function renderServerConfig(settings: ApplianceSettings | null, dhcpAddre
   const config = {
     dataDir: '/var/lib/keyhaven',
     store: { anchorFile: ANCHOR_FILE },
-    listeners: { kmip: { host: '::', port: Ports.keyRetrieval } },
+    // 6000 serves key management and retrieval, 6003 the encryption services (server/ops/pipeline/port-roles.ts).
+    listeners: {
+      kmip: { host: '::', port: Ports.keyRetrieval, operations: 'key-management' },
+      services: { host: '::', port: Ports.encryptionServices, operations: 'cryptographic-services' },
+    },
     ...(advertise ? { mirror: { host: '::', port: Ports.mirroring, advertise } } : {}),
     ...(backup ? { backup } : {}),
     ...(forward ? { audit: { syslog: { transport: 'unix', path: AUDIT_SOCKET } } } : {}),

@@ -30,6 +30,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCodes, KeyhavenError } from '../errors.js';
 import { clientIdentity, loadTlsMaterial, pkiPaths, readCrlInfo, subjectFromX509 } from '../pki/index.js';
 import type { KmipService } from '../kmip-service.js';
+import type { PortPolicy } from '../ops/pipeline/port-roles.js';
 import { KmipConnection, type ConnectionLimits } from './connection.js';
 import { formatIpValue, parseIpValue } from '../../lib/ip-value.js';
 import { checkServerPair } from './server-certificate.js';
@@ -62,6 +63,8 @@ export interface ListenerOptions {
   maxPendingHandshakesPerSource: number;
   limits: ConnectionLimits;
   service: KmipService;
+  /** What this port serves (port-roles.ts); absent: every operation. */
+  policy?: PortPolicy;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -427,7 +430,7 @@ export class KmipListener {
       const serial = normaliseSerial(cert!.serialNumber);
       // A resumed TLS session skips chain and CRL checks: check revocation here too.
       if (this.revoked.has(serial)) throw new KeyhavenError(ErrorCodes.PKI_CLIENT_REJECTED, 'the client certificate is revoked');
-      const conn = new KmipConnection(socket, { identity, address: peer.address }, serial, this.o.service, this.o.limits, {
+      const conn = new KmipConnection(socket, { identity, address: peer.address, ...(this.o.policy ? { port: this.o.policy } : {}) }, serial, this.o.service, this.o.limits, {
         onClose: () => this.connections.delete(conn),
         onLog: (msg, fields) => this.o.log('info', msg, fields),
       });

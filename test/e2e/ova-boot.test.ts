@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { buildOva } from '../../appliance/build/build-ova.js';
 import { runCommand } from '../../appliance/build/run-command.js';
 import { MENU_OPTIONS } from '../../appliance/menu/options/index.js';
+import { textString } from '../../server/kmip/item.js';
 import { Enum, Tag } from '../../server/kmip/tables.js';
 import { initPki, issueClient, issueServer, pkiPaths } from '../../server/pki/index.js';
 import { KmipTestClient } from '../support/kmip-client.js';
@@ -263,13 +264,23 @@ test('the OVA builds, unpacks, boots and serves KMIP behind its firewall', { ski
 
     // 10. Nothing else answers: SSH from outside the admin networks, HTTP, key management, web
     // management, and mirroring (the key server listens on 6002, but a group of one has no peer to
-    // let in) — silent (dropped). 6003 is let through but has no listener yet: refused, which shows
-    // the silence above is the firewall's doing. SSH answers the admin network.
+    // let in, which shows the silence is the firewall's doing) — silent (dropped). SSH answers the
+    // admin network; the encryption services answer on 6003 and serve nothing of key management.
     for (const port of [22, 80, 443, 6001, 3886, 6002]) {
       assert.equal(await probeTcp(GUEST.ip, port, 3000), 'silent', `port ${port} must not answer`);
     }
-    assert.equal(await probeTcp(GUEST.ip, 6003, 3000), 'refused', 'port 6003 is open in the firewall');
     assert.equal(await probeTcp(GUEST.ip, 6000, 3000), 'open');
+    await check('6003 serves the encryption services, not key retrieval', async () => {
+      const services = await KmipTestClient.connect(6003, client, { host: GUEST.ip, servername: GUEST.hostname, timeout: 10_000 });
+      try {
+        const r = parseResponse(await services.send(request([{ operation: Enum.Operation.Get, payload: [textString(Tag.UniqueIdentifier, 'any')] }], { minor: 2 })));
+        assert.equal(r.items[0]!.status, Enum.ResultStatus.OperationFailed);
+        assert.equal(r.items[0]!.reason, Enum.ResultReason.OperationNotSupported);
+        assert.match(r.items[0]!.message ?? '', /not served on the encryption services port 6003/);
+      } finally {
+        services.socket.destroy();
+      }
+    });
     assert.equal(await probeTcp(GUEST.ip, 22, 5000, ADMIN_HOST), 'open', 'SSH from the admin network');
 
     // 11. SSH as admin from the admin network: the menu, whatever is asked for; Ctrl-C, Ctrl-Z and

@@ -5,7 +5,7 @@ import { KmipError } from '../../errors.js';
 import { byteString, textString } from '../../kmip/item.js';
 import { Enum, Mask, Tag } from '../../kmip/tables.js';
 import { setPlaceholder } from '../model/access.js';
-import { aesDecrypt } from '../crypto/aes-modes.js';
+import { aesDecrypt } from '../../crypto/aes-modes.js';
 import { aesKeyBytes, parseCipherRequest, type CipherRequest } from '../crypto/cipher-request.js';
 import { effectiveParams } from '../crypto/crypto-parameters.js';
 import { keyForUse } from '../crypto/key-use.js';

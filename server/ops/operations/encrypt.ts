@@ -6,7 +6,7 @@
 import { byteString, textString, type Item } from '../../kmip/item.js';
 import { Enum, Mask, Tag } from '../../kmip/tables.js';
 import { setPlaceholder } from '../model/access.js';
-import { aesEncrypt } from '../crypto/aes-modes.js';
+import { aesEncrypt } from '../../crypto/aes-modes.js';
 import { aesKeyBytes, parseCipherRequest, type CipherRequest } from '../crypto/cipher-request.js';
 import { effectiveParams } from '../crypto/crypto-parameters.js';
 import { keyForUse } from '../crypto/key-use.js';

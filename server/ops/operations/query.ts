@@ -29,7 +29,7 @@ export const query = operation<QueryRequest>({
     const minor = ctx.version.minor;
     const out: Item[] = [];
     if (functions.has(Q.QueryOperations)) {
-      for (const op of SUPPORTED) if (op.minor <= minor) out.push(enumeration(Tag.Operation, op.code));
+      for (const op of SUPPORTED) if (op.minor <= minor && (!ctx.served || ctx.served.has(op.code))) out.push(enumeration(Tag.Operation, op.code));
     }
     if (functions.has(Q.QueryObjects)) {
       for (const type of OBJECT_TAG.keys()) {

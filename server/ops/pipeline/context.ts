@@ -38,4 +38,6 @@ export interface OpContext {
   rsaKeys: RsaKeySource;
   /** The request's remaining work allowance. */
   work: WorkBudget;
+  /** The operations the request's port serves (Query reports those); undefined: all. */
+  served?: ReadonlySet<number>;
 }

@@ -2,6 +2,7 @@
 // ID Placeholder passed along, and the Batch Error Continuation Option applied on failure:
 // Continue processes every item; Stop (the default) ends the batch at the failing item; Undo also
 // rolls back the items before it and reports them as Operation Undone.
+import { notServedHere, type PortPolicy } from './port-roles.js';
 import { KeyhavenError, KmipError } from '../../errors.js';
 import type { RequestMessage, ResponseBatchItem } from '../../kmip/message.js';
 import { StructReader } from '../../kmip/reader.js';
@@ -37,6 +38,8 @@ export interface BatchEnvironment {
   rsaKeys: RsaKeySource;
   /** Receives unexpected (non-KMIP) errors, for the operator's log. */
   onInternalError: (err: unknown) => void;
+  /** The port the request came in on, and what it serves (undefined: everything). */
+  port?: PortPolicy;
 }
 
 const Status = Enum.ResultStatus;
@@ -72,6 +75,7 @@ export function executeBatch(req: RequestMessage, env: BatchEnvironment, now: nu
       objectIds: [],
       rsaKeys: env.rsaKeys,
       work,
+      ...(env.port?.operations ? { served: env.port.operations } : {}),
     };
     // An operation the client's version does not define is not echoed back in the response.
     const response: ResponseBatchItem = { status: Status.Success };
@@ -91,6 +95,8 @@ export function executeBatch(req: RequestMessage, env: BatchEnvironment, now: nu
       if (!entry || entry.minor > version.minor) {
         throw new KmipError(Enum.ResultReason.OperationNotSupported, `${opName} is not supported in KMIP ${version.major}.${version.minor}`);
       }
+      const elsewhere = notServedHere(env.port, bi.operation, opName);
+      if (elsewhere) throw new KmipError(Enum.ResultReason.OperationNotSupported, elsewhere);
       if (bi.extension?.criticalityIndicator) {
         throw new KmipError(
           Enum.ResultReason.FeatureNotSupported,

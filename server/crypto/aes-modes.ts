@@ -3,8 +3,8 @@
 // 4-16 bytes, additional authenticated data), CBC and ECB (padding PKCS#5/#7 or none), CTR, CFB and
 // OFB (stream modes: no padding). IVs the client leaves out are generated here and returned.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { KmipError } from '../../errors.js';
-import { Enum } from '../../kmip/tables.js';
+import { KmipError } from '../errors.js';
+import { Enum } from '../kmip/tables.js';
 
 const M = Enum.BlockCipherMode;
 const P = Enum.PaddingMethod;
