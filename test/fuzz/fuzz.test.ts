@@ -93,6 +93,14 @@ const BUILDERS: ReadonlyMap<number, (r: Rng, p: Pool) => BatchItemSpec> = new Ma
   [Op.DeleteAttribute, (r, p) => withUid(Op.DeleteAttribute, r.pick(p.uids), [textString(Tag.AttributeName, 'x-fuzz'), integer(Tag.AttributeIndex, 0)])],
   [Op.Activate, (r, p) => withUid(Op.Activate, r.pick(p.uids))],
   [Op.Check, (r, p) => withUid(Op.Check, r.pick(p.uids), [integer(Tag.CryptographicUsageMask, r.pick([4, 8, 12]))])],
+  // Before Revoke and Destroy (the corpus runs in this order on one key): whole blocks, so every mode takes them.
+  [Op.Encrypt, (r, p) => withUid(Op.Encrypt, r.pick(p.uids), [
+    structure(Tag.CryptographicParameters, [enumeration(Tag.BlockCipherMode, r.pick([Enum.BlockCipherMode.GCM, Enum.BlockCipherMode.CBC, Enum.BlockCipherMode.ECB, Enum.BlockCipherMode.CTR]))]),
+    byteString(Tag.Data, r.bytes(16 * (1 + r.int(4)))),
+  ])],
+  [Op.Decrypt, (r, p) => withUid(Op.Decrypt, r.pick(p.uids), r.bool()
+    ? [structure(Tag.CryptographicParameters, [enumeration(Tag.BlockCipherMode, Enum.BlockCipherMode.ECB)]), byteString(Tag.Data, r.bytes(16 * (1 + r.int(4))))]
+    : [structure(Tag.CryptographicParameters, [enumeration(Tag.BlockCipherMode, Enum.BlockCipherMode.CTR)]), byteString(Tag.Data, r.bytes(1 + r.int(64))), byteString(Tag.IVCounterNonce, r.bytes(16))])],
   [Op.ObtainLease, (r, p) => withUid(Op.ObtainLease, r.pick(p.uids))],
   [Op.GetUsageAllocation, (r, p) => withUid(Op.GetUsageAllocation, r.pick(p.uids), r.bool() ? [longInteger(Tag.UsageLimitsCount, BigInt(1 + r.int(10)))] : [])],
   [Op.ReKey, (r, p) => withUid(Op.ReKey, r.pick(p.uids), r.bool(0.3) ? [interval(Tag.Offset, r.int(1000))] : [])],
